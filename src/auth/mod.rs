@@ -1,0 +1,338 @@
+//! Signing in and out, and changing one's own password.
+
+pub mod password;
+pub mod throttle;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::audit::{self, Actor};
+use crate::users;
+use crate::web::form::{FieldErrors, Form};
+use crate::web::session::{self, FlashKind, SessionAuth};
+use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
+use throttle::ThrottleKeys;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/account/password", get(password_page).post(change_password))
+}
+
+/// The one message for every failed sign-in: it does not tell whether the account exists.
+const SIGN_IN_FAILED: &str = "The e-mail address or password is incorrect.";
+
+/// E-mail addresses are compared in lower case, without surrounding blanks.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Where to go after signing in: only a path on this site (no `//host`, no scheme).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageContext,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(
+    ctx: PageContext,
+    user: Option<CurrentUser>,
+    Query(query): Query<NextQuery>,
+) -> Response {
+    let next = safe_next(query.next.as_deref());
+    if user.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    LoginPage {
+        ctx,
+        email: String::new(),
+        next,
+        error: None,
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(client_ip = %meta.client_ip))]
+async fn login(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let email = normalize_email(&form.email);
+    let next = safe_next(form.next.as_deref());
+    let refuse = |ctx: PageContext, status: StatusCode, message: String| {
+        let page = LoginPage {
+            ctx,
+            email: form.email.trim().to_owned(),
+            next: next.clone(),
+            error: Some(message),
+        };
+        (status, page).into_response()
+    };
+    let keys = ThrottleKeys::new(&email, &meta.client_ip);
+
+    let mut conn = state.pool.acquire().await?;
+    if let Some(wait_secs) = throttle::blocked_for(&mut conn, &keys).await? {
+        let mut tx = state.pool.begin().await?;
+        audit::record(
+            &mut tx,
+            &Actor::anonymous(&email),
+            meta.request_id.as_deref(),
+            audit::Entry {
+                action: "auth.login_throttled",
+                entity_type: "session",
+                entity_id: None,
+                before: None,
+                after: Some(json!({ "email": email, "client_ip": meta.client_ip })),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let minutes = (wait_secs + 59) / 60;
+        let mut response = refuse(
+            ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-in attempts. Please wait {} before trying again.",
+                if minutes <= 1 {
+                    "a minute".to_owned()
+                } else {
+                    format!("{minutes} minutes")
+                }
+            ),
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait_secs.max(1)),
+        );
+        return Ok(response);
+    }
+    let candidate = users::repo::find_for_login(&mut conn, &email).await?;
+    // Hashing takes a while: do not hold a connection meanwhile.
+    drop(conn);
+
+    let password_ok = password::verify(
+        form.password.clone(),
+        candidate.as_ref().map(|account| account.password_hash.clone()),
+    )
+    .await?;
+
+    let mut tx = state.pool.begin().await?;
+    match candidate {
+        Some(account) if password_ok && account.is_active => {
+            throttle::clear_account(&mut tx, &keys).await?;
+            users::repo::record_login(&mut tx, account.id).await?;
+            audit::record(
+                &mut tx,
+                &Actor::account(account.id, &account.email),
+                meta.request_id.as_deref(),
+                audit::Entry {
+                    action: "auth.login",
+                    entity_type: "user",
+                    entity_id: Some(account.id.to_string()),
+                    before: None,
+                    after: Some(json!({ "client_ip": meta.client_ip })),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            session::sign_in(
+                &session,
+                SessionAuth {
+                    user_id: account.id,
+                    epoch: account.session_epoch,
+                    signed_in_at: OffsetDateTime::now_utc().unix_timestamp(),
+                },
+            )
+            .await?;
+            Ok(Redirect::to(&next).into_response())
+        }
+        candidate => {
+            let (actor, reason) = match &candidate {
+                None => (Actor::anonymous(&email), "unknown account"),
+                Some(account) if !account.is_active && password_ok => (
+                    Actor::account(account.id, &account.email),
+                    "account deactivated",
+                ),
+                Some(account) => (Actor::account(account.id, &account.email), "wrong password"),
+            };
+            throttle::record_failure(&mut tx, &keys).await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                meta.request_id.as_deref(),
+                audit::Entry {
+                    action: "auth.login_failed",
+                    entity_type: "user",
+                    entity_id: candidate.as_ref().map(|account| account.id.to_string()),
+                    before: None,
+                    after: Some(json!({ "reason": reason, "client_ip": meta.client_ip })),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(refuse(
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SIGN_IN_FAILED.to_owned(),
+            ))
+        }
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    user: Option<CurrentUser>,
+    meta: RequestMeta,
+) -> AppResult<Redirect> {
+    if let Some(user) = user {
+        let mut tx = state.pool.begin().await?;
+        audit::record(
+            &mut tx,
+            &Actor::user(&user),
+            meta.request_id.as_deref(),
+            audit::Entry {
+                action: "auth.logout",
+                entity_type: "user",
+                entity_id: Some(user.id.to_string()),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    session::sign_out(&session).await?;
+    session::push_flash(&session, FlashKind::Info, "You have signed out.").await?;
+    Ok(Redirect::to("/login"))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/password.html")]
+struct PasswordPage {
+    ctx: PageContext,
+    errors: FieldErrors,
+}
+
+async fn password_page(ctx: PageContext, SignedIn(_user): SignedIn) -> PasswordPage {
+    PasswordPage {
+        ctx,
+        errors: FieldErrors::new(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    SignedIn(user): SignedIn,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    if let Err(message) = password::check_policy(&form.new_password, &user.email, &user.display_name) {
+        errors.add("new_password", message);
+    }
+    if form.new_password != form.confirm_password {
+        errors.add("confirm_password", "The two new passwords differ.");
+    }
+    let stored = {
+        let mut conn = state.pool.acquire().await?;
+        users::repo::password_hash(&mut conn, user.id).await?
+    };
+    if !password::verify(form.current_password.clone(), Some(stored)).await? {
+        errors.add("current_password", "This is not your current password.");
+    }
+    if !errors.is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, PasswordPage { ctx, errors }).into_response());
+    }
+
+    let new_hash = password::hash(form.new_password).await?;
+    let mut tx = state.pool.begin().await?;
+    let epoch = users::repo::set_password(&mut tx, user.id, &new_hash).await?;
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry {
+            action: "user.password_changed",
+            entity_type: "user",
+            entity_id: Some(user.id.to_string()),
+            before: None,
+            after: Some(json!({ "other_sessions_ended": true })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    // Every other session of this account has ended; this one carries on.
+    session::sign_in(
+        &session,
+        SessionAuth {
+            user_id: user.id,
+            epoch,
+            signed_in_at: OffsetDateTime::now_utc().unix_timestamp(),
+        },
+    )
+    .await?;
+    session::push_flash(
+        &session,
+        FlashKind::Success,
+        "Your password has been changed. You were signed out everywhere else.",
+    )
+    .await?;
+    Ok(Redirect::to("/").into_response())
+}

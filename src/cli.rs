@@ -1,0 +1,234 @@
+//! The command line: `quorum serve | migrate | demo | user add | audit verify`.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::{self, Actor};
+use crate::auth::{normalize_email, password};
+use crate::config::{DatabaseConfig, ServerConfig};
+use crate::db::Database;
+use crate::startup::{Application, shutdown_signal};
+use crate::users::{self, Role, repo};
+use crate::{demo, telemetry};
+
+/// Quorum, the IT governance portal: the board approves and oversees, IT managers execute
+/// and report, auditors verify.
+///
+/// Without DATABASE_URL, Quorum runs its own PostgreSQL cluster in QUORUM_DATA_DIR, using
+/// the PostgreSQL server programs installed on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "quorum", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    database: DatabaseConfig,
+
+    /// Write logs as JSON lines instead of text.
+    #[arg(long, env = "QUORUM_LOG_JSON", global = true)]
+    log_json: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server (the default when no command is given).
+    Serve(ServerConfig),
+    /// Create the database if it is missing, apply pending migrations, and exit.
+    Migrate,
+    /// Run the web server with the demo organisation and its accounts loaded.
+    Demo(ServerConfig),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is asked for on a terminal, or read as the first
+    /// line of standard input.
+    Add(AddUser),
+}
+
+#[derive(Debug, Args)]
+struct AddUser {
+    /// The person's e-mail address (their sign-in name).
+    #[arg(long)]
+    email: String,
+    /// The person's name as others see it.
+    #[arg(long)]
+    name: String,
+    /// A role: board, it_manager, auditor or admin. Repeat for several.
+    #[arg(long = "role", required = true)]
+    roles: Vec<Role>,
+    /// The board's chair (a board member).
+    #[arg(long)]
+    chair: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit trail's hash chain; exits with 1 if it is broken.
+    Verify,
+}
+
+/// The server settings from the environment alone, for `quorum` without a command.
+#[derive(Debug, Parser)]
+struct ServeDefaults {
+    #[command(flatten)]
+    server: ServerConfig,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    telemetry::init(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeDefaults::parse_from(["quorum"]).server));
+    let mut database = locate(cli.database).await?;
+    let result = match command {
+        Command::Serve(server) => serve(&database, server, None).await,
+        Command::Demo(server) => {
+            let password = std::env::var("QUORUM_DEMO_PASSWORD")
+                .ok()
+                .filter(|password| !password.is_empty())
+                .unwrap_or_else(demo::generate_password);
+            serve(&database, server, Some(password)).await
+        }
+        Command::Migrate => {
+            println!("Database is ready and migrated.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Add(add)) => add_user(&database, add).await,
+        Command::Audit(AuditCommand::Verify) => verify_audit(&database).await,
+    };
+    database.shutdown();
+    result
+}
+
+/// Finds (or starts) the database, creates it if missing and migrates it.
+async fn locate(config: DatabaseConfig) -> anyhow::Result<Database> {
+    let database = tokio::task::spawn_blocking(move || Database::locate(&config)).await??;
+    database
+        .prepare()
+        .await
+        .context("cannot prepare the database")?;
+    Ok(database)
+}
+
+async fn serve(
+    database: &Database,
+    server: ServerConfig,
+    demo_password: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let pool = database.app_pool().await?;
+    if let Some(password) = &demo_password {
+        demo::load(&pool, password).await?;
+    }
+    let app = Application::build(server, pool)
+        .await
+        .context("cannot listen on the configured address")?;
+    let address = format!("http://{}", app.address());
+    tracing::info!(%address, "Quorum is listening");
+    println!("\nQuorum is running at {address}");
+    if let Some(password) = &demo_password {
+        println!("\nDemo accounts (password: {password}):");
+        for account in demo::ACCOUNTS {
+            let roles: Vec<&str> = account.roles.iter().map(|role| role.label()).collect();
+            println!(
+                "  {:<22} {}{}",
+                account.email,
+                roles.join(" + "),
+                if account.is_chair { " (chair)" } else { "" }
+            );
+        }
+    }
+    println!("\nPress Ctrl-C to stop.\n");
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn add_user(database: &Database, add: AddUser) -> anyhow::Result<ExitCode> {
+    let email = normalize_email(&add.email);
+    if add.chair && !add.roles.contains(&Role::Board) {
+        anyhow::bail!("only a board member can chair the board: add --role board");
+    }
+    let password = read_new_password()?;
+    if let Err(message) = password::check_policy(&password, &email, &add.name) {
+        anyhow::bail!("{message}");
+    }
+    let mut roles = add.roles.clone();
+    roles.sort();
+    roles.dedup();
+    let account = repo::NewAccount {
+        email: email.clone(),
+        display_name: add.name.trim().to_owned(),
+        password_hash: password::hash(password).await?,
+        roles,
+        is_chair: add.chair,
+    };
+    let pool = database.app_pool().await?;
+    let mut tx = pool.begin().await?;
+    let id = users::create_with_audit(&mut tx, &Actor::system(), None, &account)
+        .await
+        .with_context(|| format!("cannot create the account {email}"))?;
+    tx.commit().await?;
+    println!("Created account {id} for {email}.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_new_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+async fn verify_audit(database: &Database) -> anyhow::Result<ExitCode> {
+    let pool = database.app_pool().await?;
+    let mut conn = pool.acquire().await?;
+    let report = audit::verify_chain(&mut conn).await?;
+    println!("Events checked: {}", report.events_checked);
+    println!("Chain head:     #{} {}", report.head_seq, report.head_hash);
+    match &report.first_break {
+        None => {
+            println!("The audit trail is intact.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(broken) => {
+            println!(
+                "The audit trail is BROKEN at event #{}: {}",
+                broken.seq, broken.reason
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Configuration, from flags and `QUORUM_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where the data lives: shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL server to use (owner credentials: migrations run with them). Without it,
+    /// Quorum runs an embedded PostgreSQL cluster of its own in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Connection URL for the server's own connections, as a role that cannot change the
+    /// audit trail. Without it, the owner's connections switch to `quorum_app` (SET ROLE).
+    #[arg(long, env = "QUORUM_APP_DATABASE_URL", global = true, hide_env_values = true)]
+    pub app_database_url: Option<String>,
+
+    /// Directory for Quorum's own files (the embedded PostgreSQL cluster).
+    #[arg(long, env = "QUORUM_DATA_DIR", default_value = "./quorum-data", global = true)]
+    pub data_dir: PathBuf,
+}
+
+/// Settings of the web server.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "QUORUM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The address people use to reach Quorum, e.g. `https://quorum.example.org`. When it
+    /// is https, cookies are `Secure` with the `__Host-` prefix and HSTS is sent.
+    #[arg(long, env = "QUORUM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Time without activity after which a session ends (e.g. `30m`, `1h`).
+    #[arg(long, env = "QUORUM_SESSION_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub session_idle_timeout: Duration,
+
+    /// Time after sign-in after which a session ends, active or not (e.g. `12h`).
+    #[arg(long, env = "QUORUM_SESSION_ABSOLUTE_TIMEOUT", default_value = "12h", value_parser = parse_duration)]
+    pub session_absolute_timeout: Duration,
+
+    /// Time a request may take before it is answered with a timeout (e.g. `30s`).
+    #[arg(long, env = "QUORUM_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Trust the `X-Forwarded-For` header for the client's address (only behind a proxy
+    /// that sets it).
+    #[arg(long, env = "QUORUM_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Currency of every amount, as an ISO 4217 code.
+    #[arg(long, env = "QUORUM_CURRENCY", default_value = "EUR")]
+    pub currency: String,
+}
+
+impl ServerConfig {
+    /// Settings for tests and embedding: listen on `listen`, everything else as default.
+    pub fn with_listen(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            public_url: None,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_absolute_timeout: Duration::from_secs(12 * 3600),
+            request_timeout: Duration::from_secs(30),
+            trust_forwarded_for: false,
+            currency: "EUR".to_owned(),
+        }
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// Parses `90s`, `30m`, `12h` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_secs) = match text.char_indices().last() {
+        Some((i, 's')) => (&text[..i], 1),
+        Some((i, 'm')) => (&text[..i], 60),
+        Some((i, 'h')) => (&text[..i], 3600),
+        _ => (text, 1),
+    };
+    let value: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 90s, 30m or 12h"))?;
+    if value == 0 {
+        return Err("the duration must be greater than zero".to_owned());
+    }
+    Ok(Duration::from_secs(value * unit_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_their_unit() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43200)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0m").is_err());
+    }
+}

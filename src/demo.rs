@@ -1,0 +1,83 @@
+//! The demo organisation `quorum demo` loads: for now its people, one per kind of user.
+
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::audit::{self, Actor};
+use crate::auth::password;
+use crate::users::{self, Role, repo};
+
+pub struct DemoAccount {
+    pub email: &'static str,
+    pub name: &'static str,
+    pub roles: &'static [Role],
+    pub is_chair: bool,
+}
+
+pub const ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount { email: "chair@example.com", name: "Catherine Hale", roles: &[Role::Board], is_chair: true },
+    DemoAccount { email: "board@example.com", name: "Daniel Okafor", roles: &[Role::Board], is_chair: false },
+    DemoAccount { email: "board2@example.com", name: "Ingrid Larsen", roles: &[Role::Board], is_chair: false },
+    DemoAccount { email: "manager@example.com", name: "Priya Raman", roles: &[Role::ItManager], is_chair: false },
+    DemoAccount { email: "manager2@example.com", name: "Tomás Silva", roles: &[Role::ItManager], is_chair: false },
+    DemoAccount { email: "cio@example.com", name: "Helen Whitfield", roles: &[Role::Board, Role::ItManager], is_chair: false },
+    DemoAccount { email: "auditor@example.com", name: "Marcus Bell", roles: &[Role::Auditor], is_chair: false },
+    DemoAccount { email: "admin@example.com", name: "Sam Jordan", roles: &[Role::Admin], is_chair: false },
+];
+
+/// A password for the demo accounts when none is configured: 20 random characters from
+/// an alphabet without look-alikes, in groups of five.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes
+        .chunks(5)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Creates the demo accounts, or gives existing ones `password` again, each with its
+/// audit event.
+pub async fn load(pool: &PgPool, password: &str) -> anyhow::Result<()> {
+    for account in ACCOUNTS {
+        let hash = password::hash(password.to_owned()).await?;
+        let mut tx = pool.begin().await?;
+        match repo::find_id_by_email(&mut tx, account.email).await? {
+            Some(id) => {
+                repo::set_password(&mut tx, id, &hash).await?;
+                audit::record(
+                    &mut tx,
+                    &Actor::system(),
+                    None,
+                    audit::Entry {
+                        action: "user.password_reset",
+                        entity_type: "user",
+                        entity_id: Some(id.to_string()),
+                        before: None,
+                        after: Some(json!({ "reason": "demo start" })),
+                    },
+                )
+                .await?;
+            }
+            None => {
+                let new = repo::NewAccount {
+                    email: account.email.to_owned(),
+                    display_name: account.name.to_owned(),
+                    password_hash: hash,
+                    roles: account.roles.to_vec(),
+                    is_chair: account.is_chair,
+                };
+                users::create_with_audit(&mut tx, &Actor::system(), None, &new).await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Quorum: the IT governance portal.
+//!
+//! The crate is organised by governance area (`auth`, `users`, `audit`, `dashboards`, ...);
+//! each area owns its routes, handlers, SQL and types. Shared web plumbing (errors,
+//! sessions, CSRF, the page layout) lives in [`web`]; the role-by-route map is in
+//! [`web::routes`].
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod dashboards;
+pub mod db;
+pub mod demo;
+pub mod startup;
+pub mod telemetry;
+pub mod users;
+pub mod web;

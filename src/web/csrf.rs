@@ -1,0 +1,79 @@
+//! Synchronizer CSRF tokens: one random token per session, embedded in every form and
+//! checked by one middleware on every state-changing request. (Cross-site requests are
+//! also refused earlier by their `Sec-Fetch-Site`/`Origin` headers: tower-http's
+//! `CsrfLayer`, see `routes.rs`.)
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use super::error::AppError;
+
+const TOKEN_KEY: &str = "csrf_token";
+/// The form field every state-changing form carries.
+pub const FORM_FIELD: &str = "csrf_token";
+/// For requests that are not url-encoded forms.
+pub const HEADER: &str = "x-csrf-token";
+/// Url-encoded forms larger than this are refused before their token is read.
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// The session's token, created on first use. It stays the same for the whole session so
+/// that a page opened in another tab never invalidates an open form.
+pub async fn token(session: &Session) -> Result<String, tower_sessions::session::Error> {
+    if let Some(token) = session.get::<String>(TOKEN_KEY).await? {
+        return Ok(token);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    let token = hex::encode(bytes);
+    session.insert(TOKEN_KEY, &token).await?;
+    Ok(token)
+}
+
+/// Refuses any POST/PUT/PATCH/DELETE whose token does not match the session's.
+pub async fn verify_token(session: Session, request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let expected = match session.get::<String>(TOKEN_KEY).await {
+        Ok(Some(token)) => token,
+        Ok(None) => return AppError::CsrfRejected.into_response(),
+        Err(error) => return AppError::Session(error).into_response(),
+    };
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    let (request, presented) = if is_form {
+        // Read the body to find the token, then hand the same bytes to the handler.
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+            return (axum::http::StatusCode::PAYLOAD_TOO_LARGE).into_response();
+        };
+        let presented = form_urlencoded::parse(&bytes)
+            .find(|(name, _)| name == FORM_FIELD)
+            .map(|(_, value)| value.into_owned());
+        (Request::from_parts(parts, Body::from(bytes)), presented)
+    } else {
+        let presented = request
+            .headers()
+            .get(HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        (request, presented)
+    };
+    match presented {
+        Some(presented) if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) => {
+            next.run(request).await
+        }
+        _ => AppError::CsrfRejected.into_response(),
+    }
+}

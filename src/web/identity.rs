@@ -1,0 +1,174 @@
+//! Who is asking: the signed-in user, loaded once per request, and the typed extractors
+//! that put a handler's required role in its signature.
+
+use std::convert::Infallible;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::AppState;
+use super::error::AppError;
+use super::session;
+use crate::users::{self, Role};
+
+/// The person behind the request, as of this request (roles and status read fresh).
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub is_chair: bool,
+}
+
+impl CurrentUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn role_labels(&self) -> String {
+        self.roles
+            .iter()
+            .map(|role| role.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Loads the signed-in user into the request's extensions, ending sessions that are past
+/// their absolute timeout, of a deactivated account, or from before a password change.
+pub async fn load_current_user(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match resolve(&state, &session).await {
+        Ok(Some(user)) => {
+            request.extensions_mut().insert(user);
+        }
+        Ok(None) => {}
+        Err(error) => return error.into_response(),
+    }
+    next.run(request).await
+}
+
+async fn resolve(state: &AppState, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+    let Some(auth) = session::auth(session).await? else {
+        return Ok(None);
+    };
+    let signed_in_for = OffsetDateTime::now_utc().unix_timestamp() - auth.signed_in_at;
+    let absolute = i64::try_from(state.config.session_absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+    if signed_in_for > absolute {
+        session::sign_out(session).await?;
+        return Ok(None);
+    }
+    let mut conn = state.pool.acquire().await?;
+    match users::repo::load_signed_in(&mut conn, auth.user_id, auth.epoch).await? {
+        Some(user) => Ok(Some(user)),
+        None => {
+            // Deactivated, or signed out everywhere: this session is over.
+            session::sign_out(session).await?;
+            Ok(None)
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Infallible> {
+        Ok(parts.extensions.get::<CurrentUser>().cloned())
+    }
+}
+
+/// Anyone signed in; an anonymous visitor is sent to the sign-in page and back.
+pub struct SignedIn(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        signed_in_user(parts).map(SignedIn)
+    }
+}
+
+fn signed_in_user(parts: &Parts) -> Result<CurrentUser, AppError> {
+    parts
+        .extensions
+        .get::<CurrentUser>()
+        .cloned()
+        .ok_or_else(|| {
+            // Inside a nested router `parts.uri` lacks the prefix; the original has it.
+            let uri = parts
+                .extensions
+                .get::<OriginalUri>()
+                .map(|original| &original.0)
+                .unwrap_or(&parts.uri);
+            AppError::LoginRequired {
+                next: uri
+                    .path_and_query()
+                    .map(|pq| pq.as_str().to_owned())
+                    .unwrap_or_else(|| "/".to_owned()),
+            }
+        })
+}
+
+fn require_role(parts: &Parts, role: Role) -> Result<CurrentUser, AppError> {
+    let user = signed_in_user(parts)?;
+    if user.has_role(role) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "This page is for the role “{}”. You are signed in as {} ({}), which does not \
+             include it. If you need access, ask an administrator.",
+            role.label(),
+            user.email,
+            if user.roles.is_empty() {
+                "no role".to_owned()
+            } else {
+                user.role_labels()
+            },
+        )))
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub CurrentUser);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+                require_role(parts, $role).map($name)
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// A signed-in board member (governance, `/board`).
+    BoardMember,
+    Role::Board
+);
+role_extractor!(
+    /// A signed-in IT manager (management, `/manage`).
+    ItManager,
+    Role::ItManager
+);
+role_extractor!(
+    /// A signed-in auditor (read-only verification, `/audit`).
+    Auditor,
+    Role::Auditor
+);
+role_extractor!(
+    /// A signed-in administrator (accounts, `/admin`).
+    Admin,
+    Role::Admin
+);

@@ -1,0 +1,31 @@
+//! Shared web plumbing: state, errors, sessions and the current user, CSRF, the page
+//! layout, forms, security headers and the route map. Areas use these; none copies them.
+
+pub mod assets;
+pub mod csrf;
+pub mod error;
+pub mod form;
+pub mod identity;
+pub mod page;
+pub mod request;
+pub mod routes;
+pub mod security_headers;
+pub mod session;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::ServerConfig;
+
+pub use error::{AppError, AppResult};
+pub use identity::{Admin, Auditor, BoardMember, CurrentUser, ItManager, SignedIn};
+pub use page::PageContext;
+pub use request::RequestMeta;
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<ServerConfig>,
+}

@@ -1,0 +1,82 @@
+//! The context every page's template receives: who is signed in, the navigation their
+//! roles reach, the CSRF token for forms, and flash messages.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use tower_sessions::Session;
+
+use super::error::AppError;
+use super::identity::CurrentUser;
+use super::session::{self, Flash};
+use super::csrf;
+
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub user: Option<CurrentUser>,
+    pub csrf_token: String,
+    pub flashes: Vec<Flash>,
+    pub nav: Vec<NavLink>,
+}
+
+impl PageContext {
+    /// For pages rendered outside the session (error pages): no user, no forms.
+    pub fn bare() -> Self {
+        Self {
+            user: None,
+            csrf_token: String::new(),
+            flashes: Vec::new(),
+            nav: Vec::new(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, message)| AppError::Internal(anyhow::anyhow!(message)))?;
+        let user = parts.extensions.get::<CurrentUser>().cloned();
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|uri| uri.0.path().to_owned())
+            .unwrap_or_else(|| parts.uri.path().to_owned());
+        let nav = user
+            .as_ref()
+            .map(|user| {
+                user.roles
+                    .iter()
+                    .map(|role| NavLink {
+                        href: role.home_path(),
+                        label: role.home_label(),
+                        current: path == role.home_path()
+                            || path.starts_with(&format!("{}/", role.home_path())),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            user,
+            csrf_token: csrf::token(&session).await?,
+            flashes: session::take_flashes(&session).await?,
+            nav,
+        })
+    }
+}
+
+/// How times are shown everywhere: ISO date and minutes, in UTC, said so.
+pub fn format_time(time: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| time.to_string())
+}

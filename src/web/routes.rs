@@ -1,0 +1,108 @@
+//! Every route, grouped by who may reach it, and the middleware around them.
+//!
+//! Role separation is part of the routing: `/board` needs `board`, `/manage` needs
+//! `it_manager`, `/audit` needs `auditor`, `/admin` needs `admin`. Each handler also takes
+//! the matching extractor (`BoardMember`, ...), so its signature says the same.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{from_extractor, from_fn, from_fn_with_state};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use super::identity::{Admin, Auditor, BoardMember, ItManager};
+use super::{AppState, assets, csrf, error, identity, security_headers, session};
+use crate::{audit, auth, dashboards, users};
+
+/// Request bodies larger than this are refused (forms are small; uploads will set their
+/// own limit on their route).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+
+    let board = dashboards::board_routes().route_layer(from_extractor::<BoardMember>());
+    let manage = dashboards::manage_routes().route_layer(from_extractor::<ItManager>());
+    let audit = audit::auditor_routes().route_layer(from_extractor::<Auditor>());
+    let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
+
+    let app = Router::new()
+        // Anyone; pages that need a signed-in user say so with `SignedIn`.
+        .merge(auth::routes())
+        .merge(dashboards::routes())
+        .nest("/board", board)
+        .nest("/manage", manage)
+        .nest("/audit", audit)
+        .nest("/admin", admin)
+        .fallback(error::not_found)
+        // Innermost first: the signed-in user needs the session; the token check needs both.
+        .layer(from_fn(csrf::verify_token))
+        .layer(from_fn_with_state(state.clone(), identity::load_current_user))
+        .layer(session::layer(state.pool.clone(), &state.config))
+        .layer(CsrfLayer::new())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/favicon.ico", get(assets::favicon))
+        .route("/static/{name}", get(assets::static_file));
+
+    let app = app.layer(
+        ServiceBuilder::new()
+            .layer(from_fn(error::render_error_pages))
+            .layer(CatchPanicLayer::custom(error::panic_response))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                state.config.request_timeout,
+            ))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+    );
+    let app = security_headers::apply(app, state.config.is_https())
+        .layer(CompressionLayer::new());
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(
+                |request: &axum::http::Request<axum::body::Body>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                    )
+                },
+            ))
+            .layer(PropagateRequestIdLayer::new(request_id)),
+    )
+    .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match sqlx::query_scalar!("SELECT 1 AS \"one!\"")
+        .fetch_one(&state.pool)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
