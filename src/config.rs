@@ -16,11 +16,21 @@ pub struct DatabaseConfig {
 
     /// Connection URL for the server's own connections, as a role that cannot change the
     /// audit trail. Without it, the owner's connections switch to `quorum_app` (SET ROLE).
-    #[arg(long, env = "QUORUM_APP_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "QUORUM_APP_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub app_database_url: Option<String>,
 
     /// Directory for Quorum's own files (the embedded PostgreSQL cluster).
-    #[arg(long, env = "QUORUM_DATA_DIR", default_value = "./quorum-data", global = true)]
+    #[arg(
+        long,
+        env = "QUORUM_DATA_DIR",
+        default_value = "./quorum-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 }
 

@@ -15,14 +15,54 @@ pub struct DemoAccount {
 }
 
 pub const ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { email: "chair@example.com", name: "Catherine Hale", roles: &[Role::Board], is_chair: true },
-    DemoAccount { email: "board@example.com", name: "Daniel Okafor", roles: &[Role::Board], is_chair: false },
-    DemoAccount { email: "board2@example.com", name: "Ingrid Larsen", roles: &[Role::Board], is_chair: false },
-    DemoAccount { email: "manager@example.com", name: "Priya Raman", roles: &[Role::ItManager], is_chair: false },
-    DemoAccount { email: "manager2@example.com", name: "Tomás Silva", roles: &[Role::ItManager], is_chair: false },
-    DemoAccount { email: "cio@example.com", name: "Helen Whitfield", roles: &[Role::Board, Role::ItManager], is_chair: false },
-    DemoAccount { email: "auditor@example.com", name: "Marcus Bell", roles: &[Role::Auditor], is_chair: false },
-    DemoAccount { email: "admin@example.com", name: "Sam Jordan", roles: &[Role::Admin], is_chair: false },
+    DemoAccount {
+        email: "chair@example.com",
+        name: "Catherine Hale",
+        roles: &[Role::Board],
+        is_chair: true,
+    },
+    DemoAccount {
+        email: "board@example.com",
+        name: "Daniel Okafor",
+        roles: &[Role::Board],
+        is_chair: false,
+    },
+    DemoAccount {
+        email: "board2@example.com",
+        name: "Ingrid Larsen",
+        roles: &[Role::Board],
+        is_chair: false,
+    },
+    DemoAccount {
+        email: "manager@example.com",
+        name: "Priya Raman",
+        roles: &[Role::ItManager],
+        is_chair: false,
+    },
+    DemoAccount {
+        email: "manager2@example.com",
+        name: "Tomás Silva",
+        roles: &[Role::ItManager],
+        is_chair: false,
+    },
+    DemoAccount {
+        email: "cio@example.com",
+        name: "Helen Whitfield",
+        roles: &[Role::Board, Role::ItManager],
+        is_chair: false,
+    },
+    DemoAccount {
+        email: "auditor@example.com",
+        name: "Marcus Bell",
+        roles: &[Role::Auditor],
+        is_chair: false,
+    },
+    DemoAccount {
+        email: "admin@example.com",
+        name: "Sam Jordan",
+        roles: &[Role::Admin],
+        is_chair: false,
+    },
 ];
 
 /// A password for the demo accounts when none is configured: 20 random characters from

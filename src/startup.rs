@@ -30,7 +30,10 @@ impl Application {
         let address = listener.local_addr()?;
         let cleanup = PostgresStore::new(pool.clone());
         tokio::spawn(async move {
-            if let Err(error) = cleanup.continuously_delete_expired(SESSION_CLEANUP_PERIOD).await {
+            if let Err(error) = cleanup
+                .continuously_delete_expired(SESSION_CLEANUP_PERIOD)
+                .await
+            {
                 tracing::warn!(%error, "expired-session cleanup stopped");
             }
         });

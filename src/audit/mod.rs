@@ -51,7 +51,10 @@ impl Actor {
     pub fn anonymous(claimed: &str) -> Self {
         Self {
             id: None,
-            label: format!("anonymous ({})", claimed.chars().take(200).collect::<String>()),
+            label: format!(
+                "anonymous ({})",
+                claimed.chars().take(200).collect::<String>()
+            ),
         }
     }
 }

@@ -47,11 +47,17 @@ impl EventRow {
     }
 
     pub fn before_text(&self) -> String {
-        self.before.as_ref().map(|v| v.to_string()).unwrap_or_default()
+        self.before
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
     }
 
     pub fn after_text(&self) -> String {
-        self.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
+        self.after
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
     }
 
     pub fn short_hash(&self) -> String {

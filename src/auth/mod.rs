@@ -26,7 +26,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route("/account/password", get(password_page).post(change_password))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
 }
 
 /// The one message for every failed sign-in: it does not tell whether the account exists.
@@ -144,10 +147,9 @@ async fn login(
                 }
             ),
         );
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait_secs.max(1)),
-        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait_secs.max(1)));
         return Ok(response);
     }
     let candidate = users::repo::find_for_login(&mut conn, &email).await?;
@@ -156,7 +158,9 @@ async fn login(
 
     let password_ok = password::verify(
         form.password.clone(),
-        candidate.as_ref().map(|account| account.password_hash.clone()),
+        candidate
+            .as_ref()
+            .map(|account| account.password_hash.clone()),
     )
     .await?;
 
@@ -284,7 +288,9 @@ async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::new();
-    if let Err(message) = password::check_policy(&form.new_password, &user.email, &user.display_name) {
+    if let Err(message) =
+        password::check_policy(&form.new_password, &user.email, &user.display_name)
+    {
         errors.add("new_password", message);
     }
     if form.new_password != form.confirm_password {
@@ -298,7 +304,11 @@ async fn change_password(
         errors.add("current_password", "This is not your current password.");
     }
     if !errors.is_empty() {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, PasswordPage { ctx, errors }).into_response());
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            PasswordPage { ctx, errors },
+        )
+            .into_response());
     }
 
     let new_hash = password::hash(form.new_password).await?;

@@ -34,7 +34,7 @@ pub fn check_policy(password: &str, email: &str, display_name: &str) -> Result<(
         .lines()
         .filter(|line| !line.starts_with('#'))
         .any(|common| common == lowered);
-    let single_character = lowered.chars().all(|c| Some(c) == lowered.chars().next());
+    let single_character = lowered.chars().all(|c| lowered.starts_with(c));
     if is_common || single_character {
         return Err("This password is one of the most common ones; choose another.".to_owned());
     }
@@ -108,9 +108,20 @@ mod tests {
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
         let hash = hash("harbour lantern violet".to_owned()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(verify("harbour lantern violet".to_owned(), Some(hash.clone())).await.unwrap());
-        assert!(!verify("harbour lantern violeT".to_owned(), Some(hash)).await.unwrap());
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            verify("harbour lantern violet".to_owned(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("harbour lantern violeT".to_owned(), Some(hash))
+                .await
+                .unwrap()
+        );
         assert!(!verify("anything at all".to_owned(), None).await.unwrap());
     }
 }

@@ -27,7 +27,10 @@ impl ThrottleKeys {
 }
 
 /// Seconds until sign-in may be tried again, if either key is blocked now.
-pub async fn blocked_for(conn: &mut PgConnection, keys: &ThrottleKeys) -> sqlx::Result<Option<i64>> {
+pub async fn blocked_for(
+    conn: &mut PgConnection,
+    keys: &ThrottleKeys,
+) -> sqlx::Result<Option<i64>> {
     let remaining = sqlx::query_scalar!(
         r#"SELECT ceil(extract(epoch FROM max(blocked_until) - now()))::bigint
            FROM login_throttle

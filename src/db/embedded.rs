@@ -38,9 +38,7 @@ pub enum EmbeddedError {
          --group postgres`) or set DATABASE_URL."
     )]
     NoPostgresUser,
-    #[error(
-        "the socket path {0} is too long for a Unix socket; choose a shorter QUORUM_DATA_DIR"
-    )]
+    #[error("the socket path {0} is too long for a Unix socket; choose a shorter QUORUM_DATA_DIR")]
     SocketPathTooLong(PathBuf),
     #[error("{context}: {source}")]
     Io {
@@ -97,8 +95,7 @@ impl EmbeddedCluster {
             None
         };
 
-        fs::create_dir_all(root)
-            .map_err(io_error(format!("cannot create {}", root.display())))?;
+        fs::create_dir_all(root).map_err(io_error(format!("cannot create {}", root.display())))?;
         let root = root
             .canonicalize()
             .map_err(io_error(format!("cannot resolve {}", root.display())))?;
@@ -109,9 +106,7 @@ impl EmbeddedCluster {
             run_as,
             started_here: false,
         };
-        let socket_path = cluster
-            .socket_dir
-            .join(format!(".s.PGSQL.{SOCKET_PORT}"));
+        let socket_path = cluster.socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
         if socket_path.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(EmbeddedError::SocketPathTooLong(socket_path));
         }
@@ -188,6 +183,11 @@ impl EmbeddedCluster {
         .is_ok()
     }
 
+    /// The directory holding the cluster's Unix socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
     /// Connection options for `database` as `user`, over the cluster's socket.
     pub fn connect_options(&self, user: &str, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()
@@ -221,8 +221,9 @@ impl EmbeddedCluster {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(io_error(format!("cannot restrict {}", dir.display())))?;
         if let Some(run_as) = self.run_as {
-            chown(dir, Some(run_as.uid.as_raw()), Some(run_as.gid.as_raw()))
-                .map_err(io_error(format!("cannot hand {} to postgres", dir.display())))?;
+            chown(dir, Some(run_as.uid.as_raw()), Some(run_as.gid.as_raw())).map_err(io_error(
+                format!("cannot hand {} to postgres", dir.display()),
+            ))?;
         }
         Ok(())
     }
@@ -240,10 +241,18 @@ impl EmbeddedCluster {
         if output.status.success() {
             Ok(output)
         } else {
+            let hint = if self.run_as.is_some() {
+                "\n(The cluster runs as the `postgres` system user, which must be able to \
+                 reach the data directory: every directory above it needs execute \
+                 permission for that user. Choose another QUORUM_DATA_DIR, e.g. under \
+                 /var/lib, if it lives under /root.)"
+            } else {
+                ""
+            };
             Err(EmbeddedError::CommandFailed {
                 command: description,
                 detail: format!(
-                    "{}{}",
+                    "{}{}{hint}",
                     String::from_utf8_lossy(&output.stdout),
                     String::from_utf8_lossy(&output.stderr)
                 ),
@@ -262,10 +271,10 @@ impl Drop for EmbeddedCluster {
 /// `/usr/lib/postgresql/<version>/bin`.
 pub fn find_server_binaries() -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir)) {
-            return Some(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir))
+    {
+        return Some(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .ok()?

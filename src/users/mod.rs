@@ -204,10 +204,20 @@ async fn create_account(
         is_chair: form.chair(),
     };
     let mut tx = state.pool.begin().await?;
-    let id = match create_with_audit(&mut tx, &Actor::user(&admin), meta.request_id.as_deref(), &account).await {
+    let id = match create_with_audit(
+        &mut tx,
+        &Actor::user(&admin),
+        meta.request_id.as_deref(),
+        &account,
+    )
+    .await
+    {
         Ok(id) => id,
         Err(AccountError::EmailTaken) => {
-            errors.add("email", "An account with this e-mail address already exists.");
+            errors.add(
+                "email",
+                "An account with this e-mail address already exists.",
+            );
             return Ok(rerender(ctx, form, errors));
         }
         Err(error) => return Err(account_error(error)),
@@ -459,7 +469,10 @@ async fn set_active(
     let message = if active {
         format!("{} can sign in again.", after.email)
     } else {
-        format!("{} is deactivated and has been signed out everywhere.", after.email)
+        format!(
+            "{} is deactivated and has been signed out everywhere.",
+            after.email
+        )
     };
     session::push_flash(&session, FlashKind::Success, message).await?;
     Ok(back)

@@ -63,8 +63,12 @@ impl Role {
     /// What the role's home is for, on the page where a person picks among their homes.
     pub fn home_summary(self) -> &'static str {
         match self {
-            Role::Board => "Votes waiting for you, portfolio health, risks against appetite, compliance posture.",
-            Role::ItManager => "Your projects and status reports, budget requests, the risk register, policy drafts.",
+            Role::Board => {
+                "Votes waiting for you, portfolio health, risks against appetite, compliance posture."
+            }
+            Role::ItManager => {
+                "Your projects and status reports, budget requests, the risk register, policy drafts."
+            }
             Role::Auditor => "The audit trail and its verification, read-only views and exports.",
             Role::Admin => "Accounts, roles and access.",
         }
@@ -85,7 +89,9 @@ impl FromStr for Role {
             .into_iter()
             .find(|role| role.as_str() == text)
             .ok_or_else(|| {
-                format!("`{text}` is not a role; the roles are board, it_manager, auditor and admin")
+                format!(
+                    "`{text}` is not a role; the roles are board, it_manager, auditor and admin"
+                )
             })
     }
 }

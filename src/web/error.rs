@@ -98,16 +98,14 @@ impl IntoResponse for AppError {
                     .to_owned(),
                 cause: None,
             },
-            AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
-                ErrorReport {
-                    title: "Something went wrong",
-                    message: "Quorum could not complete this request. Nothing was changed. \
+            AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => ErrorReport {
+                title: "Something went wrong",
+                message: "Quorum could not complete this request. Nothing was changed. \
                               Please try again; if it happens again, give the request id \
                               below to your administrator."
-                        .to_owned(),
-                    cause: Some(format!("{self:#}")),
-                }
-            }
+                    .to_owned(),
+                cause: Some(format!("{self:#}")),
+            },
         };
         let mut response = self.status().into_response();
         response.extensions_mut().insert(report);
@@ -204,10 +202,7 @@ fn generic_report(status: StatusCode) -> ErrorReport {
             "Quorum could not complete this request. Please try again; if it happens \
              again, give the request id below to your administrator.",
         ),
-        _ => (
-            "Request refused",
-            "Quorum could not accept this request.",
-        ),
+        _ => ("Request refused", "Quorum could not accept this request."),
     };
     ErrorReport {
         title,

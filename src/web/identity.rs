@@ -62,7 +62,8 @@ async fn resolve(state: &AppState, session: &Session) -> Result<Option<CurrentUs
         return Ok(None);
     };
     let signed_in_for = OffsetDateTime::now_utc().unix_timestamp() - auth.signed_in_at;
-    let absolute = i64::try_from(state.config.session_absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+    let absolute =
+        i64::try_from(state.config.session_absolute_timeout.as_secs()).unwrap_or(i64::MAX);
     if signed_in_for > absolute {
         session::sign_out(session).await?;
         return Ok(None);

@@ -5,10 +5,10 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
+use super::csrf;
 use super::error::AppError;
 use super::identity::CurrentUser;
 use super::session::{self, Flash};
-use super::csrf;
 
 #[derive(Debug, Clone)]
 pub struct NavLink {

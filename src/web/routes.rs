@@ -45,7 +45,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         // Innermost first: the signed-in user needs the session; the token check needs both.
         .layer(from_fn(csrf::verify_token))
-        .layer(from_fn_with_state(state.clone(), identity::load_current_user))
+        .layer(from_fn_with_state(
+            state.clone(),
+            identity::load_current_user,
+        ))
         .layer(session::layer(state.pool.clone(), &state.config))
         .layer(CsrfLayer::new())
         .route("/healthz", get(healthz))
@@ -63,8 +66,7 @@ pub fn router(state: AppState) -> Router {
             ))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     );
-    let app = security_headers::apply(app, state.config.is_https())
-        .layer(CompressionLayer::new());
+    let app = security_headers::apply(app, state.config.is_https()).layer(CompressionLayer::new());
     app.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))

@@ -24,7 +24,9 @@ pub struct SessionAuth {
     pub signed_in_at: i64,
 }
 
-pub async fn auth(session: &Session) -> Result<Option<SessionAuth>, tower_sessions::session::Error> {
+pub async fn auth(
+    session: &Session,
+) -> Result<Option<SessionAuth>, tower_sessions::session::Error> {
     session.get(AUTH_KEY).await
 }
 

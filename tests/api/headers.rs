@@ -1,0 +1,161 @@
+//! Security headers, error pages, health checks and static files.
+
+use quorum::users::Role;
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+fn assert_security_headers(response: &reqwest::Response) {
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert!(headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn pages_carry_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let login = client.get("/login").await;
+    assert_eq!(login.status(), StatusCode::OK);
+    assert_security_headers(&login);
+    // Over plain HTTP there is no HSTS and the cookie is not `Secure`.
+    assert!(!login.headers().contains_key("strict-transport-security"));
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
+    let app = TestApp::spawn_with(|config| {
+        config.public_url = Some("https://quorum.example.org".to_owned());
+    })
+    .await;
+    let response = app.client().get("/login").await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-quorum_session="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_friendly_404_with_the_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app.client().get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_security_headers(&response);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Page not found"));
+    assert!(body.contains(&request_id));
+}
+
+#[tokio::test]
+async fn a_wrong_role_gets_a_403_page_that_says_why() {
+    let app = TestApp::spawn().await;
+    let client = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let response = client.get("/board").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_security_headers(&response);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Board member"));
+    assert!(body.contains("manager@example.com"));
+}
+
+#[tokio::test]
+async fn an_oversized_request_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let response = client
+        .post_form_raw("/login", &[("email", &huge), ("csrf_token", &token)])
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn health_readiness_favicon_and_stylesheet_are_served() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let (status, body) = client.page("/healthz").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let (status, body) = client.page("/readyz").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+
+    let favicon = client.get("/favicon.ico").await;
+    assert_eq!(favicon.status(), StatusCode::OK);
+    assert_eq!(favicon.headers()["content-type"], "image/x-icon");
+    let bytes = favicon.bytes().await.unwrap();
+    assert_eq!(
+        &bytes[..4],
+        &[0, 0, 1, 0],
+        "an ICO file starts with 00 00 01 00"
+    );
+
+    let css = client.get("/static/quorum.css").await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(
+        client.get("/static/nothing.css").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.pool.close().await;
+    let (status, _) = app.client().page("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn pages_use_no_inline_script_or_style() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_in("everyone@example.com", &Role::ALL).await;
+    for path in [
+        "/login",
+        "/",
+        "/board",
+        "/manage",
+        "/audit",
+        "/admin",
+        "/admin/users/new",
+        "/account/password",
+    ] {
+        let (status, body) = client.page(path).await;
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{path}: {status}"
+        );
+        assert!(!body.contains("<script>"), "{path} has an inline script");
+        assert!(!body.contains("style="), "{path} has an inline style");
+        assert!(!body.contains(" onclick="), "{path} has an inline handler");
+    }
+}

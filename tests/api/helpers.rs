@@ -1,0 +1,328 @@
+//! The test harness: one PostgreSQL for the whole test binary (an embedded throwaway
+//! cluster, or the server `DATABASE_URL` names), a migrated template database, and for
+//! each test a fresh database cloned from it with the real server listening on port 0.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use quorum::audit::Actor;
+use quorum::auth::password;
+use quorum::config::ServerConfig;
+use quorum::db::embedded::{Durability, EmbeddedCluster};
+use quorum::db::{Database, quote_identifier};
+use quorum::startup::Application;
+use quorum::users::{self, Role, repo};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// The password every test account has.
+pub const PASSWORD: &str = "harbour lantern violet";
+
+struct TestServer {
+    /// Owner credentials, without a database name.
+    owner: PgConnectOptions,
+    /// A URL form of `owner`, for the `quorum` binary; `{db}` stands for the database.
+    owner_url_template: String,
+    template: String,
+    cluster: Mutex<Option<EmbeddedCluster>>,
+    cluster_dir: Option<PathBuf>,
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+
+/// Stops the embedded cluster when the test binary exits (statics are never dropped).
+extern "C" fn stop_cluster() {
+    if let Some(server) = SERVER.get() {
+        if let Ok(mut cluster) = server.cluster.lock() {
+            if let Some(cluster) = cluster.as_mut() {
+                cluster.stop();
+            }
+        }
+        if let Some(dir) = &server.cluster_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).unwrap();
+    hex::encode(bytes)
+}
+
+fn server() -> &'static TestServer {
+    SERVER.get_or_init(|| {
+        // Initialisation is async; every test has its own runtime, so use a thread of ours.
+        std::thread::spawn(|| {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(start_server())
+        })
+        .join()
+        .expect("the test database server failed to start")
+    })
+}
+
+async fn start_server() -> TestServer {
+    if std::env::var_os("TEST_LOG").is_some() {
+        quorum::telemetry::init(false);
+    }
+    let (owner, owner_url_template, cluster, cluster_dir) = match std::env::var("DATABASE_URL") {
+        Ok(url) => {
+            let owner = PgConnectOptions::from_str(&url).expect("DATABASE_URL is not valid");
+            let template = replace_database_in_url(&url);
+            (owner, template, None, None)
+        }
+        Err(_) => {
+            let dir = tempfile::Builder::new()
+                .prefix("quorum-test-")
+                .tempdir()
+                .unwrap()
+                .keep();
+            let cluster = EmbeddedCluster::start(&dir, Durability::Throwaway)
+                .expect("cannot start the embedded PostgreSQL cluster for the tests");
+            let owner = cluster.connect_options("postgres", "postgres");
+            let url = format!(
+                "postgres://postgres@localhost/{{db}}?host={}",
+                cluster.socket_dir().display()
+            );
+            unsafe extern "C" {
+                fn atexit(callback: extern "C" fn()) -> i32;
+            }
+            // SAFETY: registers a plain function with no arguments, as atexit expects.
+            unsafe {
+                atexit(stop_cluster);
+            }
+            (owner, url, Some(cluster), Some(dir))
+        }
+    };
+    let template = format!("quorum_test_template_{}", random_suffix());
+    let database = Database::with_owner(owner.clone().database(&template));
+    database
+        .prepare()
+        .await
+        .expect("cannot migrate the template database");
+    TestServer {
+        owner,
+        owner_url_template,
+        template,
+        cluster: Mutex::new(cluster),
+        cluster_dir,
+    }
+}
+
+/// `postgres://u:p@h:5432/anything?x` → `postgres://u:p@h:5432/{db}?x`
+fn replace_database_in_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    format!("{}/{{db}}{query}", &base[..path_start])
+}
+
+pub struct TestApp {
+    pub address: String,
+    /// The server's own pool (acting as `quorum_app`).
+    pub pool: PgPool,
+    pub db_name: String,
+    owner: PgConnectOptions,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the server with settings adjusted by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let server = server();
+        let db_name = format!("quorum_test_{}", random_suffix());
+        let mut admin = PgConnection::connect_with(&server.owner.clone().database("postgres"))
+            .await
+            .unwrap();
+        admin
+            .execute(
+                format!(
+                    "CREATE DATABASE {} TEMPLATE {}",
+                    quote_identifier(&db_name),
+                    quote_identifier(&server.template)
+                )
+                .as_str(),
+            )
+            .await
+            .unwrap();
+        admin.close().await.ok();
+
+        let owner = server.owner.clone().database(&db_name);
+        let pool = Database::with_owner(owner.clone())
+            .app_pool()
+            .await
+            .unwrap();
+        let mut config = ServerConfig::with_listen("127.0.0.1:0".parse().unwrap());
+        configure(&mut config);
+        let app = Application::build(config, pool.clone()).await.unwrap();
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        TestApp {
+            address,
+            pool,
+            db_name,
+            owner,
+        }
+    }
+
+    /// A connection as the database owner (a superuser on the embedded cluster), for
+    /// looking behind the application's back.
+    pub async fn owner_connection(&self) -> PgConnection {
+        PgConnection::connect_with(&self.owner).await.unwrap()
+    }
+
+    /// A URL for this test's database with owner credentials, for the `quorum` binary.
+    pub fn owner_url(&self) -> String {
+        server().owner_url_template.replace("{db}", &self.db_name)
+    }
+
+    /// A browser: its own cookies, redirects not followed.
+    pub fn client(&self) -> TestClient {
+        TestClient {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
+    /// Creates an account with [`PASSWORD`] directly, as `quorum user add` would.
+    pub async fn create_user(&self, email: &str, roles: &[Role]) -> i64 {
+        let account = repo::NewAccount {
+            email: email.to_owned(),
+            display_name: format!("Test {}", email.split('@').next().unwrap()),
+            password_hash: password::hash(PASSWORD.to_owned()).await.unwrap(),
+            roles: roles.to_vec(),
+            is_chair: false,
+        };
+        let mut tx = self.pool.begin().await.unwrap();
+        let id = users::create_with_audit(&mut tx, &Actor::system(), None, &account)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// A client signed in as a new account holding `roles`.
+    pub async fn signed_in(&self, email: &str, roles: &[Role]) -> TestClient {
+        self.create_user(email, roles).await;
+        let client = self.client();
+        let response = client.login(email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "login of {email} failed"
+        );
+        client
+    }
+
+    /// The actions of the audit trail, in chain order.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT action FROM audit_events ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+pub struct TestClient {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+impl TestClient {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GETs a page: its status and body.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    /// The session's CSRF token, read from a form as a browser would have it.
+    pub async fn csrf_token(&self) -> String {
+        for path in ["/login", "/account/password"] {
+            let (status, body) = self.page(path).await;
+            if status == StatusCode::OK {
+                return extract_csrf_token(&body).expect("the page has no CSRF token");
+            }
+        }
+        panic!("no page with a form was reachable");
+    }
+
+    /// Submits a form with the session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", &token));
+        self.post_form_raw(path, &fields).await
+    }
+
+    /// Submits a form exactly as given (no token added).
+    pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn logout(&self) -> reqwest::Response {
+        self.post_form("/logout", &[]).await
+    }
+}
+
+pub fn extract_csrf_token(html: &str) -> Option<String> {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+pub fn location(headers: &HeaderMap) -> String {
+    headers
+        .get(LOCATION)
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Asserts a 303 redirect to `path`.
+pub fn assert_redirects_to(response: &reqwest::Response, path: &str) {
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "expected a redirect to {path}"
+    );
+    assert_eq!(location(response.headers()), path);
+}

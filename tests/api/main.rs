@@ -1,0 +1,12 @@
+//! Integration tests: the real server over HTTP against a real PostgreSQL. One binary, so
+//! the database cluster starts once (see `helpers`).
+
+mod helpers;
+
+mod admin;
+mod audit_trail;
+mod auth;
+mod csrf;
+mod embedded;
+mod headers;
+mod route_roles;
