@@ -12,7 +12,7 @@ async fn user_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-fn new_account_fields<'a>(token: &'a str) -> Vec<(&'a str, &'a str)> {
+fn new_account_fields(token: &str) -> Vec<(&str, &str)> {
     vec![
         ("email", "new.person@example.com"),
         ("display_name", "New Person"),

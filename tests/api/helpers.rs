@@ -37,10 +37,10 @@ static SERVER: OnceLock<TestServer> = OnceLock::new();
 /// Stops the embedded cluster when the test binary exits (statics are never dropped).
 extern "C" fn stop_cluster() {
     if let Some(server) = SERVER.get() {
-        if let Ok(mut cluster) = server.cluster.lock() {
-            if let Some(cluster) = cluster.as_mut() {
-                cluster.stop();
-            }
+        if let Ok(mut cluster) = server.cluster.lock()
+            && let Some(cluster) = cluster.as_mut()
+        {
+            cluster.stop();
         }
         if let Some(dir) = &server.cluster_dir {
             let _ = std::fs::remove_dir_all(dir);
