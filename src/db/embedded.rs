@@ -11,6 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sha2::Digest;
 use sqlx::postgres::PgConnectOptions;
 
 /// The cluster's socket file is `<socket dir>/.s.PGSQL.<port>`; the port only names it.
@@ -61,11 +62,28 @@ pub enum Durability {
     Throwaway,
 }
 
+/// Where a root-run Quorum keeps clusters the `postgres` user could not reach otherwise.
+const FALLBACK_ROOT: &str = "/var/lib/quorum";
+
 /// The system user the cluster's processes run as, when it differs from ours.
 #[derive(Debug, Clone, Copy)]
 struct RunAs {
     uid: nix::unistd::Uid,
     gid: nix::unistd::Gid,
+}
+
+impl RunAs {
+    /// Whether this user may enter `dir` (every directory above it included).
+    fn can_enter(&self, dir: &Path) -> bool {
+        Command::new("/bin/sh")
+            .args(["-c", "cd \"$0\""])
+            .arg(dir)
+            .current_dir("/")
+            .uid(self.uid.as_raw())
+            .gid(self.gid.as_raw())
+            .output()
+            .is_ok_and(|output| output.status.success())
+    }
 }
 
 /// A running embedded cluster. Dropping it stops the server if this value started it.
@@ -96,9 +114,26 @@ impl EmbeddedCluster {
         };
 
         fs::create_dir_all(root).map_err(io_error(format!("cannot create {}", root.display())))?;
-        let root = root
+        let mut root = root
             .canonicalize()
             .map_err(io_error(format!("cannot resolve {}", root.display())))?;
+        if let Some(run_as) = run_as
+            && !run_as.can_enter(root.parent().unwrap_or(Path::new("/")))
+        {
+            // E.g. a checkout under /root: the postgres user cannot reach it, so the
+            // cluster lives where it can, named after the data directory it belongs to.
+            let fallback = Path::new(FALLBACK_ROOT).join(hex::encode(
+                &sha2::Sha256::digest(root.as_os_str().as_encoded_bytes())[..8],
+            ));
+            tracing::warn!(
+                data_dir = %root.display(),
+                cluster = %fallback.display(),
+                "the postgres user cannot reach the data directory; keeping the cluster elsewhere"
+            );
+            fs::create_dir_all(&fallback)
+                .map_err(io_error(format!("cannot create {}", fallback.display())))?;
+            root = fallback;
+        }
         let cluster = Self {
             bin_dir,
             pgdata: root.join("pgdata"),
