@@ -150,7 +150,7 @@ async fn serve(
     if let Some(password) = &demo_password {
         demo::load(&pool, password).await?;
     }
-    let app = Application::build(server, pool)
+    let app = Application::build(server, pool.clone())
         .await
         .context("cannot listen on the configured address")?;
     let address = format!("http://{}", app.address());
@@ -167,6 +167,12 @@ async fn serve(
                 if account.is_chair { " (chair)" } else { "" }
             );
         }
+    }
+    if demo_password.is_none() && !repo::any_exists(&mut *pool.acquire().await?).await? {
+        println!(
+            "\nThere are no accounts yet. Create the first administrator with\n  \
+             quorum user add --email you@example.org --name \"Your Name\" --role admin"
+        );
     }
     println!("\nPress Ctrl-C to stop.\n");
     app.run_until_stopped(shutdown_signal()).await?;

@@ -96,13 +96,8 @@ pub async fn load(pool: &PgPool, password: &str) -> anyhow::Result<()> {
                     &mut tx,
                     &Actor::system(),
                     None,
-                    audit::Entry {
-                        action: "user.password_reset",
-                        entity_type: "user",
-                        entity_id: Some(id.to_string()),
-                        before: None,
-                        after: Some(json!({ "reason": "demo start" })),
-                    },
+                    audit::Entry::new("user.password_reset", "user", Some(id.to_string()))
+                        .after(json!({ "reason": "demo start" })),
                 )
                 .await?;
             }

@@ -70,6 +70,30 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
+impl<'a> Entry<'a> {
+    pub fn new(action: &'a str, entity_type: &'a str, entity_id: Option<String>) -> Self {
+        Self {
+            action,
+            entity_type,
+            entity_id,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// The record (or the relevant part of it) before the change.
+    pub fn before(mut self, before: Value) -> Self {
+        self.before = Some(before);
+        self
+    }
+
+    /// The record after the change, or the facts of the event.
+    pub fn after(mut self, after: Value) -> Self {
+        self.after = Some(after);
+        self
+    }
+}
+
 /// Appends an event to the chain, in the caller's transaction. Writers queue on the chain
 /// head's row lock, so concurrent transactions (on any instance) never fork the chain.
 pub async fn record(

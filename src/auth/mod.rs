@@ -119,18 +119,14 @@ async fn login(
 
     let mut conn = state.pool.acquire().await?;
     if let Some(wait_secs) = throttle::blocked_for(&mut conn, &keys).await? {
+        drop(conn);
         let mut tx = state.pool.begin().await?;
         audit::record(
             &mut tx,
             &Actor::anonymous(&email),
             meta.request_id.as_deref(),
-            audit::Entry {
-                action: "auth.login_throttled",
-                entity_type: "session",
-                entity_id: None,
-                before: None,
-                after: Some(json!({ "email": email, "client_ip": meta.client_ip })),
-            },
+            audit::Entry::new("auth.login_throttled", "session", None)
+                .after(json!({ "email": email, "client_ip": meta.client_ip })),
         )
         .await?;
         tx.commit().await?;
@@ -173,13 +169,8 @@ async fn login(
                 &mut tx,
                 &Actor::account(account.id, &account.email),
                 meta.request_id.as_deref(),
-                audit::Entry {
-                    action: "auth.login",
-                    entity_type: "user",
-                    entity_id: Some(account.id.to_string()),
-                    before: None,
-                    after: Some(json!({ "client_ip": meta.client_ip })),
-                },
+                audit::Entry::new("auth.login", "user", Some(account.id.to_string()))
+                    .after(json!({ "client_ip": meta.client_ip })),
             )
             .await?;
             tx.commit().await?;
@@ -208,13 +199,12 @@ async fn login(
                 &mut tx,
                 &actor,
                 meta.request_id.as_deref(),
-                audit::Entry {
-                    action: "auth.login_failed",
-                    entity_type: "user",
-                    entity_id: candidate.as_ref().map(|account| account.id.to_string()),
-                    before: None,
-                    after: Some(json!({ "reason": reason, "client_ip": meta.client_ip })),
-                },
+                audit::Entry::new(
+                    "auth.login_failed",
+                    "user",
+                    candidate.as_ref().map(|account| account.id.to_string()),
+                )
+                .after(json!({ "reason": reason, "client_ip": meta.client_ip })),
             )
             .await?;
             tx.commit().await?;
@@ -239,13 +229,7 @@ async fn logout(
             &mut tx,
             &Actor::user(&user),
             meta.request_id.as_deref(),
-            audit::Entry {
-                action: "auth.logout",
-                entity_type: "user",
-                entity_id: Some(user.id.to_string()),
-                before: None,
-                after: None,
-            },
+            audit::Entry::new("auth.logout", "user", Some(user.id.to_string())),
         )
         .await?;
         tx.commit().await?;
@@ -318,13 +302,8 @@ async fn change_password(
         &mut tx,
         &Actor::user(&user),
         meta.request_id.as_deref(),
-        audit::Entry {
-            action: "user.password_changed",
-            entity_type: "user",
-            entity_id: Some(user.id.to_string()),
-            before: None,
-            after: Some(json!({ "other_sessions_ended": true })),
-        },
+        audit::Entry::new("user.password_changed", "user", Some(user.id.to_string()))
+            .after(json!({ "other_sessions_ended": true })),
     )
     .await?;
     tx.commit().await?;

@@ -31,8 +31,7 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/users", post(create_account))
         .route("/users/new", get(new_account_page))
         .route("/users/{id}", get(edit_account_page).post(update_account))
-        .route("/users/{id}/deactivate", post(deactivate_account))
-        .route("/users/{id}/reactivate", post(reactivate_account))
+        .route("/users/{id}/access", post(set_access))
         .route("/users/{id}/password", post(reset_password))
 }
 
@@ -246,13 +245,8 @@ pub async fn create_with_audit(
         conn,
         actor,
         request_id,
-        audit::Entry {
-            action: "user.created",
-            entity_type: "user",
-            entity_id: Some(id.to_string()),
-            before: None,
-            after: Some(account_json(&created)),
-        },
+        audit::Entry::new("user.created", "user", Some(id.to_string()))
+            .after(account_json(&created)),
     )
     .await?;
     Ok(id)
@@ -370,13 +364,9 @@ async fn update_account(
         &mut tx,
         &Actor::user(&admin),
         meta.request_id.as_deref(),
-        audit::Entry {
-            action: "user.updated",
-            entity_type: "user",
-            entity_id: Some(id.to_string()),
-            before: Some(account_json(&before)),
-            after: Some(account_json(&after)),
-        },
+        audit::Entry::new("user.updated", "user", Some(id.to_string()))
+            .before(account_json(&before))
+            .after(account_json(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -385,42 +375,23 @@ async fn update_account(
 }
 
 #[derive(Deserialize)]
-struct VersionForm {
+struct AccessForm {
     #[serde(default)]
     version: i32,
+    /// `true` to let the person sign in again, `false` to deactivate the account.
+    active: bool,
 }
 
-async fn deactivate_account(
-    state: State<AppState>,
-    session: Session,
-    meta: RequestMeta,
-    admin: Admin,
-    id: Path<i64>,
-    form: Form<VersionForm>,
-) -> AppResult<Redirect> {
-    set_active(state, session, meta, admin, id, form, false).await
-}
-
-async fn reactivate_account(
-    state: State<AppState>,
-    session: Session,
-    meta: RequestMeta,
-    admin: Admin,
-    id: Path<i64>,
-    form: Form<VersionForm>,
-) -> AppResult<Redirect> {
-    set_active(state, session, meta, admin, id, form, true).await
-}
-
-async fn set_active(
+/// Deactivates or reactivates an account.
+async fn set_access(
     State(state): State<AppState>,
     session: Session,
     meta: RequestMeta,
     Admin(admin): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<VersionForm>,
-    active: bool,
+    Form(form): Form<AccessForm>,
 ) -> AppResult<Redirect> {
+    let active = form.active;
     let back = Redirect::to(&format!("/admin/users/{id}"));
     let before = load_account(&state, id).await?;
     if before.id == admin.id && !active {
@@ -452,17 +423,17 @@ async fn set_active(
         &mut tx,
         &Actor::user(&admin),
         meta.request_id.as_deref(),
-        audit::Entry {
-            action: if active {
+        audit::Entry::new(
+            if active {
                 "user.reactivated"
             } else {
                 "user.deactivated"
             },
-            entity_type: "user",
-            entity_id: Some(id.to_string()),
-            before: Some(account_json(&before)),
-            after: Some(account_json(&after)),
-        },
+            "user",
+            Some(id.to_string()),
+        )
+        .before(account_json(&before))
+        .after(account_json(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -517,13 +488,8 @@ async fn reset_password(
         &mut tx,
         &Actor::user(&admin),
         meta.request_id.as_deref(),
-        audit::Entry {
-            action: "user.password_reset",
-            entity_type: "user",
-            entity_id: Some(id.to_string()),
-            before: None,
-            after: Some(json!({ "sessions_ended": true })),
-        },
+        audit::Entry::new("user.password_reset", "user", Some(id.to_string()))
+            .after(json!({ "sessions_ended": true })),
     )
     .await?;
     tx.commit().await?;

@@ -51,11 +51,7 @@ impl Account {
     }
 
     pub fn role_labels(&self) -> String {
-        self.roles
-            .iter()
-            .map(|role| role.label())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::users::role::labels(&self.roles)
     }
 }
 
@@ -311,4 +307,12 @@ pub async fn find_id_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Res
     sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email)
         .fetch_optional(conn)
         .await
+}
+
+/// Whether any account exists (a fresh installation has none).
+pub async fn any_exists(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    let exists = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT FROM users) AS "exists!""#)
+        .fetch_one(conn)
+        .await?;
+    Ok(exists)
 }

@@ -96,6 +96,15 @@ impl FromStr for Role {
     }
 }
 
+/// "Board member, IT manager": roles as people read them.
+pub fn labels(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| role.label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads the role names stored in the database, skipping none silently: an unknown name
 /// cannot be stored (a CHECK constraint), so it would be a bug.
 pub fn parse_stored_roles(names: &[String]) -> Vec<Role> {

@@ -31,11 +31,7 @@ impl CurrentUser {
     }
 
     pub fn role_labels(&self) -> String {
-        self.roles
-            .iter()
-            .map(|role| role.label())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::users::role::labels(&self.roles)
     }
 }
 

@@ -165,7 +165,10 @@ async fn an_admin_cannot_lock_themselves_out() {
     );
 
     let response = admin
-        .post_form(&format!("{path}/deactivate"), &[("version", "1")])
+        .post_form(
+            &format!("{path}/access"),
+            &[("version", "1"), ("active", "false")],
+        )
         .await;
     assert_redirects_to(&response, &path);
     let (_, page) = admin.page(&path).await;

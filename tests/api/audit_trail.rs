@@ -68,13 +68,8 @@ async fn concurrent_writers_extend_one_unbroken_chain() {
                     &mut tx,
                     &Actor::system(),
                     None,
-                    audit::Entry {
-                        action: "test.concurrent",
-                        entity_type: "test",
-                        entity_id: Some(i.to_string()),
-                        before: None,
-                        after: Some(serde_json::json!({ "writer": i })),
-                    },
+                    audit::Entry::new("test.concurrent", "test", Some(i.to_string()))
+                        .after(serde_json::json!({ "writer": i })),
                 )
                 .await
                 .unwrap();
@@ -208,13 +203,7 @@ async fn the_auditor_browses_the_trail_page_by_page() {
             &mut tx,
             &Actor::anonymous(&format!("visitor{i}@example.com")),
             None,
-            audit::Entry {
-                action: "test.visit",
-                entity_type: "test",
-                entity_id: None,
-                before: None,
-                after: None,
-            },
+            audit::Entry::new("test.visit", "test", None),
         )
         .await
         .unwrap();

@@ -267,8 +267,8 @@ async fn a_deactivated_account_loses_its_sessions_at_once_and_cannot_sign_in() {
         .unwrap();
     let response = admin
         .post_form(
-            &format!("/admin/users/{id}/deactivate"),
-            &[("version", "1")],
+            &format!("/admin/users/{id}/access"),
+            &[("version", "1"), ("active", "false")],
         )
         .await;
     assert_redirects_to(&response, &format!("/admin/users/{id}"));
@@ -285,6 +285,19 @@ async fn a_deactivated_account_loses_its_sessions_at_once_and_cannot_sign_in() {
     );
     let actions = app.audit_actions().await;
     assert!(actions.contains(&"user.deactivated".to_owned()));
+
+    // Reactivated, the person signs in again.
+    let response = admin
+        .post_form(
+            &format!("/admin/users/{id}/access"),
+            &[("version", "2"), ("active", "true")],
+        )
+        .await;
+    assert_redirects_to(&response, &format!("/admin/users/{id}"));
+    assert_redirects_to(
+        &app.client().login("manager@example.com", PASSWORD).await,
+        "/",
+    );
 }
 
 #[tokio::test]

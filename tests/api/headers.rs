@@ -159,3 +159,24 @@ async fn pages_use_no_inline_script_or_style() {
         assert!(!body.contains(" onclick="), "{path} has an inline handler");
     }
 }
+
+#[tokio::test]
+async fn a_server_error_shows_an_opaque_page_with_the_request_id() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_in("board@example.com", &[Role::Board]).await;
+    // The database goes away under a signed-in person's feet.
+    app.pool.close().await;
+    let response = client.get("/board").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_security_headers(&response);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Something went wrong"));
+    assert!(body.contains(&request_id));
+    for leak in ["sqlx", "pool", "PoolClosed", "panicked", "src/"] {
+        assert!(!body.contains(leak), "the error page leaks {leak}");
+    }
+}

@@ -38,12 +38,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/admin/users/{id}", Access::Roles(&[Role::Admin])),
     (
         "POST",
-        "/admin/users/{id}/deactivate",
-        Access::Roles(&[Role::Admin]),
-    ),
-    (
-        "POST",
-        "/admin/users/{id}/reactivate",
+        "/admin/users/{id}/access",
         Access::Roles(&[Role::Admin]),
     ),
     (
@@ -58,7 +53,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
 async fn request(client: &TestClient, method: &str, path: &str) -> reqwest::Response {
     match method {
         // Empty forms: allowed visitors get a validation answer, never a change.
-        "POST" => client.post_form(path, &[("version", "0")]).await,
+        "POST" => {
+            client
+                .post_form(path, &[("version", "0"), ("active", "false")])
+                .await
+        }
         _ => client.get(path).await,
     }
 }
