@@ -9,6 +9,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::chain::{ChainReport, verify_chain};
+use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::{AppResult, AppState, Auditor, PageContext};
 
 /// Routes under `/audit` (the router requires the `auditor` role for all of them).
@@ -19,7 +20,7 @@ pub fn auditor_routes() -> Router<AppState> {
         .route("/verify", get(verify_page))
 }
 
-const PAGE_SIZE: i64 = 50;
+const PAGE_SIZE: usize = 50;
 
 /// One row of the trail as the auditor reads it.
 pub struct EventRow {
@@ -66,7 +67,11 @@ impl EventRow {
 }
 
 /// A page of events, newest first, before `before` (keyset paging on the chain position).
-async fn events_before(state: &AppState, before: Option<i64>) -> AppResult<Vec<EventRow>> {
+async fn events_before(
+    state: &AppState,
+    before: Option<i64>,
+    page_size: usize,
+) -> AppResult<KeysetPage<EventRow, i64>> {
     let rows = sqlx::query_as!(
         EventRow,
         "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, after, hash
@@ -75,11 +80,11 @@ async fn events_before(state: &AppState, before: Option<i64>) -> AppResult<Vec<E
          ORDER BY seq DESC
          LIMIT $2",
         before,
-        PAGE_SIZE + 1
+        fetch_limit(page_size)
     )
     .fetch_all(&state.pool)
     .await?;
-    Ok(rows)
+    Ok(KeysetPage::from_rows(rows, page_size, |event| event.seq))
 }
 
 #[derive(Template, WebTemplate)]
@@ -99,13 +104,12 @@ async fn audit_home(
     let head = sqlx::query!("SELECT seq, hash FROM audit_chain_head")
         .fetch_one(&state.pool)
         .await?;
-    let mut recent = events_before(&state, None).await?;
-    recent.truncate(10);
+    let recent = events_before(&state, None, 10).await?;
     Ok(AuditHome {
         ctx,
         head_seq: head.seq,
         head_hash: hex::encode(head.hash),
-        recent,
+        recent: recent.items,
     })
 }
 
@@ -129,17 +133,11 @@ async fn event_list(
     Auditor(_auditor): Auditor,
     Query(query): Query<EventQuery>,
 ) -> AppResult<EventListPage> {
-    let mut events = events_before(&state, query.before).await?;
-    let next_before = if events.len() as i64 > PAGE_SIZE {
-        events.truncate(PAGE_SIZE as usize);
-        events.last().map(|event| event.seq)
-    } else {
-        None
-    };
+    let page = events_before(&state, query.before, PAGE_SIZE).await?;
     Ok(EventListPage {
         ctx,
-        events,
-        next_before,
+        events: page.items,
+        next_before: page.next,
         is_first_page: query.before.is_none(),
     })
 }

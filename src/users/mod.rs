@@ -20,6 +20,7 @@ pub use role::Role;
 use crate::audit::{self, Actor};
 use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
+use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::session::{self, FlashKind};
 use crate::web::{Admin, AppError, AppResult, AppState, PageContext, RequestMeta};
 use repo::{Account, AccountError, NewAccount};
@@ -35,7 +36,7 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/users/{id}/password", post(reset_password))
 }
 
-const PAGE_SIZE: i64 = 50;
+const PAGE_SIZE: usize = 50;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "users/list.html")]
@@ -58,17 +59,12 @@ async fn list_accounts(
     Query(query): Query<ListQuery>,
 ) -> AppResult<AccountListPage> {
     let mut conn = state.pool.acquire().await?;
-    let mut accounts = repo::list(&mut conn, query.after.as_deref(), PAGE_SIZE + 1).await?;
-    let next_after = if accounts.len() as i64 > PAGE_SIZE {
-        accounts.truncate(PAGE_SIZE as usize);
-        accounts.last().map(|account| account.email.clone())
-    } else {
-        None
-    };
+    let rows = repo::list(&mut conn, query.after.as_deref(), fetch_limit(PAGE_SIZE)).await?;
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |account| account.email.clone());
     Ok(AccountListPage {
         ctx,
-        accounts,
-        next_after,
+        accounts: page.items,
+        next_after: page.next,
         is_first_page: query.after.is_none(),
     })
 }

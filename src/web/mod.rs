@@ -7,6 +7,7 @@ pub mod error;
 pub mod form;
 pub mod identity;
 pub mod page;
+pub mod pagination;
 pub mod request;
 pub mod routes;
 pub mod security_headers;

@@ -57,15 +57,21 @@ async fn behind_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
 async fn an_unknown_page_is_a_friendly_404_with_the_request_id() {
     let app = TestApp::spawn().await;
     let response = app.client().get("/no/such/page").await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = error_page(response, StatusCode::NOT_FOUND).await;
+    assert!(body.contains("Page not found"));
+}
+
+/// Checks an error page's status, headers and request id; returns its body.
+async fn error_page(response: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
     assert_security_headers(&response);
     let request_id = response.headers()["x-request-id"]
         .to_str()
         .unwrap()
         .to_owned();
     let body = response.text().await.unwrap();
-    assert!(body.contains("Page not found"));
-    assert!(body.contains(&request_id));
+    assert!(body.contains(&request_id), "the page shows the request id");
+    body
 }
 
 #[tokio::test]
@@ -167,15 +173,8 @@ async fn a_server_error_shows_an_opaque_page_with_the_request_id() {
     // The database goes away under a signed-in person's feet.
     app.pool.close().await;
     let response = client.get("/board").await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_security_headers(&response);
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body = response.text().await.unwrap();
+    let body = error_page(response, StatusCode::INTERNAL_SERVER_ERROR).await;
     assert!(body.contains("Something went wrong"));
-    assert!(body.contains(&request_id));
     for leak in ["sqlx", "pool", "PoolClosed", "panicked", "src/"] {
         assert!(!body.contains(leak), "the error page leaks {leak}");
     }
