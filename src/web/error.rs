@@ -162,7 +162,7 @@ pub async fn render_error_pages(request: Request, next: Next) -> Response {
             // Keep headers set by inner layers (e.g. Retry-After, Allow).
             for (name, value) in response.headers() {
                 if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                    rendered.headers_mut().insert(name, value.clone());
+                    rendered.headers_mut().append(name, value.clone());
                 }
             }
             rendered
