@@ -149,6 +149,7 @@ async fn serve(
     let pool = database.app_pool().await?;
     if let Some(password) = &demo_password {
         demo::load(&pool, password).await?;
+        demo::portfolio::load(&pool).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

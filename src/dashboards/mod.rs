@@ -1,7 +1,7 @@
 //! Home pages: `/` sends each person to their home, and each role has one.
 //!
-//! The board's and management's homes grow with the portfolio, approvals, risk and policy
-//! areas; for now they greet the person and show what their role covers.
+//! The board's home leads with what waits for it and the portfolio's health; the IT
+//! manager's with their projects: what is due, what is late, what the board decided.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,8 +9,14 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
+use axum::extract::State;
+
+use crate::projects;
+use crate::projects::board::PortfolioSummary;
+use crate::projects::model::{Period, ReportingState};
+use crate::projects::repo::{self, BoardDecision, Project};
 use crate::users::Role;
-use crate::web::{AppState, BoardMember, CurrentUser, ItManager, PageContext};
+use crate::web::{AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext};
 
 /// `/` for everyone.
 pub fn routes() -> Router<AppState> {
@@ -54,10 +60,28 @@ async fn root(ctx: PageContext, user: Option<CurrentUser>) -> Response {
 struct BoardHome {
     ctx: PageContext,
     user: CurrentUser,
+    summary: PortfolioSummary,
 }
 
-async fn board_home(ctx: PageContext, BoardMember(user): BoardMember) -> BoardHome {
-    BoardHome { ctx, user }
+async fn board_home(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(user): BoardMember,
+) -> AppResult<BoardHome> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(BoardHome {
+        ctx,
+        user,
+        summary: PortfolioSummary::load(&mut conn).await?,
+    })
+}
+
+/// One of the manager's projects and where its reporting stands.
+struct MyProject {
+    project: Project,
+    state: ReportingState,
+    /// The current period, when its report is still to come.
+    due_now: Option<Period>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -65,8 +89,53 @@ async fn board_home(ctx: PageContext, BoardMember(user): BoardMember) -> BoardHo
 struct ManageHome {
     ctx: PageContext,
     user: CurrentUser,
+    projects: Vec<MyProject>,
+    board_decisions: Vec<BoardDecision>,
 }
 
-async fn manage_home(ctx: PageContext, ItManager(user): ItManager) -> ManageHome {
-    ManageHome { ctx, user }
+impl ManageHome {
+    fn late(&self) -> Vec<&MyProject> {
+        self.projects
+            .iter()
+            .filter(|p| p.state.is_overdue())
+            .collect()
+    }
+
+    fn due(&self) -> Vec<&MyProject> {
+        self.projects
+            .iter()
+            .filter(|p| p.due_now.is_some())
+            .collect()
+    }
+}
+
+async fn manage_home(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+) -> AppResult<ManageHome> {
+    let mut conn = state.pool.acquire().await?;
+    let today = projects::today();
+    let projects = repo::all_projects(&mut conn, Some(user.id))
+        .await?
+        .into_iter()
+        .map(|project| {
+            let current = Period::containing(project.cadence(), today);
+            let reporting = project.phase().is_reporting() && today >= project.start_date;
+            let reported = project
+                .last_period_end
+                .is_some_and(|end| end >= current.end);
+            MyProject {
+                state: project.reporting_state(today),
+                due_now: (reporting && !reported).then_some(current),
+                project,
+            }
+        })
+        .collect();
+    Ok(ManageHome {
+        ctx,
+        board_decisions: repo::recent_budget_decisions(&mut conn, user.id, 5).await?,
+        user,
+        projects,
+    })
 }

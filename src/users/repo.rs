@@ -316,3 +316,27 @@ pub async fn any_exists(conn: &mut PgConnection) -> sqlx::Result<bool> {
         .await?;
     Ok(exists)
 }
+
+/// An active account that can be picked in a form (e.g. a project's manager).
+#[derive(Debug, Clone)]
+pub struct PersonOption {
+    pub id: i64,
+    pub display_name: String,
+}
+
+/// The active holders of `role`, by name.
+pub async fn active_with_role(
+    conn: &mut PgConnection,
+    role: Role,
+) -> sqlx::Result<Vec<PersonOption>> {
+    sqlx::query_as!(
+        PersonOption,
+        "SELECT u.id, u.display_name FROM users u JOIN user_roles r ON r.user_id = u.id
+         WHERE r.role = $1 AND u.is_active
+         ORDER BY u.display_name
+         LIMIT 500",
+        role.as_str()
+    )
+    .fetch_all(conn)
+    .await
+}

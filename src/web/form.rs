@@ -63,3 +63,94 @@ pub fn optional(text: &str) -> Option<String> {
     let trimmed = text.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
+
+/// Reads a date typed as `YYYY-MM-DD` (what `<input type="date">` sends); records a
+/// message for `field` when it is missing or malformed.
+pub fn required_date(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: &str,
+) -> Option<time::Date> {
+    match optional_date(errors, field, text) {
+        Some(date) => Some(date),
+        None if text.trim().is_empty() => {
+            errors.add(field, "Enter a date.");
+            None
+        }
+        None => None,
+    }
+}
+
+/// Like [`required_date`], but an empty field is simply no date.
+pub fn optional_date(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: &str,
+) -> Option<time::Date> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(text, &format) {
+        Ok(date) => Some(date),
+        Err(_) => {
+            errors.add(field, "Enter a date as YYYY-MM-DD, for example 2026-03-31.");
+            None
+        }
+    }
+}
+
+/// Reads a choice among `T`'s values (an enum with `FromStr`).
+pub fn required_choice<T: std::str::FromStr>(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: &str,
+) -> Option<T> {
+    let parsed = text.trim().parse().ok();
+    if parsed.is_none() {
+        errors.add(field, "Choose one of the options.");
+    }
+    parsed
+}
+
+/// Reads a required line of text of at most `max` characters.
+pub fn required_text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: &str,
+    max: usize,
+) -> String {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        errors.add(field, "This cannot be empty.");
+    } else if trimmed.chars().count() > max {
+        errors.add(field, format!("Use at most {max} characters."));
+    }
+    trimmed.to_owned()
+}
+
+/// Reads free text of at most `max` characters (may be empty).
+pub fn bounded_text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: &str,
+    max: usize,
+) -> String {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > max {
+        errors.add(field, format!("Use at most {max} characters."));
+    }
+    trimmed.to_owned()
+}
+
+/// Reads an amount of money in minor units.
+pub fn required_money(errors: &mut FieldErrors, field: &'static str, text: &str) -> Option<i64> {
+    match super::money::parse_minor(text) {
+        Ok(cents) => Some(cents),
+        Err(message) => {
+            errors.add(field, message);
+            None
+        }
+    }
+}

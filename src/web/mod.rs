@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod identity;
+pub mod money;
 pub mod page;
 pub mod pagination;
 pub mod request;

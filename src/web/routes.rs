@@ -21,7 +21,7 @@ use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::{AppState, assets, csrf, error, identity, security_headers, session};
-use crate::{audit, auth, dashboards, users};
+use crate::{audit, auth, dashboards, projects, users};
 
 /// Request bodies larger than this are refused (forms are small; uploads will set their
 /// own limit on their route).
@@ -30,8 +30,12 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
 
-    let board = dashboards::board_routes().route_layer(from_extractor::<BoardMember>());
-    let manage = dashboards::manage_routes().route_layer(from_extractor::<ItManager>());
+    let board = dashboards::board_routes()
+        .merge(projects::board_routes())
+        .route_layer(from_extractor::<BoardMember>());
+    let manage = dashboards::manage_routes()
+        .merge(projects::manage_routes())
+        .route_layer(from_extractor::<ItManager>());
     let audit = audit::auditor_routes().route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
 

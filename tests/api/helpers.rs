@@ -326,3 +326,84 @@ pub fn assert_redirects_to(response: &reqwest::Response, path: &str) {
     );
     assert_eq!(location(response.headers()), path);
 }
+
+/// A portfolio to work on: an objective and an approved project (budget 100,000.00)
+/// managed by `manager_id`, approved by `board_id`, started 60 days ago, reporting monthly.
+pub struct SeededProject {
+    pub objective_id: i64,
+    pub project_id: i64,
+}
+
+impl TestApp {
+    pub async fn user_id(&self, email: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn seed_project(&self, manager_id: i64, board_id: i64) -> SeededProject {
+        use quorum::projects::model::{Cadence, Phase};
+        use quorum::projects::repo::{self, ProjectFields};
+        let today = quorum::projects::today();
+        let mut tx = self.pool.begin().await.unwrap();
+        let objective = repo::create_objective(&mut tx, "Resilient operations", "")
+            .await
+            .unwrap();
+        let fields = ProjectFields {
+            name: "Seeded project".to_owned(),
+            description: String::new(),
+            sponsor: "COO".to_owned(),
+            manager_id,
+            objective_id: objective.id,
+            start_date: today - time::Duration::days(60),
+            planned_end_date: today + time::Duration::days(300),
+            reporting_cadence: Cadence::Monthly,
+            phase: Phase::Proposed,
+        };
+        let project_id = repo::create_project(&mut tx, &fields).await.unwrap();
+        assert!(
+            repo::set_budget(&mut tx, project_id, 1, 10_000_000, "seed", board_id)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        SeededProject {
+            objective_id: objective.id,
+            project_id,
+        }
+    }
+
+    /// A submitted report for the last completed month, green, 40 % done.
+    pub async fn seed_report(&self, project_id: i64, manager_id: i64) -> i64 {
+        use quorum::projects::model::{Cadence, Period, Rag};
+        use quorum::projects::repo::{self, ReportFields};
+        let period = Period::containing(Cadence::Monthly, quorum::projects::today())
+            .previous(Cadence::Monthly);
+        let fields = ReportFields {
+            period_start: period.start,
+            period_end: period.end,
+            overall_rag: Rag::Green,
+            schedule_rag: Rag::Green,
+            budget_rag: Rag::Green,
+            scope_rag: Rag::Green,
+            rag_explanation: String::new(),
+            percent_complete: 40,
+            spend_to_date: 3_000_000,
+            forecast_at_completion: 9_500_000,
+            highlights: "Seeded highlights".to_owned(),
+            issues: String::new(),
+            decisions_needed: String::new(),
+            next_steps: String::new(),
+            milestones: vec![],
+        };
+        let mut tx = self.pool.begin().await.unwrap();
+        let id = repo::create_report(&mut tx, project_id, manager_id, &fields, None)
+            .await
+            .unwrap();
+        assert!(repo::submit(&mut tx, id, 1).await.unwrap());
+        tx.commit().await.unwrap();
+        id
+    }
+}

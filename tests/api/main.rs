@@ -9,4 +9,5 @@ mod auth;
 mod csrf;
 mod embedded;
 mod headers;
+mod portfolio;
 mod route_roles;

@@ -16,7 +16,9 @@ enum Access {
     Roles(&'static [Role]),
 }
 
-/// `{id}` in a path is replaced by an existing account's id.
+/// `{id}` in a path is replaced by an existing account's id, `{project}` by a project the
+/// `it_manager` visitor manages, `{report}` by one of its submitted reports and
+/// `{objective}` by an objective.
 const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login", Access::Public),
     ("GET", "/healthz", Access::Public),
@@ -28,6 +30,85 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/account/password", Access::SignedIn),
     ("GET", "/board", Access::Roles(&[Role::Board])),
     ("GET", "/manage", Access::Roles(&[Role::ItManager])),
+    ("GET", "/manage/projects", Access::Roles(&[Role::ItManager])),
+    (
+        "GET",
+        "/manage/projects/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/projects",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/projects/{project}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/projects/{project}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/projects/{project}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/projects/{project}/reports/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/projects/{project}/reports",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/reports/{report}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/reports/{report}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/reports/{report}/correction",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    ("GET", "/board/portfolio", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/board/projects/{project}",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "POST",
+        "/board/projects/{project}/budget",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "GET",
+        "/board/reports/{report}",
+        Access::Roles(&[Role::Board]),
+    ),
+    ("GET", "/board/objectives", Access::Roles(&[Role::Board])),
+    ("POST", "/board/objectives", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/board/objectives/{objective}",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "POST",
+        "/board/objectives/{objective}",
+        Access::Roles(&[Role::Board]),
+    ),
     ("GET", "/audit", Access::Roles(&[Role::Auditor])),
     ("GET", "/audit/events", Access::Roles(&[Role::Auditor])),
     ("GET", "/audit/verify", Access::Roles(&[Role::Auditor])),
@@ -121,25 +202,28 @@ async fn every_route_answers_every_role_as_the_table_says() {
     for role in Role::ALL {
         visitors.push((role.as_str().to_owned(), Some(vec![role])));
     }
-    visitors.push(("nobody (no role)".to_owned(), Some(vec![])));
-
+    visitors.push(("nobody".to_owned(), Some(vec![])));
+    let mut clients = Vec::new();
     for (who, roles) in &visitors {
-        let client = match roles {
-            Some(roles) => {
-                app.signed_in(
-                    &format!(
-                        "{}@example.com",
-                        who.replace(' ', "-").replace(['(', ')'], "")
-                    ),
-                    roles,
-                )
-                .await
-            }
+        clients.push(match roles {
+            Some(roles) => app.signed_in(&format!("{who}@example.com"), roles).await,
             None => app.client(),
-        };
+        });
+    }
+    let manager_id = app.user_id("it_manager@example.com").await;
+    let seeded = app
+        .seed_project(manager_id, app.user_id("board@example.com").await)
+        .await;
+    let report = app.seed_report(seeded.project_id, manager_id).await;
+
+    for ((who, roles), client) in visitors.iter().zip(&clients) {
         for (method, path, access) in ROUTES {
-            let path = path.replace("{id}", &target.to_string());
-            let response = request(&client, method, &path).await;
+            let path = path
+                .replace("{id}", &target.to_string())
+                .replace("{project}", &seeded.project_id.to_string())
+                .replace("{report}", &report.to_string())
+                .replace("{objective}", &seeded.objective_id.to_string());
+            let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }
     }
@@ -153,4 +237,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
             .unwrap();
     assert!(active);
     assert_eq!(version, 1);
+    let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM status_reports")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(reports, 1, "no report was filed by the empty forms");
 }

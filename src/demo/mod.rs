@@ -1,4 +1,7 @@
-//! The demo organisation `quorum demo` loads: for now its people, one per kind of user.
+//! The demo organisation `quorum demo` loads: its people, one per kind of user, and a
+//! believable portfolio ([`portfolio`]).
+
+pub mod portfolio;
 
 use serde_json::json;
 use sqlx::PgPool;

@@ -1,0 +1,462 @@
+//! Management's side of the portfolio: the project list, creating and editing projects.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::model::{Cadence, Phase, Rag, ReportingState};
+use super::repo::{
+    self, BudgetChange, Objective, Project, ProjectFields, ProjectFilter, ReportSummary,
+};
+use super::{ensure_manages, load_project, today};
+use crate::audit::{self, Actor};
+use crate::users::{Role, repo as users_repo, repo::PersonOption};
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::session::{self, FlashKind};
+use crate::web::{AppResult, AppState, CurrentUser, ItManager, PageContext, RequestMeta};
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    phase: Option<String>,
+    manager: Option<String>,
+    rag: Option<String>,
+    objective: Option<String>,
+    sort: Option<String>,
+    after: Option<String>,
+    after_ref: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> ProjectFilter {
+        let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
+        ProjectFilter {
+            phase: chosen(&self.phase).filter(|p| p.parse::<Phase>().is_ok()),
+            manager_id: chosen(&self.manager).and_then(|id| id.parse().ok()),
+            rag: chosen(&self.rag).filter(|rag| rag == "none" || rag.parse::<Rag>().is_ok()),
+            objective_id: chosen(&self.objective).and_then(|id| id.parse().ok()),
+        }
+    }
+
+    fn sort(&self) -> &'static str {
+        match self.sort.as_deref() {
+            Some("name") => "name",
+            Some("end") => "end",
+            Some("rag") => "rag",
+            _ => "reference",
+        }
+    }
+
+    /// The query string of this list without the page position, for the next-page link.
+    fn without_position(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("phase", &self.phase),
+            ("manager", &self.manager),
+            ("rag", &self.rag),
+            ("objective", &self.objective),
+            ("sort", &self.sort),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(name, value);
+            }
+        }
+        query.finish()
+    }
+
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "phase" => &self.phase,
+            "manager" => &self.manager,
+            "rag" => &self.rag,
+            "objective" => &self.objective,
+            _ => &self.sort,
+        };
+        current.as_deref() == Some(value)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "projects/list.html")]
+pub(super) struct ProjectListPage {
+    ctx: PageContext,
+    query: ListQuery,
+    projects: Vec<Project>,
+    next_page: Option<String>,
+    managers: Vec<PersonOption>,
+    objectives: Vec<Objective>,
+    today: time::Date,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ProjectListPage> {
+    let mut conn = state.pool.acquire().await?;
+    let after = query.after.as_deref().zip(query.after_ref.as_deref());
+    let rows = repo::list_projects(
+        &mut conn,
+        &query.filter(),
+        query.sort(),
+        after,
+        fetch_limit(PAGE_SIZE),
+    )
+    .await?;
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+        (row.sort_key.clone(), row.project.reference.clone())
+    });
+    let next_page = page.next.map(|(key, reference)| {
+        let mut position = form_urlencoded::Serializer::new(query.without_position());
+        position
+            .append_pair("after", &key)
+            .append_pair("after_ref", &reference);
+        position.finish()
+    });
+    Ok(ProjectListPage {
+        ctx,
+        projects: page.items.into_iter().map(|row| row.project).collect(),
+        next_page,
+        managers: users_repo::active_with_role(&mut conn, Role::ItManager).await?,
+        objectives: repo::list_objectives(&mut conn).await?,
+        query,
+        today: today(),
+    })
+}
+
+/// What the project form holds: exactly what was typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct ProjectForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    sponsor: String,
+    #[serde(default)]
+    manager_id: String,
+    #[serde(default)]
+    objective_id: String,
+    #[serde(default)]
+    start_date: String,
+    #[serde(default)]
+    planned_end_date: String,
+    #[serde(default)]
+    reporting_cadence: String,
+    #[serde(default)]
+    phase: String,
+    #[serde(default)]
+    version: i32,
+}
+
+impl ProjectForm {
+    fn from_project(project: &Project) -> Self {
+        Self {
+            name: project.name.clone(),
+            description: project.description.clone(),
+            sponsor: project.sponsor.clone(),
+            manager_id: project.manager_id.to_string(),
+            objective_id: project.objective_id.to_string(),
+            start_date: project.start_date.to_string(),
+            planned_end_date: project.planned_end_date.to_string(),
+            reporting_cadence: project.reporting_cadence.clone(),
+            phase: project.phase.clone(),
+            version: project.version,
+        }
+    }
+
+    /// Checks every field; `phases` are those the project may move to (new: proposed).
+    fn validate(
+        &self,
+        managers: &[PersonOption],
+        objectives: &[Objective],
+        phases: &[Phase],
+    ) -> Result<ProjectFields, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = form::required_text(&mut errors, "name", &self.name, 200);
+        let description = form::bounded_text(&mut errors, "description", &self.description, 10_000);
+        let sponsor = form::required_text(&mut errors, "sponsor", &self.sponsor, 200);
+        let manager_id = self
+            .manager_id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| managers.iter().any(|manager| manager.id == *id));
+        if manager_id.is_none() {
+            errors.add("manager_id", "Choose the IT manager who runs the project.");
+        }
+        let objective_id = self
+            .objective_id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| objectives.iter().any(|objective| objective.id == *id));
+        if objective_id.is_none() {
+            errors.add("objective_id", "Choose the objective the project serves.");
+        }
+        let start = form::required_date(&mut errors, "start_date", &self.start_date);
+        let end = form::required_date(&mut errors, "planned_end_date", &self.planned_end_date);
+        if let (Some(start), Some(end)) = (start, end)
+            && end < start
+        {
+            errors.add(
+                "planned_end_date",
+                "The planned end cannot be before the start.",
+            );
+        }
+        let cadence = form::required_choice::<Cadence>(
+            &mut errors,
+            "reporting_cadence",
+            &self.reporting_cadence,
+        );
+        let phase = if phases.len() == 1 {
+            Some(phases[0])
+        } else {
+            self.phase
+                .parse::<Phase>()
+                .ok()
+                .filter(|phase| phases.contains(phase))
+                .or_else(|| {
+                    errors.add("phase", "Choose one of the phases offered.");
+                    None
+                })
+        };
+        errors.into_result()?;
+        Ok(ProjectFields {
+            name,
+            description,
+            sponsor,
+            manager_id: manager_id.unwrap_or_default(),
+            objective_id: objective_id.unwrap_or_default(),
+            start_date: start.unwrap_or(time::Date::MIN),
+            planned_end_date: end.unwrap_or(time::Date::MIN),
+            reporting_cadence: cadence.unwrap_or(Cadence::Monthly),
+            phase: phase.unwrap_or(Phase::Proposed),
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "projects/form.html")]
+pub(super) struct ProjectFormPage {
+    ctx: PageContext,
+    project: Option<Project>,
+    form: ProjectForm,
+    errors: FieldErrors,
+    managers: Vec<PersonOption>,
+    objectives: Vec<Objective>,
+    phases: Vec<Phase>,
+    cadences: &'static [Cadence],
+    stale: bool,
+}
+
+impl ProjectFormPage {
+    async fn new(
+        state: &AppState,
+        ctx: PageContext,
+        project: Option<Project>,
+        form: ProjectForm,
+        errors: FieldErrors,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let phases = project
+            .as_ref()
+            .map(|project| project.phase().manager_transitions().to_vec())
+            .unwrap_or_else(|| vec![Phase::Proposed]);
+        Ok(Self {
+            ctx,
+            project,
+            form,
+            errors,
+            managers: users_repo::active_with_role(&mut conn, Role::ItManager).await?,
+            objectives: repo::list_objectives(&mut conn).await?,
+            phases,
+            cadences: Cadence::ALL,
+            stale: false,
+        })
+    }
+
+    fn refused(self) -> Response {
+        let status = if self.stale {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        (status, self).into_response()
+    }
+}
+
+pub(super) async fn new_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+) -> AppResult<ProjectFormPage> {
+    let form = ProjectForm {
+        manager_id: user.id.to_string(),
+        reporting_cadence: Cadence::Monthly.as_str().to_owned(),
+        ..ProjectForm::default()
+    };
+    ProjectFormPage::new(&state, ctx, None, form, FieldErrors::new()).await
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Form(form): Form<ProjectForm>,
+) -> AppResult<Response> {
+    let page = ProjectFormPage::new(&state, ctx, None, form, FieldErrors::new()).await?;
+    let fields = match page
+        .form
+        .validate(&page.managers, &page.objectives, &page.phases)
+    {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(ProjectFormPage { errors, ..page }.refused()),
+    };
+    let mut tx = state.pool.begin().await?;
+    let id = repo::create_project(&mut tx, &fields).await?;
+    let created = repo::get_project(&mut tx, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new(
+            "project.created",
+            "project",
+            Some(created.reference.clone()),
+        )
+        .after(serde_json::to_value(&fields).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    session::push_flash(
+        &session,
+        FlashKind::Success,
+        format!(
+            "{} {} has been proposed. The board approves it by setting its budget.",
+            created.reference, created.name
+        ),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/manage/projects/{id}")).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "projects/detail.html")]
+pub struct ProjectDetailPage {
+    pub ctx: PageContext,
+    pub project: Project,
+    pub reports: Vec<ReportSummary>,
+    pub budget_history: Vec<BudgetChange>,
+    pub state: ReportingState,
+    /// `/manage` or `/board`: where this viewer's links go.
+    pub area: &'static str,
+    pub can_manage: bool,
+    pub can_set_budget: bool,
+    pub budget_errors: FieldErrors,
+    pub budget_input: String,
+    pub budget_reason: String,
+}
+
+impl ProjectDetailPage {
+    /// The project page as `viewer` sees it from `area`.
+    pub async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        viewer: &CurrentUser,
+        id: i64,
+        area: &'static str,
+    ) -> AppResult<Self> {
+        let project = load_project(state, id).await?;
+        let can_manage = area == "/manage" && project.manager_id == viewer.id;
+        let mut conn = state.pool.acquire().await?;
+        Ok(Self {
+            ctx,
+            reports: repo::project_reports(&mut conn, id, can_manage, 200).await?,
+            budget_history: repo::budget_history(&mut conn, id).await?,
+            state: project.reporting_state(today()),
+            budget_input: crate::web::money::input_value(project.approved_budget),
+            can_set_budget: area == "/board",
+            project,
+            area,
+            can_manage,
+            budget_errors: FieldErrors::new(),
+            budget_reason: String::new(),
+        })
+    }
+}
+
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<ProjectDetailPage> {
+    ProjectDetailPage::load(&state, ctx, &user, id, "/manage").await
+}
+
+pub(super) async fn edit_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<ProjectFormPage> {
+    let project = load_project(&state, id).await?;
+    ensure_manages(&user, &project)?;
+    let form = ProjectForm::from_project(&project);
+    ProjectFormPage::new(&state, ctx, Some(project), form, FieldErrors::new()).await
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<ProjectForm>,
+) -> AppResult<Response> {
+    let before = load_project(&state, id).await?;
+    ensure_manages(&user, &before)?;
+    let page =
+        ProjectFormPage::new(&state, ctx, Some(before.clone()), form, FieldErrors::new()).await?;
+    let fields = match page
+        .form
+        .validate(&page.managers, &page.objectives, &page.phases)
+    {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(ProjectFormPage { errors, ..page }.refused()),
+    };
+    let mut tx = state.pool.begin().await?;
+    if !repo::update_project(&mut tx, id, page.form.version, &fields).await? {
+        return Ok(ProjectFormPage {
+            stale: true,
+            ..page
+        }
+        .refused());
+    }
+    let after = repo::get_project(&mut tx, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new("project.updated", "project", Some(after.reference.clone()))
+            .before(serde_json::to_value(&before).unwrap_or_default())
+            .after(serde_json::to_value(&after).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    session::push_flash(&session, FlashKind::Success, "The project has been saved.").await?;
+    Ok(Redirect::to(&format!("/manage/projects/{id}")).into_response())
+}

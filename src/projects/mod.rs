@@ -1,0 +1,82 @@
+//! The portfolio: strategic objectives, projects, budgets and status reports.
+//!
+//! Management (`/manage/...`) runs projects and files status reports; governance
+//! (`/board/...`) keeps the objectives, approves budgets and watches the portfolio.
+
+pub mod board;
+pub mod charts;
+pub mod manage;
+pub mod model;
+pub mod repo;
+pub mod reports;
+
+use axum::Router;
+use axum::routing::{get, post};
+use time::{Date, OffsetDateTime};
+
+use crate::web::{AppError, AppResult, AppState, CurrentUser};
+use repo::{Project, Report};
+
+/// Routes under `/manage` (the router requires the `it_manager` role).
+pub fn manage_routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects", get(manage::list).post(manage::create))
+        .route("/projects/new", get(manage::new_page))
+        .route("/projects/{id}", get(manage::detail))
+        .route(
+            "/projects/{id}/edit",
+            get(manage::edit_page).post(manage::update),
+        )
+        .route("/projects/{id}/reports", post(reports::create))
+        .route("/projects/{id}/reports/new", get(reports::new_page))
+        .route("/reports/{id}", get(reports::show).post(reports::save))
+        .route("/reports/{id}/correction", get(reports::correction_page))
+}
+
+/// Routes under `/board` (the router requires the `board` role).
+pub fn board_routes() -> Router<AppState> {
+    Router::new()
+        .route("/portfolio", get(board::portfolio))
+        .route("/projects/{id}", get(board::project))
+        .route("/projects/{id}/budget", post(board::set_budget))
+        .route("/reports/{id}", get(board::report))
+        .route(
+            "/objectives",
+            get(board::objectives).post(board::create_objective),
+        )
+        .route(
+            "/objectives/{id}",
+            get(board::objective_page).post(board::update_objective),
+        )
+}
+
+/// Today, in UTC: reporting periods and due dates are counted in days.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+async fn load_project(state: &AppState, id: i64) -> AppResult<Project> {
+    let mut conn = state.pool.acquire().await?;
+    repo::get_project(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn load_report(state: &AppState, id: i64) -> AppResult<Report> {
+    let mut conn = state.pool.acquire().await?;
+    repo::get_report(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A manager changes only the projects they manage.
+fn ensure_manages(user: &CurrentUser, project: &Project) -> AppResult<()> {
+    if project.manager_id == user.id {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{} {} is managed by {}. Only its manager can change it or its reports.",
+            project.reference, project.name, project.manager_name
+        )))
+    }
+}

@@ -1,0 +1,879 @@
+//! The portfolio's SQL. Functions take a connection so that handlers compose them in one
+//! transaction with the audit-trail write.
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::model::{Cadence, Phase, Rag, ReportStatus, ReportingState};
+use crate::web::money::format_minor;
+use crate::web::page::format_time;
+
+// ---------------------------------------------------------------------------------------
+// Objectives
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Objective {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub description: String,
+    pub version: i32,
+}
+
+pub async fn list_objectives(conn: &mut PgConnection) -> sqlx::Result<Vec<Objective>> {
+    sqlx::query_as!(
+        Objective,
+        "SELECT id, reference, title, description, version FROM objectives ORDER BY reference"
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn get_objective(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Objective>> {
+    sqlx::query_as!(
+        Objective,
+        "SELECT id, reference, title, description, version FROM objectives WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn create_objective(
+    conn: &mut PgConnection,
+    title: &str,
+    description: &str,
+) -> sqlx::Result<Objective> {
+    sqlx::query_as!(
+        Objective,
+        "INSERT INTO objectives (reference, title, description)
+         VALUES ('OBJ-' || lpad(nextval('objective_reference_seq')::text, 2, '0'), $1, $2)
+         RETURNING id, reference, title, description, version",
+        title,
+        description
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Returns `None` when the objective changed meanwhile (optimistic concurrency).
+pub async fn update_objective(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    title: &str,
+    description: &str,
+) -> sqlx::Result<Option<Objective>> {
+    sqlx::query_as!(
+        Objective,
+        "UPDATE objectives SET title = $3, description = $4, version = version + 1,
+                               updated_at = now()
+         WHERE id = $1 AND version = $2
+         RETURNING id, reference, title, description, version",
+        id,
+        version,
+        title,
+        description
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Projects
+
+/// A project with its manager, objective and latest submitted report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub id: i64,
+    pub reference: String,
+    pub name: String,
+    pub description: String,
+    pub sponsor: String,
+    pub manager_id: i64,
+    pub manager_name: String,
+    pub objective_id: i64,
+    pub objective_reference: String,
+    pub objective_title: String,
+    pub phase: String,
+    pub start_date: Date,
+    pub planned_end_date: Date,
+    pub reporting_cadence: String,
+    pub approved_budget: i64,
+    pub version: i32,
+    pub last_report_id: Option<i64>,
+    pub last_overall_rag: Option<String>,
+    pub last_period_end: Option<Date>,
+    pub last_percent_complete: Option<i16>,
+    pub last_spend_to_date: Option<i64>,
+    pub last_forecast: Option<i64>,
+    pub last_decisions_needed: Option<String>,
+}
+
+impl Project {
+    pub fn phase(&self) -> Phase {
+        self.phase.parse().unwrap_or(Phase::Proposed)
+    }
+
+    pub fn cadence(&self) -> Cadence {
+        self.reporting_cadence.parse().unwrap_or(Cadence::Monthly)
+    }
+
+    pub fn rag(&self) -> Option<Rag> {
+        self.last_overall_rag
+            .as_deref()
+            .and_then(|rag| rag.parse().ok())
+    }
+
+    pub fn reporting_state(&self, today: Date) -> ReportingState {
+        ReportingState::of(
+            self.phase(),
+            self.cadence(),
+            self.start_date,
+            self.last_period_end,
+            today,
+        )
+    }
+
+    pub fn budget_text(&self) -> String {
+        format_minor(self.approved_budget)
+    }
+
+    pub fn spend_text(&self) -> String {
+        self.last_spend_to_date
+            .map(format_minor)
+            .unwrap_or_else(|| "—".to_owned())
+    }
+
+    pub fn forecast_text(&self) -> String {
+        self.last_forecast
+            .map(format_minor)
+            .unwrap_or_else(|| "—".to_owned())
+    }
+
+    /// Forecast at completion minus approved budget (positive: an overrun).
+    pub fn variance(&self) -> Option<i64> {
+        self.last_forecast
+            .map(|forecast| forecast - self.approved_budget)
+    }
+
+    pub fn variance_text(&self) -> String {
+        match self.variance() {
+            Some(variance) if variance > 0 => format!("+{}", format_minor(variance)),
+            Some(variance) => format_minor(variance),
+            None => "—".to_owned(),
+        }
+    }
+
+    pub fn is_over_budget(&self) -> bool {
+        self.variance().is_some_and(|variance| variance > 0)
+    }
+}
+
+/// What the project list can be filtered by.
+#[derive(Debug, Default, Clone)]
+pub struct ProjectFilter {
+    pub phase: Option<String>,
+    pub manager_id: Option<i64>,
+    /// `green`, `amber`, `red` or `none` (no report yet).
+    pub rag: Option<String>,
+    pub objective_id: Option<i64>,
+}
+
+/// How the project list is ordered: `reference`, `name`, `end` or `rag` (worst first).
+/// Each row carries its sort key so that the next page continues after it.
+pub struct ProjectListRow {
+    pub project: Project,
+    pub sort_key: String,
+}
+
+pub async fn list_projects(
+    conn: &mut PgConnection,
+    filter: &ProjectFilter,
+    sort: &str,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<ProjectListRow>> {
+    let rows = sqlx::query!(
+        r#"SELECT * FROM (
+             SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
+                    m.display_name AS manager_name, p.objective_id,
+                    o.reference AS objective_reference, o.title AS objective_title,
+                    p.phase, p.start_date, p.planned_end_date, p.reporting_cadence,
+                    p.approved_budget, p.version, p.last_report_id,
+                    r.overall_rag AS "last_overall_rag?", r.period_end AS "last_period_end?",
+                    r.percent_complete AS "last_percent_complete?",
+                    r.spend_to_date AS "last_spend_to_date?",
+                    r.forecast_at_completion AS "last_forecast?",
+                    r.decisions_needed AS "last_decisions_needed?",
+                    CASE $1::text
+                        WHEN 'name' THEN lower(p.name)
+                        WHEN 'end' THEN to_char(p.planned_end_date, 'YYYY-MM-DD')
+                        WHEN 'rag' THEN CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1'
+                                                           WHEN 'green' THEN '2' ELSE '3' END
+                        ELSE p.reference
+                    END AS sort_key
+             FROM projects p
+             JOIN users m ON m.id = p.manager_id
+             JOIN objectives o ON o.id = p.objective_id
+             LEFT JOIN status_reports r ON r.id = p.last_report_id
+             WHERE ($2::text IS NULL OR p.phase = $2)
+               AND ($3::bigint IS NULL OR p.manager_id = $3)
+               AND ($4::text IS NULL OR coalesce(r.overall_rag, 'none') = $4)
+               AND ($5::bigint IS NULL OR p.objective_id = $5)
+           ) AS listed
+           WHERE $6::text IS NULL OR (listed.sort_key, listed.reference) > ($6, $7::text)
+           ORDER BY listed.sort_key, listed.reference
+           LIMIT $8"#,
+        sort,
+        filter.phase,
+        filter.manager_id,
+        filter.rag,
+        filter.objective_id,
+        after.map(|(key, _)| key),
+        after.map(|(_, reference)| reference),
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ProjectListRow {
+            sort_key: row.sort_key.unwrap_or_default(),
+            project: Project {
+                id: row.id,
+                reference: row.reference,
+                name: row.name,
+                description: row.description,
+                sponsor: row.sponsor,
+                manager_id: row.manager_id,
+                manager_name: row.manager_name,
+                objective_id: row.objective_id,
+                objective_reference: row.objective_reference,
+                objective_title: row.objective_title,
+                phase: row.phase,
+                start_date: row.start_date,
+                planned_end_date: row.planned_end_date,
+                reporting_cadence: row.reporting_cadence,
+                approved_budget: row.approved_budget,
+                version: row.version,
+                last_report_id: row.last_report_id,
+                last_overall_rag: row.last_overall_rag,
+                last_period_end: row.last_period_end,
+                last_percent_complete: row.last_percent_complete,
+                last_spend_to_date: row.last_spend_to_date,
+                last_forecast: row.last_forecast,
+                last_decisions_needed: row.last_decisions_needed,
+            },
+        })
+        .collect())
+}
+
+/// Every project of the portfolio (or of one manager), for dashboards: one row each,
+/// the latest report's figures included.
+pub async fn all_projects(
+    conn: &mut PgConnection,
+    manager_id: Option<i64>,
+) -> sqlx::Result<Vec<Project>> {
+    sqlx::query_as!(
+        Project,
+        r#"SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
+                  m.display_name AS manager_name, p.objective_id,
+                  o.reference AS objective_reference, o.title AS objective_title,
+                  p.phase, p.start_date, p.planned_end_date, p.reporting_cadence,
+                  p.approved_budget, p.version, p.last_report_id,
+                  r.overall_rag AS "last_overall_rag?", r.period_end AS "last_period_end?",
+                  r.percent_complete AS "last_percent_complete?",
+                  r.spend_to_date AS "last_spend_to_date?",
+                  r.forecast_at_completion AS "last_forecast?",
+                  r.decisions_needed AS "last_decisions_needed?"
+           FROM projects p
+           JOIN users m ON m.id = p.manager_id
+           JOIN objectives o ON o.id = p.objective_id
+           LEFT JOIN status_reports r ON r.id = p.last_report_id
+           WHERE $1::bigint IS NULL OR p.manager_id = $1
+           ORDER BY p.reference"#,
+        manager_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn get_project(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Project>> {
+    sqlx::query_as!(
+        Project,
+        r#"SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
+                  m.display_name AS manager_name, p.objective_id,
+                  o.reference AS objective_reference, o.title AS objective_title,
+                  p.phase, p.start_date, p.planned_end_date, p.reporting_cadence,
+                  p.approved_budget, p.version, p.last_report_id,
+                  r.overall_rag AS "last_overall_rag?", r.period_end AS "last_period_end?",
+                  r.percent_complete AS "last_percent_complete?",
+                  r.spend_to_date AS "last_spend_to_date?",
+                  r.forecast_at_completion AS "last_forecast?",
+                  r.decisions_needed AS "last_decisions_needed?"
+           FROM projects p
+           JOIN users m ON m.id = p.manager_id
+           JOIN objectives o ON o.id = p.objective_id
+           LEFT JOIN status_reports r ON r.id = p.last_report_id
+           WHERE p.id = $1"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A project's editable fields, validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectFields {
+    pub name: String,
+    pub description: String,
+    pub sponsor: String,
+    pub manager_id: i64,
+    pub objective_id: i64,
+    pub start_date: Date,
+    pub planned_end_date: Date,
+    pub reporting_cadence: Cadence,
+    pub phase: Phase,
+}
+
+pub async fn create_project(conn: &mut PgConnection, fields: &ProjectFields) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO projects (reference, name, description, sponsor, manager_id, objective_id,
+                               start_date, planned_end_date, reporting_cadence, phase)
+         VALUES ('PRJ-' || lpad(nextval('project_reference_seq')::text, 4, '0'),
+                 $1, $2, $3, $4, $5, $6, $7, $8, 'proposed')
+         RETURNING id",
+        fields.name,
+        fields.description,
+        fields.sponsor,
+        fields.manager_id,
+        fields.objective_id,
+        fields.start_date,
+        fields.planned_end_date,
+        fields.reporting_cadence.as_str()
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Returns false when the project changed meanwhile (optimistic concurrency).
+pub async fn update_project(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    fields: &ProjectFields,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE projects SET name = $3, description = $4, sponsor = $5, manager_id = $6,
+                             objective_id = $7, start_date = $8, planned_end_date = $9,
+                             reporting_cadence = $10, phase = $11,
+                             version = version + 1, updated_at = now()
+         WHERE id = $1 AND version = $2",
+        id,
+        version,
+        fields.name,
+        fields.description,
+        fields.sponsor,
+        fields.manager_id,
+        fields.objective_id,
+        fields.start_date,
+        fields.planned_end_date,
+        fields.reporting_cadence.as_str(),
+        fields.phase.as_str()
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// The board sets a project's approved budget (approving a proposed project with it).
+/// Returns false when the project changed meanwhile.
+pub async fn set_budget(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    new_budget: i64,
+    reason: &str,
+    decided_by: i64,
+) -> sqlx::Result<bool> {
+    let previous = sqlx::query_scalar!(
+        "SELECT approved_budget FROM projects WHERE id = $1 AND version = $2 FOR UPDATE",
+        id,
+        version
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(previous) = previous else {
+        return Ok(false);
+    };
+    sqlx::query!(
+        "UPDATE projects SET approved_budget = $2, version = version + 1, updated_at = now(),
+                             phase = CASE WHEN phase = 'proposed' THEN 'approved' ELSE phase END
+         WHERE id = $1",
+        id,
+        new_budget
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO project_budget_changes (project_id, previous_budget, new_budget, reason, decided_by)
+         VALUES ($1, $2, $3, $4, $5)",
+        id,
+        previous,
+        new_budget,
+        reason,
+        decided_by
+    )
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+pub struct BudgetChange {
+    pub previous_budget: i64,
+    pub new_budget: i64,
+    pub reason: String,
+    pub decided_by_name: String,
+    pub decided_at: OffsetDateTime,
+}
+
+impl BudgetChange {
+    pub fn previous_text(&self) -> String {
+        format_minor(self.previous_budget)
+    }
+
+    pub fn new_text(&self) -> String {
+        format_minor(self.new_budget)
+    }
+
+    pub fn when(&self) -> String {
+        format_time(self.decided_at)
+    }
+}
+
+pub async fn budget_history(
+    conn: &mut PgConnection,
+    project_id: i64,
+) -> sqlx::Result<Vec<BudgetChange>> {
+    sqlx::query_as!(
+        BudgetChange,
+        "SELECT c.previous_budget, c.new_budget, c.reason, u.display_name AS decided_by_name,
+                c.decided_at
+         FROM project_budget_changes c JOIN users u ON u.id = c.decided_by
+         WHERE c.project_id = $1
+         ORDER BY c.decided_at DESC, c.id DESC
+         LIMIT 100",
+        project_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Recent budget decisions on one manager's projects, newest first.
+pub struct BoardDecision {
+    pub project_id: i64,
+    pub project_reference: String,
+    pub project_name: String,
+    pub change: BudgetChange,
+}
+
+pub async fn recent_budget_decisions(
+    conn: &mut PgConnection,
+    manager_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<BoardDecision>> {
+    let rows = sqlx::query!(
+        "SELECT p.id, p.reference, p.name, c.previous_budget, c.new_budget, c.reason,
+                u.display_name AS decided_by_name, c.decided_at
+         FROM project_budget_changes c
+         JOIN projects p ON p.id = c.project_id
+         JOIN users u ON u.id = c.decided_by
+         WHERE p.manager_id = $1
+         ORDER BY c.decided_at DESC, c.id DESC
+         LIMIT $2",
+        manager_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| BoardDecision {
+            project_id: row.id,
+            project_reference: row.reference,
+            project_name: row.name,
+            change: BudgetChange {
+                previous_budget: row.previous_budget,
+                new_budget: row.new_budget,
+                reason: row.reason,
+                decided_by_name: row.decided_by_name,
+                decided_at: row.decided_at,
+            },
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Status reports
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Milestone {
+    pub name: String,
+    pub planned_date: Date,
+    pub actual_date: Option<Date>,
+}
+
+/// A report's content, as typed and validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportFields {
+    pub period_start: Date,
+    pub period_end: Date,
+    pub overall_rag: Rag,
+    pub schedule_rag: Rag,
+    pub budget_rag: Rag,
+    pub scope_rag: Rag,
+    pub rag_explanation: String,
+    pub percent_complete: i16,
+    pub spend_to_date: i64,
+    pub forecast_at_completion: i64,
+    pub highlights: String,
+    pub issues: String,
+    pub decisions_needed: String,
+    pub next_steps: String,
+    pub milestones: Vec<Milestone>,
+}
+
+impl ReportFields {
+    /// The four ratings with their names, overall first.
+    pub fn ratings(&self) -> [(&'static str, Rag); 4] {
+        [
+            ("Overall", self.overall_rag),
+            ("Schedule", self.schedule_rag),
+            ("Budget", self.budget_rag),
+            ("Scope", self.scope_rag),
+        ]
+    }
+
+    /// The narrative sections with their headings.
+    pub fn narratives(&self) -> [(&'static str, &str); 4] {
+        [
+            ("Highlights", &self.highlights),
+            ("Issues and blockers", &self.issues),
+            ("Decisions needed from the board", &self.decisions_needed),
+            ("Next steps", &self.next_steps),
+        ]
+    }
+
+    pub fn spend_text(&self) -> String {
+        format_minor(self.spend_to_date)
+    }
+
+    pub fn forecast_text(&self) -> String {
+        format_minor(self.forecast_at_completion)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub id: i64,
+    pub project_id: i64,
+    pub status: String,
+    pub corrects_report_id: Option<i64>,
+    pub correction_reason: String,
+    pub author_name: String,
+    pub submitted_at: Option<OffsetDateTime>,
+    pub version: i32,
+    pub fields: ReportFields,
+}
+
+impl Report {
+    pub fn status(&self) -> ReportStatus {
+        self.status.parse().unwrap_or(ReportStatus::Draft)
+    }
+
+    pub fn is_submitted(&self) -> bool {
+        self.status() == ReportStatus::Submitted
+    }
+
+    pub fn submitted_text(&self) -> String {
+        self.submitted_at.map(format_time).unwrap_or_default()
+    }
+}
+
+/// Inserts a draft report with its milestones.
+pub async fn create_report(
+    conn: &mut PgConnection,
+    project_id: i64,
+    author_id: i64,
+    fields: &ReportFields,
+    corrects: Option<(i64, &str)>,
+) -> sqlx::Result<i64> {
+    let id = sqlx::query_scalar!(
+        "INSERT INTO status_reports (project_id, period_start, period_end, overall_rag,
+                 schedule_rag, budget_rag, scope_rag, rag_explanation, percent_complete,
+                 spend_to_date, forecast_at_completion, highlights, issues, decisions_needed,
+                 next_steps, corrects_report_id, correction_reason, author_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+         RETURNING id",
+        project_id,
+        fields.period_start,
+        fields.period_end,
+        fields.overall_rag.as_str(),
+        fields.schedule_rag.as_str(),
+        fields.budget_rag.as_str(),
+        fields.scope_rag.as_str(),
+        fields.rag_explanation,
+        fields.percent_complete,
+        fields.spend_to_date,
+        fields.forecast_at_completion,
+        fields.highlights,
+        fields.issues,
+        fields.decisions_needed,
+        fields.next_steps,
+        corrects.map(|(id, _)| id),
+        corrects.map(|(_, reason)| reason).unwrap_or(""),
+        author_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    insert_milestones(conn, id, &fields.milestones).await?;
+    Ok(id)
+}
+
+async fn insert_milestones(
+    conn: &mut PgConnection,
+    report_id: i64,
+    milestones: &[Milestone],
+) -> sqlx::Result<()> {
+    let positions: Vec<i16> = (1..=milestones.len() as i16).collect();
+    let names: Vec<String> = milestones.iter().map(|m| m.name.clone()).collect();
+    let planned: Vec<Date> = milestones.iter().map(|m| m.planned_date).collect();
+    let actual: Vec<Option<Date>> = milestones.iter().map(|m| m.actual_date).collect();
+    sqlx::query!(
+        "INSERT INTO report_milestones (report_id, position, name, planned_date, actual_date)
+         SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::date[], $5::date[])",
+        report_id,
+        &positions,
+        &names,
+        &planned,
+        &actual as &[Option<Date>]
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a draft's content. Returns false when it changed meanwhile or is no longer a
+/// draft.
+pub async fn update_draft(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    fields: &ReportFields,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE status_reports SET period_start = $3, period_end = $4, overall_rag = $5,
+                schedule_rag = $6, budget_rag = $7, scope_rag = $8, rag_explanation = $9,
+                percent_complete = $10, spend_to_date = $11, forecast_at_completion = $12,
+                highlights = $13, issues = $14, decisions_needed = $15, next_steps = $16,
+                version = version + 1, updated_at = now()
+         WHERE id = $1 AND version = $2 AND status = 'draft'",
+        id,
+        version,
+        fields.period_start,
+        fields.period_end,
+        fields.overall_rag.as_str(),
+        fields.schedule_rag.as_str(),
+        fields.budget_rag.as_str(),
+        fields.scope_rag.as_str(),
+        fields.rag_explanation,
+        fields.percent_complete,
+        fields.spend_to_date,
+        fields.forecast_at_completion,
+        fields.highlights,
+        fields.issues,
+        fields.decisions_needed,
+        fields.next_steps
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!("DELETE FROM report_milestones WHERE report_id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    insert_milestones(conn, id, &fields.milestones).await?;
+    Ok(true)
+}
+
+/// Freezes a draft and makes it the project's latest report if it is the most recent
+/// period. Returns false when it changed meanwhile or was already submitted.
+pub async fn submit(conn: &mut PgConnection, id: i64, version: i32) -> sqlx::Result<bool> {
+    submit_at(conn, id, version, None).await
+}
+
+/// [`submit`], recording `at` as the submission time (demo history); `None` is now.
+pub async fn submit_at(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    at: Option<OffsetDateTime>,
+) -> sqlx::Result<bool> {
+    let submitted = sqlx::query!(
+        "UPDATE status_reports SET status = 'submitted', submitted_at = coalesce($3, now()),
+                                   version = version + 1, updated_at = now()
+         WHERE id = $1 AND version = $2 AND status = 'draft'
+         RETURNING project_id, period_start",
+        id,
+        version,
+        at
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(submitted) = submitted else {
+        return Ok(false);
+    };
+    // The latest report is the one for the latest period (a correction of an older period
+    // does not displace it).
+    sqlx::query!(
+        "UPDATE projects p SET last_report_id = $1
+         WHERE p.id = $2
+           AND (p.last_report_id IS NULL
+                OR (SELECT period_start FROM status_reports WHERE id = p.last_report_id) <= $3)",
+        id,
+        submitted.project_id,
+        submitted.period_start
+    )
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+pub async fn get_report(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Report>> {
+    let Some(row) = sqlx::query!(
+        "SELECT r.id, r.project_id, r.status, r.period_start, r.period_end, r.overall_rag,
+                r.schedule_rag, r.budget_rag, r.scope_rag, r.rag_explanation,
+                r.percent_complete, r.spend_to_date, r.forecast_at_completion, r.highlights,
+                r.issues, r.decisions_needed, r.next_steps, r.corrects_report_id,
+                r.correction_reason, u.display_name AS author_name, r.submitted_at, r.version
+         FROM status_reports r JOIN users u ON u.id = r.author_id
+         WHERE r.id = $1",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let milestones = sqlx::query_as!(
+        Milestone,
+        "SELECT name, planned_date, actual_date FROM report_milestones
+         WHERE report_id = $1 ORDER BY position",
+        id
+    )
+    .fetch_all(conn)
+    .await?;
+    let rag = |text: &str| text.parse().unwrap_or(Rag::Green);
+    Ok(Some(Report {
+        id: row.id,
+        project_id: row.project_id,
+        status: row.status,
+        corrects_report_id: row.corrects_report_id,
+        correction_reason: row.correction_reason,
+        author_name: row.author_name,
+        submitted_at: row.submitted_at,
+        version: row.version,
+        fields: ReportFields {
+            period_start: row.period_start,
+            period_end: row.period_end,
+            overall_rag: rag(&row.overall_rag),
+            schedule_rag: rag(&row.schedule_rag),
+            budget_rag: rag(&row.budget_rag),
+            scope_rag: rag(&row.scope_rag),
+            rag_explanation: row.rag_explanation,
+            percent_complete: row.percent_complete,
+            spend_to_date: row.spend_to_date,
+            forecast_at_completion: row.forecast_at_completion,
+            highlights: row.highlights,
+            issues: row.issues,
+            decisions_needed: row.decisions_needed,
+            next_steps: row.next_steps,
+            milestones,
+        },
+    }))
+}
+
+/// A line in a project's list of reports.
+pub struct ReportSummary {
+    pub id: i64,
+    pub period_start: Date,
+    pub period_end: Date,
+    pub status: String,
+    pub overall_rag: String,
+    pub percent_complete: i16,
+    pub corrects_report_id: Option<i64>,
+    pub submitted_at: Option<OffsetDateTime>,
+}
+
+impl ReportSummary {
+    pub fn rag(&self) -> Rag {
+        self.overall_rag.parse().unwrap_or(Rag::Green)
+    }
+
+    pub fn is_draft(&self) -> bool {
+        self.status == ReportStatus::Draft.as_str()
+    }
+}
+
+/// A project's reports, newest period first. Drafts only when `include_drafts`.
+pub async fn project_reports(
+    conn: &mut PgConnection,
+    project_id: i64,
+    include_drafts: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<ReportSummary>> {
+    sqlx::query_as!(
+        ReportSummary,
+        "SELECT id, period_start, period_end, status, overall_rag, percent_complete,
+                corrects_report_id, submitted_at
+         FROM status_reports
+         WHERE project_id = $1 AND ($2 OR status = 'submitted')
+         ORDER BY period_start DESC, id DESC
+         LIMIT $3",
+        project_id,
+        include_drafts,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The latest submitted report's id for each period of the last `periods` periods of every
+/// project: the RAG trend, in one query.
+pub struct TrendPoint {
+    pub project_id: i64,
+    pub period_end: Date,
+    pub overall_rag: String,
+}
+
+pub async fn rag_trends(conn: &mut PgConnection, periods: i64) -> sqlx::Result<Vec<TrendPoint>> {
+    sqlx::query_as!(
+        TrendPoint,
+        r#"SELECT p.id AS project_id, t.period_end AS "period_end!", t.overall_rag AS "overall_rag!"
+           FROM projects p
+           CROSS JOIN LATERAL (
+               SELECT DISTINCT ON (r.period_start) r.period_start, r.period_end, r.overall_rag
+               FROM status_reports r
+               WHERE r.project_id = p.id AND r.status = 'submitted'
+               ORDER BY r.period_start DESC, r.id DESC
+               LIMIT $1
+           ) t
+           ORDER BY p.id, t.period_start"#,
+        periods
+    )
+    .fetch_all(conn)
+    .await
+}
