@@ -14,7 +14,7 @@ use axum::extract::State;
 use crate::projects;
 use crate::projects::board::PortfolioSummary;
 use crate::projects::model::{Period, ReportingState};
-use crate::projects::repo::{self, BoardDecision, Project};
+use crate::projects::repo::{self, BoardDecision, Project, ProjectQuery};
 use crate::users::Role;
 use crate::web::{AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext};
 
@@ -76,6 +76,9 @@ async fn board_home(
     })
 }
 
+/// The most projects one manager's home lists (the project list pages through all).
+const MY_PROJECTS_LIMIT: i64 = 200;
+
 /// One of the manager's projects and where its reporting stands.
 struct MyProject {
     project: Project,
@@ -116,7 +119,11 @@ async fn manage_home(
 ) -> AppResult<ManageHome> {
     let mut conn = state.pool.acquire().await?;
     let today = projects::today();
-    let projects = repo::all_projects(&mut conn, Some(user.id))
+    let mine = ProjectQuery {
+        manager_id: Some(user.id),
+        ..ProjectQuery::all(MY_PROJECTS_LIMIT)
+    };
+    let projects = repo::projects(&mut conn, &mine)
         .await?
         .into_iter()
         .map(|project| {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,8 +15,9 @@ use tower_sessions::Session;
 
 use super::charts::{self, Bar};
 use super::manage::ProjectDetailPage;
-use super::model::{Phase, Rag};
-use super::repo::{self, Objective, Project};
+use super::manage::{ListQuery, ProjectListPage};
+use super::model::{Phase, Rag, latest_due_period_ends};
+use super::repo::{self, Objective, Project, ProjectQuery};
 use super::reports::{ReportPage, ensure_board_may_read};
 use super::{load_project, load_report, today};
 use crate::audit::{self, Actor};
@@ -41,12 +42,12 @@ pub struct PortfolioLine {
 /// An objective with the budget and health of the projects behind it.
 pub struct ObjectiveLine {
     pub objective: Objective,
-    pub projects: usize,
+    pub projects: i64,
     pub budget: i64,
     pub forecast: i64,
-    pub red: usize,
-    pub amber: usize,
-    pub green: usize,
+    pub red: i64,
+    pub amber: i64,
+    pub green: i64,
 }
 
 impl ObjectiveLine {
@@ -59,11 +60,25 @@ impl ObjectiveLine {
     }
 }
 
-/// The portfolio's figures, computed from one row per project.
+/// How many projects the dashboard lists by name in each section; the figures always
+/// cover the whole portfolio.
+const ATTENTION_LINES: i64 = 25;
+const OVERDUE_LINES: i64 = 50;
+const ASKING_LINES: i64 = 30;
+
+/// The portfolio's figures and the projects that need the board's eyes. Reads a fixed
+/// number of queries, whatever the size of the portfolio: totals come from aggregates,
+/// named projects from bounded lists.
 pub struct PortfolioSummary {
-    pub lines: Vec<PortfolioLine>,
-    pub rag_counts: Vec<(&'static str, &'static str, usize)>,
-    pub phase_counts: Vec<(Phase, usize)>,
+    /// Active projects, worst latest RAG first.
+    pub attention: Vec<PortfolioLine>,
+    /// Projects whose report for the latest due period is missing.
+    pub overdue: Vec<PortfolioLine>,
+    /// Projects whose latest report asks the board for a decision.
+    pub asking: Vec<Project>,
+    pub project_count: i64,
+    pub rag_counts: Vec<(&'static str, &'static str, i64)>,
+    pub phase_counts: Vec<(Phase, i64)>,
     pub total_budget: i64,
     pub total_spend: i64,
     pub total_forecast: i64,
@@ -74,175 +89,164 @@ pub struct PortfolioSummary {
 }
 
 impl PortfolioSummary {
-    /// Reads the portfolio in three queries, whatever its size.
     pub async fn load(conn: &mut PgConnection) -> AppResult<Self> {
-        let projects = repo::all_projects(conn, None).await?;
-        let trends = repo::rag_trends(conn, TREND_REPORTS).await?;
-        let objectives = repo::list_objectives(conn).await?;
-        Ok(Self::compute(projects, trends, objectives))
-    }
-
-    fn compute(
-        projects: Vec<Project>,
-        trends: Vec<repo::TrendPoint>,
-        objectives: Vec<Objective>,
-    ) -> Self {
         let today = today();
-        let mut trend_by_project: HashMap<i64, Vec<&'static str>> = HashMap::new();
+        let cells = repo::portfolio_cells(conn).await?;
+        let objectives = repo::list_objectives(conn).await?;
+        let objective_cells = repo::objective_cells(conn).await?;
+        let attention = repo::projects(
+            conn,
+            &ProjectQuery {
+                active_only: true,
+                sort: "rag",
+                ..ProjectQuery::all(ATTENTION_LINES)
+            },
+        )
+        .await?;
+        let overdue = repo::projects(
+            conn,
+            &ProjectQuery {
+                overdue: Some(latest_due_period_ends(today)),
+                ..ProjectQuery::all(OVERDUE_LINES)
+            },
+        )
+        .await?;
+        let asking = repo::projects(
+            conn,
+            &ProjectQuery {
+                active_only: true,
+                asking_board: true,
+                ..ProjectQuery::all(ASKING_LINES)
+            },
+        )
+        .await?;
+        let shown: Vec<i64> = attention.iter().chain(&overdue).map(|p| p.id).collect();
+        let trends = repo::rag_trends(conn, &shown, TREND_REPORTS).await?;
+
+        let mut dots: HashMap<i64, Vec<&'static str>> = HashMap::new();
         for point in &trends {
             let class = point
                 .overall_rag
                 .parse::<Rag>()
                 .map(rag_class)
                 .unwrap_or("dot-none");
-            trend_by_project
-                .entry(point.project_id)
-                .or_default()
-                .push(class);
+            dots.entry(point.project_id).or_default().push(class);
         }
-        // Cancelled projects spend nothing more: they count with what they spent.
-        let counted = |project: &&Project| project.phase() != Phase::Cancelled;
-        let total_budget = projects
-            .iter()
-            .filter(counted)
-            .map(|p| p.approved_budget)
-            .sum();
-        let total_spend = projects.iter().filter_map(|p| p.last_spend_to_date).sum();
-        let total_forecast = projects
-            .iter()
-            .filter(counted)
-            .map(|p| p.last_forecast.unwrap_or(p.approved_budget))
-            .sum();
+        let line = |project: Project| {
+            let state = project.reporting_state(today);
+            let project_dots = dots.get(&project.id).cloned().unwrap_or_default();
+            PortfolioLine {
+                trend_svg: charts::rag_dots(
+                    &format!(
+                        "RAG over the last {} reports of {}",
+                        project_dots.len(),
+                        project.reference
+                    ),
+                    &project_dots,
+                ),
+                state_label: state.label(),
+                state_class: state.css_class(),
+                project,
+            }
+        };
 
-        let active: Vec<&Project> = projects
-            .iter()
-            .filter(|p| !matches!(p.phase(), Phase::Closed | Phase::Cancelled))
-            .collect();
-        let count_rag = |rag: Option<Rag>| active.iter().filter(|p| p.rag() == rag).count();
+        let sum = |keep: &dyn Fn(&repo::PortfolioCell) -> bool,
+                   value: &dyn Fn(&repo::PortfolioCell) -> i64| {
+            cells
+                .iter()
+                .filter(|cell| keep(cell))
+                .map(value)
+                .sum::<i64>()
+        };
+        // Cancelled projects spend nothing more: out of budget and forecast.
+        let counted = |cell: &repo::PortfolioCell| cell.phase != Phase::Cancelled.as_str();
+        let active = |cell: &repo::PortfolioCell| {
+            cell.phase != Phase::Closed.as_str() && cell.phase != Phase::Cancelled.as_str()
+        };
+        let total_budget = sum(&counted, &|c| c.budget);
+        let total_spend = sum(&|_| true, &|c| c.spend);
+        let total_forecast = sum(&counted, &|c| c.forecast);
+        let active_with =
+            |rag: Option<&str>| sum(&|c| active(c) && c.rag.as_deref() == rag, &|c| c.projects);
         let rag_counts = vec![
-            ("Red", "bar-red", count_rag(Some(Rag::Red))),
-            ("Amber", "bar-amber", count_rag(Some(Rag::Amber))),
-            ("Green", "bar-green", count_rag(Some(Rag::Green))),
-            ("No report yet", "bar-none", count_rag(None)),
+            ("Red", "bar-red", active_with(Some("red"))),
+            ("Amber", "bar-amber", active_with(Some("amber"))),
+            ("Green", "bar-green", active_with(Some("green"))),
+            ("No report yet", "bar-none", active_with(None)),
         ];
-        let phase_counts: Vec<(Phase, usize)> = Phase::ALL
+        let phase_counts: Vec<(Phase, i64)> = Phase::ALL
             .iter()
-            .map(|phase| {
-                (
-                    *phase,
-                    projects.iter().filter(|p| p.phase() == *phase).count(),
-                )
-            })
+            .map(|phase| (*phase, sum(&|c| c.phase == phase.as_str(), &|c| c.projects)))
             .collect();
 
         let objectives = objectives
             .into_iter()
             .map(|objective| {
-                let behind: Vec<&Project> = projects
-                    .iter()
-                    .filter(|p| p.objective_id == objective.id && counted(p))
-                    .collect();
-                let count = |rag| behind.iter().filter(|p| p.rag() == Some(rag)).count();
-                ObjectiveLine {
-                    projects: behind.len(),
-                    budget: behind.iter().map(|p| p.approved_budget).sum(),
-                    forecast: behind
+                let of_it = || {
+                    objective_cells
                         .iter()
-                        .map(|p| p.last_forecast.unwrap_or(p.approved_budget))
-                        .sum(),
-                    red: count(Rag::Red),
-                    amber: count(Rag::Amber),
-                    green: count(Rag::Green),
+                        .filter(|c| c.objective_id == objective.id)
+                };
+                let count = |rag: &str| {
+                    of_it()
+                        .filter(|c| c.rag.as_deref() == Some(rag))
+                        .map(|c| c.projects)
+                        .sum()
+                };
+                ObjectiveLine {
+                    projects: of_it().map(|c| c.projects).sum(),
+                    budget: of_it().map(|c| c.budget).sum(),
+                    forecast: of_it().map(|c| c.forecast).sum(),
+                    red: count("red"),
+                    amber: count("amber"),
+                    green: count("green"),
                     objective,
                 }
             })
             .collect();
 
-        let rag_chart = charts::bar_chart(
-            "Active projects by latest overall RAG",
-            &rag_counts
-                .iter()
-                .map(|(label, class, count)| Bar {
-                    label: (*label).to_owned(),
-                    value: *count as i64,
-                    class,
-                    value_text: count.to_string(),
-                })
-                .collect::<Vec<_>>(),
-        );
-        let phase_chart = charts::bar_chart(
-            "Projects by phase",
-            &phase_counts
-                .iter()
-                .map(|(phase, count)| Bar {
-                    label: phase.label().to_owned(),
-                    value: *count as i64,
-                    class: "bar-phase",
-                    value_text: count.to_string(),
-                })
-                .collect::<Vec<_>>(),
-        );
-        let money_chart = charts::bar_chart(
-            "Approved budget, spend to date and forecast at completion",
-            &[
-                Bar {
-                    label: "Approved".into(),
-                    value: total_budget,
-                    class: "bar-budget",
-                    value_text: format_minor(total_budget),
-                },
-                Bar {
-                    label: "Spent to date".into(),
-                    value: total_spend,
-                    class: "bar-spend",
-                    value_text: format_minor(total_spend),
-                },
-                Bar {
-                    label: "Forecast".into(),
-                    value: total_forecast,
-                    class: if total_forecast > total_budget {
-                        "bar-red"
-                    } else {
-                        "bar-forecast"
-                    },
-                    value_text: format_minor(total_forecast),
-                },
-            ],
-        );
-
-        let lines = projects
-            .into_iter()
-            .map(|project| {
-                let dots = trend_by_project.remove(&project.id).unwrap_or_default();
-                let state = project.reporting_state(today);
-                PortfolioLine {
-                    trend_svg: charts::rag_dots(
-                        &format!(
-                            "RAG over the last {} reports of {}",
-                            dots.len(),
-                            project.reference
-                        ),
-                        &dots,
+        Ok(Self {
+            rag_chart: charts::bar_chart(
+                "Active projects by latest overall RAG",
+                &rag_counts
+                    .iter()
+                    .map(|(label, class, count)| Bar::count(label, *count, class))
+                    .collect::<Vec<_>>(),
+            ),
+            phase_chart: charts::bar_chart(
+                "Projects by phase",
+                &phase_counts
+                    .iter()
+                    .map(|(phase, count)| Bar::count(phase.label(), *count, "bar-phase"))
+                    .collect::<Vec<_>>(),
+            ),
+            money_chart: charts::bar_chart(
+                "Approved budget, spend to date and forecast at completion",
+                &[
+                    Bar::money("Approved", total_budget, "bar-budget"),
+                    Bar::money("Spent to date", total_spend, "bar-spend"),
+                    Bar::money(
+                        "Forecast",
+                        total_forecast,
+                        if total_forecast > total_budget {
+                            "bar-red"
+                        } else {
+                            "bar-forecast"
+                        },
                     ),
-                    state_label: state.label(),
-                    state_class: state.css_class(),
-                    project,
-                }
-            })
-            .collect();
-
-        Self {
-            lines,
+                ],
+            ),
+            project_count: sum(&|_| true, &|c| c.projects),
+            attention: attention.into_iter().map(line).collect(),
+            overdue: overdue.into_iter().map(line).collect(),
+            asking,
             rag_counts,
             phase_counts,
             total_budget,
             total_spend,
             total_forecast,
             objectives,
-            rag_chart,
-            phase_chart,
-            money_chart,
-        }
+        })
     }
 
     pub fn variance(&self) -> i64 {
@@ -260,32 +264,6 @@ impl PortfolioSummary {
 
     pub fn money(&self, cents: &i64) -> String {
         format_minor(*cents)
-    }
-
-    /// Projects whose reporting is stale or late, for the board's attention.
-    pub fn overdue(&self) -> Vec<&PortfolioLine> {
-        let today = today();
-        self.lines
-            .iter()
-            .filter(|line| line.project.reporting_state(today).is_overdue())
-            .collect()
-    }
-
-    /// "Decisions needed from the board", from each project's latest report.
-    pub fn decisions_needed(&self) -> Vec<&PortfolioLine> {
-        self.lines
-            .iter()
-            .filter(|line| {
-                line.project
-                    .last_decisions_needed
-                    .as_deref()
-                    .is_some_and(|text| !text.trim().is_empty())
-            })
-            .collect()
-    }
-
-    pub fn project_count(&self) -> usize {
-        self.lines.len()
     }
 }
 
@@ -319,6 +297,16 @@ pub(super) async fn portfolio(
         currency: state.config.currency.clone(),
         today: today(),
     })
+}
+
+/// `GET /board/projects`: every project, filtered and sorted, read-only.
+pub(super) async fn projects(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(_user): BoardMember,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ProjectListPage> {
+    ProjectListPage::load(&state, ctx, query, "/board").await
 }
 
 /// `GET /board/projects/{id}`: the project as the board reads it.

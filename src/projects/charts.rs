@@ -13,6 +13,28 @@ pub struct Bar {
     pub value_text: String,
 }
 
+impl Bar {
+    /// A bar for a count of things.
+    pub fn count(label: &str, count: i64, class: &'static str) -> Self {
+        Self {
+            label: label.to_owned(),
+            value: count,
+            class,
+            value_text: count.to_string(),
+        }
+    }
+
+    /// A bar for an amount of money in minor units.
+    pub fn money(label: &str, cents: i64, class: &'static str) -> Self {
+        Self {
+            label: label.to_owned(),
+            value: cents,
+            class,
+            value_text: crate::web::money::format_minor(cents),
+        }
+    }
+}
+
 const WIDTH: i64 = 360;
 const LABEL_WIDTH: i64 = 100;
 const VALUE_WIDTH: i64 = 90;

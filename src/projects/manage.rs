@@ -10,7 +10,7 @@ use tower_sessions::Session;
 
 use super::model::{Cadence, Phase, Rag, ReportingState};
 use super::repo::{
-    self, BudgetChange, Objective, Project, ProjectFields, ProjectFilter, ReportSummary,
+    self, BudgetChange, Objective, Project, ProjectFields, ProjectQuery, ReportSummary,
 };
 use super::{ensure_manages, load_project, today};
 use crate::audit::{self, Actor};
@@ -23,7 +23,7 @@ use crate::web::{AppResult, AppState, CurrentUser, ItManager, PageContext, Reque
 const PAGE_SIZE: usize = 50;
 
 #[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     phase: Option<String>,
     manager: Option<String>,
     rag: Option<String>,
@@ -34,13 +34,16 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn filter(&self) -> ProjectFilter {
+    fn to_query(&self, limit: i64) -> ProjectQuery {
         let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
-        ProjectFilter {
+        ProjectQuery {
             phase: chosen(&self.phase).filter(|p| p.parse::<Phase>().is_ok()),
             manager_id: chosen(&self.manager).and_then(|id| id.parse().ok()),
             rag: chosen(&self.rag).filter(|rag| rag == "none" || rag.parse::<Rag>().is_ok()),
             objective_id: chosen(&self.objective).and_then(|id| id.parse().ok()),
+            sort: self.sort(),
+            after: self.after.clone().zip(self.after_ref.clone()),
+            ..ProjectQuery::all(limit)
         }
     }
 
@@ -92,6 +95,41 @@ pub(super) struct ProjectListPage {
     managers: Vec<PersonOption>,
     objectives: Vec<Objective>,
     today: time::Date,
+    /// `/manage` or `/board`: where the list and its links live.
+    area: &'static str,
+}
+
+impl ProjectListPage {
+    /// A page of the project list, filtered and sorted as `query` says.
+    pub(super) async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        query: ListQuery,
+        area: &'static str,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let rows = repo::find_projects(&mut conn, &query.to_query(fetch_limit(PAGE_SIZE))).await?;
+        let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+            (row.sort_key.clone(), row.project.reference.clone())
+        });
+        let next_page = page.next.map(|(key, reference)| {
+            let mut position = form_urlencoded::Serializer::new(query.without_position());
+            position
+                .append_pair("after", &key)
+                .append_pair("after_ref", &reference);
+            position.finish()
+        });
+        Ok(Self {
+            ctx,
+            projects: page.items.into_iter().map(|row| row.project).collect(),
+            next_page,
+            managers: users_repo::active_with_role(&mut conn, Role::ItManager).await?,
+            objectives: repo::list_objectives(&mut conn).await?,
+            query,
+            today: today(),
+            area,
+        })
+    }
 }
 
 pub(super) async fn list(
@@ -100,35 +138,7 @@ pub(super) async fn list(
     ItManager(_user): ItManager,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ProjectListPage> {
-    let mut conn = state.pool.acquire().await?;
-    let after = query.after.as_deref().zip(query.after_ref.as_deref());
-    let rows = repo::list_projects(
-        &mut conn,
-        &query.filter(),
-        query.sort(),
-        after,
-        fetch_limit(PAGE_SIZE),
-    )
-    .await?;
-    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
-        (row.sort_key.clone(), row.project.reference.clone())
-    });
-    let next_page = page.next.map(|(key, reference)| {
-        let mut position = form_urlencoded::Serializer::new(query.without_position());
-        position
-            .append_pair("after", &key)
-            .append_pair("after_ref", &reference);
-        position.finish()
-    });
-    Ok(ProjectListPage {
-        ctx,
-        projects: page.items.into_iter().map(|row| row.project).collect(),
-        next_page,
-        managers: users_repo::active_with_role(&mut conn, Role::ItManager).await?,
-        objectives: repo::list_objectives(&mut conn).await?,
-        query,
-        today: today(),
-    })
+    ProjectListPage::load(&state, ctx, query, "/manage").await
 }
 
 /// What the project form holds: exactly what was typed.

@@ -37,6 +37,7 @@ pub fn manage_routes() -> Router<AppState> {
 pub fn board_routes() -> Router<AppState> {
     Router::new()
         .route("/portfolio", get(board::portfolio))
+        .route("/projects", get(board::projects))
         .route("/projects/{id}", get(board::project))
         .route("/projects/{id}/budget", post(board::set_budget))
         .route("/reports/{id}", get(board::report))

@@ -102,6 +102,16 @@ impl Period {
         Period::containing(cadence, self.start - Duration::days(1))
     }
 
+    /// The latest period whose report is already due (past its grace days) on `today`.
+    pub fn latest_due(cadence: Cadence, today: Date) -> Period {
+        let last_completed = Period::containing(cadence, today).previous(cadence);
+        if today <= last_completed.due() {
+            last_completed.previous(cadence)
+        } else {
+            last_completed
+        }
+    }
+
     /// The day by which this period's report is expected.
     pub fn due(self) -> Date {
         self.end + Duration::days(REPORT_GRACE_DAYS)
@@ -118,6 +128,15 @@ impl Period {
 
 fn days_in_month(year: i32, month: Month) -> u8 {
     time::util::days_in_month(month, year)
+}
+
+/// The ends of the latest due week and month on `today`: a reporting project whose last
+/// report ends before the one of its cadence is overdue.
+pub fn latest_due_period_ends(today: Date) -> (Date, Date) {
+    (
+        Period::latest_due(Cadence::Weekly, today).end,
+        Period::latest_due(Cadence::Monthly, today).end,
+    )
 }
 
 /// Where a project stands with its reporting, as of a day.
@@ -145,11 +164,7 @@ impl ReportingState {
         if !phase.is_reporting() || today < start_date {
             return ReportingState::NotReporting;
         }
-        // The latest period whose report is already due (past its grace days).
-        let mut last_due = Period::containing(cadence, today).previous(cadence);
-        if today <= last_due.due() {
-            last_due = last_due.previous(cadence);
-        }
+        let last_due = Period::latest_due(cadence, today);
         let reported = |period: Period| last_reported.is_some_and(|end| end >= period.end);
         if last_due.end < start_date || reported(last_due) {
             return ReportingState::UpToDate;

@@ -171,30 +171,61 @@ impl Project {
     }
 }
 
-/// What the project list can be filtered by.
-#[derive(Debug, Default, Clone)]
-pub struct ProjectFilter {
+/// Which projects to read, in what order, from where: one query serves the project list,
+/// the dashboards and single projects alike.
+#[derive(Debug, Clone)]
+pub struct ProjectQuery {
+    /// Only these projects.
+    pub ids: Option<Vec<i64>>,
     pub phase: Option<String>,
     pub manager_id: Option<i64>,
     /// `green`, `amber`, `red` or `none` (no report yet).
     pub rag: Option<String>,
     pub objective_id: Option<i64>,
+    /// Leave out closed and cancelled projects.
+    pub active_only: bool,
+    /// Only projects whose latest report asks the board for a decision.
+    pub asking_board: bool,
+    /// Only projects whose report for the latest due period is missing, given the ends of
+    /// the latest due week and month ([`super::model::latest_due_period_ends`]).
+    pub overdue: Option<(Date, Date)>,
+    /// `reference`, `name`, `end` or `rag` (worst first).
+    pub sort: &'static str,
+    /// Continue after this (sort key, reference).
+    pub after: Option<(String, String)>,
+    pub limit: i64,
 }
 
-/// How the project list is ordered: `reference`, `name`, `end` or `rag` (worst first).
-/// Each row carries its sort key so that the next page continues after it.
+impl ProjectQuery {
+    /// Every project, in reference order, at most `limit`.
+    pub fn all(limit: i64) -> Self {
+        Self {
+            ids: None,
+            phase: None,
+            manager_id: None,
+            rag: None,
+            objective_id: None,
+            active_only: false,
+            asking_board: false,
+            overdue: None,
+            sort: "reference",
+            after: None,
+            limit,
+        }
+    }
+}
+
+/// A project with the key the list continues after.
 pub struct ProjectListRow {
     pub project: Project,
     pub sort_key: String,
 }
 
-pub async fn list_projects(
+pub async fn find_projects(
     conn: &mut PgConnection,
-    filter: &ProjectFilter,
-    sort: &str,
-    after: Option<(&str, &str)>,
-    limit: i64,
+    query: &ProjectQuery,
 ) -> sqlx::Result<Vec<ProjectListRow>> {
+    let (weekly_due_end, monthly_due_end) = query.overdue.unzip();
     let rows = sqlx::query!(
         r#"SELECT * FROM (
              SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
@@ -218,22 +249,39 @@ pub async fn list_projects(
              JOIN users m ON m.id = p.manager_id
              JOIN objectives o ON o.id = p.objective_id
              LEFT JOIN status_reports r ON r.id = p.last_report_id
-             WHERE ($2::text IS NULL OR p.phase = $2)
-               AND ($3::bigint IS NULL OR p.manager_id = $3)
-               AND ($4::text IS NULL OR coalesce(r.overall_rag, 'none') = $4)
-               AND ($5::bigint IS NULL OR p.objective_id = $5)
+             WHERE ($2::bigint[] IS NULL OR p.id = ANY($2))
+               AND ($3::text IS NULL OR p.phase = $3)
+               AND ($4::bigint IS NULL OR p.manager_id = $4)
+               AND ($5::text IS NULL OR coalesce(r.overall_rag, 'none') = $5)
+               AND ($6::bigint IS NULL OR p.objective_id = $6)
+               AND (NOT $7 OR p.phase NOT IN ('closed', 'cancelled'))
+               AND (NOT $8 OR coalesce(r.decisions_needed, '') <> '')
+               AND ($9::date IS NULL OR (
+                     p.phase IN ('approved', 'in_delivery')
+                     AND CASE p.reporting_cadence WHEN 'weekly' THEN $9 ELSE $10::date END
+                         >= p.start_date
+                     AND coalesce(r.period_end, '-infinity'::date)
+                         < CASE p.reporting_cadence WHEN 'weekly' THEN $9 ELSE $10::date END))
            ) AS listed
-           WHERE $6::text IS NULL OR (listed.sort_key, listed.reference) > ($6, $7::text)
+           WHERE $11::text IS NULL OR (listed.sort_key, listed.reference) > ($11, $12::text)
            ORDER BY listed.sort_key, listed.reference
-           LIMIT $8"#,
-        sort,
-        filter.phase,
-        filter.manager_id,
-        filter.rag,
-        filter.objective_id,
-        after.map(|(key, _)| key),
-        after.map(|(_, reference)| reference),
-        limit
+           LIMIT $13"#,
+        query.sort,
+        query.ids.as_deref(),
+        query.phase,
+        query.manager_id,
+        query.rag,
+        query.objective_id,
+        query.active_only,
+        query.asking_board,
+        weekly_due_end,
+        monthly_due_end,
+        query.after.as_ref().map(|(key, _)| key.as_str()),
+        query
+            .after
+            .as_ref()
+            .map(|(_, reference)| reference.as_str()),
+        query.limit
     )
     .fetch_all(conn)
     .await?;
@@ -270,57 +318,71 @@ pub async fn list_projects(
         .collect())
 }
 
-/// Every project of the portfolio (or of one manager), for dashboards: one row each,
-/// the latest report's figures included.
-pub async fn all_projects(
-    conn: &mut PgConnection,
-    manager_id: Option<i64>,
-) -> sqlx::Result<Vec<Project>> {
+/// The projects a query selects, without their sort keys.
+pub async fn projects(conn: &mut PgConnection, query: &ProjectQuery) -> sqlx::Result<Vec<Project>> {
+    Ok(find_projects(conn, query)
+        .await?
+        .into_iter()
+        .map(|row| row.project)
+        .collect())
+}
+
+pub async fn get_project(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Project>> {
+    let query = ProjectQuery {
+        ids: Some(vec![id]),
+        ..ProjectQuery::all(1)
+    };
+    Ok(projects(conn, &query).await?.into_iter().next())
+}
+
+/// Counts and money of the projects in one phase with one latest RAG (`None`: no report).
+pub struct PortfolioCell {
+    pub phase: String,
+    pub rag: Option<String>,
+    pub projects: i64,
+    pub budget: i64,
+    pub spend: i64,
+    /// The latest forecasts, or the approved budget where there is no report yet.
+    pub forecast: i64,
+}
+
+/// The whole portfolio in at most 5 × 4 rows, whatever its size.
+pub async fn portfolio_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<PortfolioCell>> {
     sqlx::query_as!(
-        Project,
-        r#"SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
-                  m.display_name AS manager_name, p.objective_id,
-                  o.reference AS objective_reference, o.title AS objective_title,
-                  p.phase, p.start_date, p.planned_end_date, p.reporting_cadence,
-                  p.approved_budget, p.version, p.last_report_id,
-                  r.overall_rag AS "last_overall_rag?", r.period_end AS "last_period_end?",
-                  r.percent_complete AS "last_percent_complete?",
-                  r.spend_to_date AS "last_spend_to_date?",
-                  r.forecast_at_completion AS "last_forecast?",
-                  r.decisions_needed AS "last_decisions_needed?"
-           FROM projects p
-           JOIN users m ON m.id = p.manager_id
-           JOIN objectives o ON o.id = p.objective_id
-           LEFT JOIN status_reports r ON r.id = p.last_report_id
-           WHERE $1::bigint IS NULL OR p.manager_id = $1
-           ORDER BY p.reference"#,
-        manager_id
+        PortfolioCell,
+        r#"SELECT p.phase, r.overall_rag AS "rag?", count(*) AS "projects!",
+                  sum(p.approved_budget)::bigint AS "budget!",
+                  coalesce(sum(r.spend_to_date), 0)::bigint AS "spend!",
+                  sum(coalesce(r.forecast_at_completion, p.approved_budget))::bigint AS "forecast!"
+           FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id
+           GROUP BY p.phase, r.overall_rag"#
     )
     .fetch_all(conn)
     .await
 }
 
-pub async fn get_project(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Project>> {
+/// The same per objective (cancelled projects left out), one row per objective and RAG;
+/// an objective with no project has one row counting none.
+pub struct ObjectiveCell {
+    pub objective_id: i64,
+    pub rag: Option<String>,
+    pub projects: i64,
+    pub budget: i64,
+    pub forecast: i64,
+}
+
+pub async fn objective_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<ObjectiveCell>> {
     sqlx::query_as!(
-        Project,
-        r#"SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
-                  m.display_name AS manager_name, p.objective_id,
-                  o.reference AS objective_reference, o.title AS objective_title,
-                  p.phase, p.start_date, p.planned_end_date, p.reporting_cadence,
-                  p.approved_budget, p.version, p.last_report_id,
-                  r.overall_rag AS "last_overall_rag?", r.period_end AS "last_period_end?",
-                  r.percent_complete AS "last_percent_complete?",
-                  r.spend_to_date AS "last_spend_to_date?",
-                  r.forecast_at_completion AS "last_forecast?",
-                  r.decisions_needed AS "last_decisions_needed?"
-           FROM projects p
-           JOIN users m ON m.id = p.manager_id
-           JOIN objectives o ON o.id = p.objective_id
+        ObjectiveCell,
+        r#"SELECT o.id AS objective_id, r.overall_rag AS "rag?", count(p.id) AS "projects!",
+                  coalesce(sum(p.approved_budget), 0)::bigint AS "budget!",
+                  coalesce(sum(coalesce(r.forecast_at_completion, p.approved_budget)), 0)::bigint AS "forecast!"
+           FROM objectives o
+           LEFT JOIN projects p ON p.objective_id = o.id AND p.phase <> 'cancelled'
            LEFT JOIN status_reports r ON r.id = p.last_report_id
-           WHERE p.id = $1"#,
-        id
+           GROUP BY o.id, r.overall_rag"#
     )
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await
 }
 
@@ -851,15 +913,19 @@ pub async fn project_reports(
     .await
 }
 
-/// The latest submitted report's id for each period of the last `periods` periods of every
-/// project: the RAG trend, in one query.
+/// The RAG of the latest report of each of the last `periods` periods of the given
+/// projects (a correction counts instead of what it corrects): the trend, in one query.
 pub struct TrendPoint {
     pub project_id: i64,
     pub period_end: Date,
     pub overall_rag: String,
 }
 
-pub async fn rag_trends(conn: &mut PgConnection, periods: i64) -> sqlx::Result<Vec<TrendPoint>> {
+pub async fn rag_trends(
+    conn: &mut PgConnection,
+    project_ids: &[i64],
+    periods: i64,
+) -> sqlx::Result<Vec<TrendPoint>> {
     sqlx::query_as!(
         TrendPoint,
         r#"SELECT p.id AS project_id, t.period_end AS "period_end!", t.overall_rag AS "overall_rag!"
@@ -869,9 +935,11 @@ pub async fn rag_trends(conn: &mut PgConnection, periods: i64) -> sqlx::Result<V
                FROM status_reports r
                WHERE r.project_id = p.id AND r.status = 'submitted'
                ORDER BY r.period_start DESC, r.id DESC
-               LIMIT $1
+               LIMIT $2
            ) t
+           WHERE p.id = ANY($1)
            ORDER BY p.id, t.period_start"#,
+        project_ids,
         periods
     )
     .fetch_all(conn)

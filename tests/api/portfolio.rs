@@ -603,3 +603,85 @@ async fn a_stale_project_edit_is_refused_with_input_kept() {
         .unwrap();
     assert_eq!(name, "First name");
 }
+
+#[tokio::test]
+async fn the_demo_portfolio_loads_once_and_its_overdue_list_matches_each_project() {
+    use quorum::projects::model::latest_due_period_ends;
+    use quorum::projects::repo::{self, ProjectQuery};
+
+    let app = TestApp::spawn().await;
+    quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
+        .await
+        .unwrap();
+    quorum::demo::portfolio::load(&app.pool).await.unwrap();
+    quorum::demo::portfolio::load(&app.pool).await.unwrap();
+
+    let today = quorum::projects::today();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let all = repo::projects(&mut conn, &ProjectQuery::all(1_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        all.len(),
+        12,
+        "loading twice must not duplicate the portfolio"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM objectives").await, 4);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM objectives o WHERE NOT EXISTS (SELECT FROM projects p WHERE p.objective_id = o.id)").await,
+        1
+    );
+    assert!(count(&app, "SELECT count(*) FROM status_reports").await > 150);
+    let oldest_days: i32 =
+        sqlx::query_scalar("SELECT current_date - min(period_start) FROM status_reports")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        oldest_days >= 330,
+        "reports go back about a year, not {oldest_days} days"
+    );
+    for rag in ["green", "amber", "red"] {
+        let latest: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM projects p JOIN status_reports r ON r.id = p.last_report_id WHERE r.overall_rag = $1",
+        )
+        .bind(rag)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert!(latest > 0, "some project's latest report is {rag}");
+    }
+
+    // The database's overdue filter and the per-project rule agree.
+    let overdue_query = ProjectQuery {
+        overdue: Some(latest_due_period_ends(today)),
+        ..ProjectQuery::all(1_000)
+    };
+    let from_sql: Vec<i64> = repo::projects(&mut conn, &overdue_query)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let from_rule: Vec<i64> = all
+        .iter()
+        .filter(|p| p.reporting_state(today).is_overdue())
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(from_sql, from_rule);
+    let stale = all
+        .iter()
+        .filter(|p| p.reporting_state(today).is_stale())
+        .count();
+    assert_eq!(stale, 2, "two demo projects have stale reporting");
+    drop(conn);
+
+    let chair = app.client();
+    chair
+        .login("chair@example.com", crate::helpers::PASSWORD)
+        .await;
+    let (status, dashboard) = chair.page("/board/portfolio").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(dashboard.contains("Backup and disaster-recovery upgrade"));
+    assert!(dashboard.contains("Sustainable IT cost base"));
+}

@@ -82,6 +82,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(&[Role::ItManager]),
     ),
     ("GET", "/board/portfolio", Access::Roles(&[Role::Board])),
+    ("GET", "/board/projects", Access::Roles(&[Role::Board])),
     (
         "GET",
         "/board/projects/{project}",
