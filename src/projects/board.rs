@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -23,9 +23,9 @@ use super::{load_project, load_report, today};
 use crate::audit::{self, Actor};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::format_minor;
-use crate::web::session::{self, FlashKind};
 use crate::web::{
     AppError, AppResult, AppState, BoardMember, CurrentUser, PageContext, RequestMeta,
+    commit_and_redirect,
 };
 
 /// How many of each project's latest reports the trend shows.
@@ -384,18 +384,17 @@ pub(super) async fn set_budget(
             .after(json!({ "approved_budget": after.approved_budget, "phase": after.phase, "reason": reason })),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(
+    commit_and_redirect(
+        tx,
         &session,
-        FlashKind::Success,
         format!(
             "The approved budget of {} is now {}.",
             after.reference,
             format_minor(after.approved_budget)
         ),
+        &format!("/board/projects/{id}"),
     )
-    .await?;
-    Ok(Redirect::to(&format!("/board/projects/{id}")).into_response())
+    .await
 }
 
 /// The project page again, with the budget form's input and messages.
@@ -512,14 +511,13 @@ pub(super) async fn create_objective(
         .after(serde_json::to_value(&objective).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(
+    commit_and_redirect(
+        tx,
         &session,
-        FlashKind::Success,
         format!("{} has been added.", objective.reference),
+        "/board/objectives",
     )
-    .await?;
-    Ok(Redirect::to("/board/objectives").into_response())
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -609,12 +607,11 @@ pub(super) async fn update_objective(
         .after(serde_json::to_value(&after).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(
+    commit_and_redirect(
+        tx,
         &session,
-        FlashKind::Success,
         "The objective has been saved.",
+        "/board/objectives",
     )
-    .await?;
-    Ok(Redirect::to("/board/objectives").into_response())
+    .await
 }

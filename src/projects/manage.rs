@@ -4,7 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -17,8 +17,9 @@ use crate::audit::{self, Actor};
 use crate::users::{Role, repo as users_repo, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
-use crate::web::session::{self, FlashKind};
-use crate::web::{AppResult, AppState, CurrentUser, ItManager, PageContext, RequestMeta};
+use crate::web::{
+    AppResult, AppState, CurrentUser, ItManager, PageContext, RequestMeta, commit_and_redirect,
+};
 
 const PAGE_SIZE: usize = 50;
 
@@ -347,17 +348,16 @@ pub(super) async fn create(
         .after(serde_json::to_value(&fields).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(
+    commit_and_redirect(
+        tx,
         &session,
-        FlashKind::Success,
         format!(
             "{} {} has been proposed. The board approves it by setting its budget.",
             created.reference, created.name
         ),
+        &format!("/manage/projects/{id}"),
     )
-    .await?;
-    Ok(Redirect::to(&format!("/manage/projects/{id}")).into_response())
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -466,7 +466,11 @@ pub(super) async fn update(
             .after(serde_json::to_value(&after).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(&session, FlashKind::Success, "The project has been saved.").await?;
-    Ok(Redirect::to(&format!("/manage/projects/{id}")).into_response())
+    commit_and_redirect(
+        tx,
+        &session,
+        "The project has been saved.",
+        &format!("/manage/projects/{id}"),
+    )
+    .await
 }

@@ -608,6 +608,14 @@ pub struct ReportFields {
 }
 
 impl ReportFields {
+    /// The period the report covers.
+    pub fn period(&self) -> super::model::Period {
+        super::model::Period {
+            start: self.period_start,
+            end: self.period_end,
+        }
+    }
+
     /// The four ratings with their names, overall first.
     pub fn ratings(&self) -> [(&'static str, Rag); 4] {
         [

@@ -19,10 +19,14 @@ use crate::audit::{self, Actor};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
 use crate::web::session::{self, FlashKind};
-use crate::web::{AppError, AppResult, AppState, CurrentUser, ItManager, PageContext, RequestMeta};
+use crate::web::{
+    AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
+};
 
 /// Blank milestone rows offered below the existing ones.
 const BLANK_MILESTONE_ROWS: usize = 3;
+/// The message after a submission.
+const SUBMITTED: &str = "The report has been submitted. The board sees it now.";
 /// How many past periods a new report may be filed for.
 const PERIODS_OFFERED: usize = 6;
 
@@ -436,10 +440,7 @@ pub(super) async fn correction_page(
     form.corrects = Some(corrected.id.to_string());
     Ok(ReportFormPage {
         ctx,
-        periods: vec![Period {
-            start: corrected.fields.period_start,
-            end: corrected.fields.period_end,
-        }],
+        periods: vec![corrected.fields.period()],
         project,
         report: None,
         corrects: Some(corrected),
@@ -480,10 +481,7 @@ pub(super) async fn create(
         }
     };
     let periods = match &corrects {
-        Some(corrected) => vec![Period {
-            start: corrected.fields.period_start,
-            end: corrected.fields.period_end,
-        }],
+        Some(corrected) => vec![corrected.fields.period()],
         None => {
             let mut conn = state.pool.acquire().await?;
             open_periods(&project, &reported_period_starts(&mut conn, id).await?)
@@ -548,14 +546,18 @@ pub(super) async fn create(
         })),
     )
     .await?;
-    tx.commit().await?;
     let message = if submit {
-        "The report has been submitted. The board sees it now."
+        SUBMITTED
     } else {
         "The draft has been saved. Submit it when it is ready."
     };
-    session::push_flash(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/manage/reports/{report_id}")).into_response())
+    commit_and_redirect(
+        tx,
+        &session,
+        message,
+        &format!("/manage/reports/{report_id}"),
+    )
+    .await
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -577,11 +579,7 @@ pub struct ReportPage {
 
 impl ReportPage {
     pub fn period_label(&self) -> String {
-        Period {
-            start: self.report.fields.period_start,
-            end: self.report.fields.period_end,
-        }
-        .label(self.project.cadence())
+        self.report.fields.period().label(self.project.cadence())
     }
 }
 
@@ -626,10 +624,7 @@ async fn draft_page(
     form.corrects = corrects.as_ref().map(|c| c.id.to_string());
     form.correction_reason = report.correction_reason.clone();
     let periods = match &corrects {
-        Some(_) => vec![Period {
-            start: report.fields.period_start,
-            end: report.fields.period_end,
-        }],
+        Some(_) => vec![report.fields.period()],
         None => {
             let mut conn = state.pool.acquire().await?;
             let taken: Vec<time::Date> = reported_period_starts(&mut conn, project.id)
@@ -638,10 +633,7 @@ async fn draft_page(
                 .filter(|start| *start != report.fields.period_start)
                 .collect();
             let mut periods = open_periods(&project, &taken);
-            let own = Period {
-                start: report.fields.period_start,
-                end: report.fields.period_end,
-            };
+            let own = report.fields.period();
             if !periods.contains(&own) {
                 periods.push(own);
             }
@@ -740,14 +732,12 @@ pub(super) async fn save(
         .after(json!({ "project": page.project.reference, "report": fields })),
     )
     .await?;
-    tx.commit().await?;
     let message = if submit {
-        "The report has been submitted. The board sees it now."
+        SUBMITTED
     } else {
         "The draft has been saved."
     };
-    session::push_flash(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/manage/reports/{id}")).into_response())
+    commit_and_redirect(tx, &session, message, &format!("/manage/reports/{id}")).await
 }
 
 /// Who may read a report from the board's side: submitted reports only.
@@ -759,9 +749,4 @@ pub fn ensure_board_may_read(report: &Report) -> AppResult<()> {
             "This report is a draft its manager has not submitted yet.".to_owned(),
         ))
     }
-}
-
-/// Whether `user` manages the project (for pages shared by both sides).
-pub fn manages(user: &CurrentUser, project: &Project) -> bool {
-    project.manager_id == user.id
 }

@@ -22,7 +22,9 @@ use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::session::{self, FlashKind};
-use crate::web::{Admin, AppError, AppResult, AppState, PageContext, RequestMeta};
+use crate::web::{
+    Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
+};
 use repo::{Account, AccountError, NewAccount};
 
 /// Routes under `/admin` (the router requires the `admin` role for all of them).
@@ -217,14 +219,13 @@ async fn create_account(
         }
         Err(error) => return Err(account_error(error)),
     };
-    tx.commit().await?;
-    session::push_flash(
+    commit_and_redirect(
+        tx,
         &session,
-        FlashKind::Success,
         format!("The account for {} has been created.", account.email),
+        &format!("/admin/users/{id}"),
     )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    .await
 }
 
 /// Creates an account and writes its audit event, in the caller's transaction. Used by
@@ -365,9 +366,13 @@ async fn update_account(
             .after(account_json(&after)),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(&session, FlashKind::Success, "The account has been saved.").await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    commit_and_redirect(
+        tx,
+        &session,
+        "The account has been saved.",
+        &format!("/admin/users/{id}"),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -488,16 +493,15 @@ async fn reset_password(
             .after(json!({ "sessions_ended": true })),
     )
     .await?;
-    tx.commit().await?;
-    session::push_flash(
+    commit_and_redirect(
+        tx,
         &session,
-        FlashKind::Success,
         format!(
             "The password of {} has been reset and their sessions ended. Give them the new \
              password through a separate channel.",
             account.email
         ),
+        &format!("/admin/users/{id}"),
     )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    .await
 }

@@ -31,3 +31,17 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<ServerConfig>,
 }
+
+/// The end of a successful change: commits the transaction (the change and its audit
+/// event together), leaves `message` for the next page and redirects to `to`.
+pub async fn commit_and_redirect(
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    session: &tower_sessions::Session,
+    message: impl Into<String>,
+    to: &str,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    tx.commit().await?;
+    session::push_flash(session, session::FlashKind::Success, message).await?;
+    Ok(axum::response::Redirect::to(to).into_response())
+}
