@@ -63,6 +63,14 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
+    /// Budget requests: share of the eligible board members who must vote, in percent.
+    #[arg(long, env = "QUORUM_BUDGET_QUORUM_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub budget_quorum_percent: i32,
+
+    /// Budget requests: approval needs more than this share of approve + reject votes.
+    #[arg(long, env = "QUORUM_BUDGET_MAJORITY_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub budget_majority_percent: i32,
+
     /// Currency of every amount, as an ISO 4217 code.
     #[arg(long, env = "QUORUM_CURRENCY", default_value = "EUR")]
     pub currency: String,
@@ -78,6 +86,8 @@ impl ServerConfig {
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
             trust_forwarded_for: false,
+            budget_quorum_percent: 50,
+            budget_majority_percent: 50,
             currency: "EUR".to_owned(),
         }
     }

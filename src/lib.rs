@@ -5,6 +5,7 @@
 //! sessions, CSRF, the page layout) lives in [`web`]; the role-by-route map is in
 //! [`web::routes`].
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod cli;

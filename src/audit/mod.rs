@@ -59,6 +59,27 @@ impl Actor {
     }
 }
 
+/// Who is acting and under which HTTP request: what every event of one action shares.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+}
+
+impl Context {
+    pub fn new(actor: Actor, request_id: Option<&str>) -> Self {
+        Self {
+            actor,
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+
+    /// Appends `entry` as this actor, in the caller's transaction.
+    pub async fn record(&self, conn: &mut PgConnection, entry: Entry<'_>) -> sqlx::Result<i64> {
+        record(conn, &self.actor, self.request_id.as_deref(), entry).await
+    }
+}
+
 /// One event to append.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {

@@ -11,6 +11,8 @@ use axum::routing::get;
 
 use axum::extract::State;
 
+use crate::approvals;
+use crate::approvals::repo::Request;
 use crate::projects;
 use crate::projects::board::PortfolioSummary;
 use crate::projects::model::{Period, ReportingState};
@@ -60,6 +62,7 @@ async fn root(ctx: PageContext, user: Option<CurrentUser>) -> Response {
 struct BoardHome {
     ctx: PageContext,
     user: CurrentUser,
+    waiting: Vec<Request>,
     summary: PortfolioSummary,
 }
 
@@ -71,6 +74,7 @@ async fn board_home(
     let mut conn = state.pool.acquire().await?;
     Ok(BoardHome {
         ctx,
+        waiting: approvals::board::waiting_for_vote(&mut conn, user.id).await?,
         user,
         summary: PortfolioSummary::load(&mut conn).await?,
     })

@@ -953,3 +953,37 @@ pub async fn rag_trends(
     .fetch_all(conn)
     .await
 }
+
+/// Raises a project's approved budget by `amount` (an approved budget request), with its
+/// history line. Approves a proposed project.
+pub async fn add_to_budget(
+    conn: &mut PgConnection,
+    project_id: i64,
+    amount: i64,
+    reason: &str,
+    decided_by: i64,
+) -> sqlx::Result<()> {
+    let previous = sqlx::query_scalar!(
+        "UPDATE projects p SET approved_budget = p.approved_budget + $2,
+                               version = p.version + 1, updated_at = now(),
+                               phase = CASE WHEN p.phase = 'proposed' THEN 'approved' ELSE p.phase END
+         FROM projects old WHERE p.id = $1 AND old.id = p.id
+         RETURNING old.approved_budget",
+        project_id,
+        amount
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO project_budget_changes (project_id, previous_budget, new_budget, reason, decided_by)
+         VALUES ($1, $2, $3, $4, $5)",
+        project_id,
+        previous,
+        previous + amount,
+        reason,
+        decided_by
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

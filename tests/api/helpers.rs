@@ -407,3 +407,51 @@ impl TestApp {
         id
     }
 }
+
+impl TestApp {
+    /// An open budget request for `project_id`, filed by `requester_id` (through the
+    /// engine, as the pages do), due in `due_in_days` days.
+    pub async fn seed_request(&self, project_id: i64, requester_id: i64, due_in_days: i64) -> i64 {
+        use quorum::approvals::model::{Rule, SpendType};
+        use quorum::approvals::repo::{self, BudgetContent};
+        let today = quorum::projects::today();
+        let content = BudgetContent {
+            title: "Second migration wave".to_owned(),
+            summary: "Move the remaining systems.".to_owned(),
+            project_id,
+            amount: 5_000_000,
+            spend_type: SpendType::Capex,
+            fiscal_year: today.year(),
+            due_date: today + time::Duration::days(due_in_days),
+            benefits: "Lower run costs.".to_owned(),
+            costs: "50,000 once.".to_owned(),
+            risks: String::new(),
+            alternatives: String::new(),
+            hide_tally: false,
+        };
+        let rule = Rule {
+            quorum_percent: 50,
+            majority_percent: 50,
+        };
+        let mut tx = self.pool.begin().await.unwrap();
+        let reference = repo::next_reference(&mut tx, "REQ", today.year())
+            .await
+            .unwrap();
+        let id = repo::create_budget_request(&mut tx, &reference, requester_id, rule, &content)
+            .await
+            .unwrap();
+        repo::set_status(&mut tx, id, quorum::approvals::model::RequestStatus::Open)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+}
+
+/// The value of the first form field named `name` on a page.
+pub fn extract_field_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}

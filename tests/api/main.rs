@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod approvals;
 mod audit_trail;
 mod auth;
 mod csrf;

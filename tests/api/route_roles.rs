@@ -18,7 +18,8 @@ enum Access {
 
 /// `{id}` in a path is replaced by an existing account's id, `{project}` by a project the
 /// `it_manager` visitor manages, `{report}` by one of its submitted reports and
-/// `{objective}` by an objective.
+/// `{objective}` by an objective, `{request}` by an open budget request the `it_manager`
+/// visitor filed, `{decision}` by a resolution.
 const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login", Access::Public),
     ("GET", "/healthz", Access::Public),
@@ -79,6 +80,59 @@ const ROUTES: &[(&str, &str, Access)] = &[
     (
         "GET",
         "/manage/reports/{report}/correction",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    ("GET", "/manage/requests", Access::Roles(&[Role::ItManager])),
+    (
+        "GET",
+        "/manage/requests/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/requests",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/requests/{request}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/requests/{request}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    ("GET", "/board/requests", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/board/requests/{request}",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "POST",
+        "/board/requests/{request}/vote",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "POST",
+        "/board/requests/{request}/recuse",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "POST",
+        "/board/requests/{request}/close",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "GET",
+        "/board/decisions/{decision}",
+        Access::Roles(&[Role::Board]),
+    ),
+    // Last of the management routes: it withdraws the request.
+    (
+        "POST",
+        "/manage/requests/{request}/withdraw",
         Access::Roles(&[Role::ItManager]),
     ),
     ("GET", "/board/portfolio", Access::Roles(&[Role::Board])),
@@ -216,6 +270,24 @@ async fn every_route_answers_every_role_as_the_table_says() {
         .seed_project(manager_id, app.user_id("board@example.com").await)
         .await;
     let report = app.seed_report(seeded.project_id, manager_id).await;
+    let open_request = app.seed_request(seeded.project_id, manager_id, 10).await;
+    // A closed request with its resolution, for the decision page.
+    let decided = app.seed_request(seeded.project_id, manager_id, 0).await;
+    sqlx::query("UPDATE users SET is_chair = true WHERE email = 'board@example.com'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let chair = app.client();
+    chair
+        .login("board@example.com", crate::helpers::PASSWORD)
+        .await;
+    chair
+        .post_form(&format!("/board/requests/{decided}/close"), &[])
+        .await;
+    let decision: i64 = sqlx::query_scalar("SELECT id FROM decisions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
 
     for ((who, roles), client) in visitors.iter().zip(&clients) {
         for (method, path, access) in ROUTES {
@@ -223,7 +295,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
                 .replace("{id}", &target.to_string())
                 .replace("{project}", &seeded.project_id.to_string())
                 .replace("{report}", &report.to_string())
-                .replace("{objective}", &seeded.objective_id.to_string());
+                .replace("{objective}", &seeded.objective_id.to_string())
+                .replace("{request}", &open_request.to_string())
+                .replace("{decision}", &decision.to_string());
             let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }

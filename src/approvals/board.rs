@@ -1,0 +1,336 @@
+//! Governance's side: the requests waiting for the board, voting, recusal, the chair's
+//! close, and the resolutions.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use tower_sessions::Session;
+
+use super::engine::{self, eligible_members, why_not_eligible};
+use super::model::{Choice, Count, Outcome, RequestStatus};
+use super::refused;
+use super::repo::{self, Decision, Recusal, Request, RequestFilter, Vote};
+use crate::audit::{Actor, Context};
+use crate::projects::today;
+use crate::web::form::Form;
+use crate::web::{
+    AppError, AppResult, AppState, BoardMember, CurrentUser, PageContext, RequestMeta,
+    commit_and_redirect,
+};
+
+/// A request with its count and what the viewer may do, for the pages of both sides.
+pub struct RequestView {
+    pub request: Request,
+    pub count: Count,
+    pub votes: Vec<Vote>,
+    pub recusals: Vec<Recusal>,
+    /// Board members who cannot vote, and why.
+    pub ineligible: Vec<(String, String)>,
+    /// Why the viewer cannot vote (`None`: they may).
+    pub viewer_cannot_vote: Option<String>,
+    pub viewer_vote: Option<Vote>,
+    /// The viewer's vote was set aside because the request changed, and they have not
+    /// voted again.
+    pub viewer_vote_set_aside: bool,
+    pub viewer_may_close: bool,
+    pub area: &'static str,
+}
+
+impl RequestView {
+    pub async fn load(
+        conn: &mut PgConnection,
+        request: Request,
+        viewer: &CurrentUser,
+        area: &'static str,
+    ) -> AppResult<Self> {
+        let members = repo::board_members(conn).await?;
+        let recusals = repo::recusals(conn, request.id).await?;
+        let votes = repo::votes(conn, request.id).await?;
+        let eligible = eligible_members(&members, &request, &recusals);
+        let count = repo::count(&eligible, &votes);
+        let ineligible = members
+            .iter()
+            .filter_map(|member| {
+                why_not_eligible(member.id, &request, &recusals).map(|reason| {
+                    let reason = reason
+                        .replace("You filed it", "Filed it")
+                        .replace("You manage", "Manages")
+                        .replace("You declared", "Declared");
+                    (member.display_name.clone(), reason)
+                })
+            })
+            .collect();
+        let viewer_cannot_vote = if viewer.has_role(crate::users::Role::Board) {
+            why_not_eligible(viewer.id, &request, &recusals)
+        } else {
+            Some("Only board members vote.".to_owned())
+        };
+        let viewer_vote = votes
+            .iter()
+            .find(|vote| vote.voter_id == viewer.id && vote.is_live())
+            .cloned();
+        let viewer_vote_set_aside = viewer_vote.is_none()
+            && votes
+                .iter()
+                .any(|vote| vote.voter_id == viewer.id && vote.was_set_aside());
+        Ok(Self {
+            viewer_may_close: viewer.is_chair
+                && viewer.has_role(crate::users::Role::Board)
+                && request.status() == RequestStatus::Open
+                && today() >= request.due_date,
+            request,
+            count,
+            votes,
+            recusals,
+            ineligible,
+            viewer_cannot_vote,
+            viewer_vote,
+            viewer_vote_set_aside,
+            area,
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.request.status() == RequestStatus::Open
+    }
+
+    /// Whether the split of the votes may be shown: always once closed; while open, unless
+    /// the request hides it.
+    pub fn tally_visible(&self) -> bool {
+        !self.is_open() || !self.request.hide_tally
+    }
+
+    pub fn quorum_needed(&self) -> i64 {
+        self.count.quorum_needed(self.request.rule())
+    }
+
+    pub fn choices(&self) -> &'static [Choice] {
+        Choice::ALL
+    }
+
+    pub fn is_viewer_choice(&self, choice: &Choice) -> bool {
+        self.viewer_vote
+            .as_ref()
+            .is_some_and(|vote| vote.choice() == *choice)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/board_list.html")]
+pub(super) struct BoardListPage {
+    ctx: PageContext,
+    waiting: Vec<Request>,
+    open: Vec<Request>,
+}
+
+/// The open requests this member can still vote on, soonest due first.
+pub async fn waiting_for_vote(
+    conn: &mut PgConnection,
+    member_id: i64,
+) -> sqlx::Result<Vec<Request>> {
+    let filter = RequestFilter {
+        awaiting_vote_of: Some(member_id),
+        limit: 100,
+        ..RequestFilter::default()
+    };
+    repo::find_requests(conn, &filter).await
+}
+
+/// `GET /board/requests`: waiting for your vote first, then every open request.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(user): BoardMember,
+) -> AppResult<BoardListPage> {
+    let mut conn = state.pool.acquire().await?;
+    let open = RequestFilter {
+        open_only: true,
+        limit: 200,
+        ..RequestFilter::default()
+    };
+    Ok(BoardListPage {
+        ctx,
+        waiting: waiting_for_vote(&mut conn, user.id).await?,
+        open: repo::find_requests(&mut conn, &open).await?,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/board_request.html")]
+pub(super) struct BoardRequestPage {
+    ctx: PageContext,
+    view: RequestView,
+}
+
+/// `GET /board/requests/{id}`: a request as the board reads it (drafts are the
+/// requester's own).
+pub(super) async fn show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(user): BoardMember,
+    Path(id): Path<i64>,
+) -> AppResult<BoardRequestPage> {
+    let mut conn = state.pool.acquire().await?;
+    let request = repo::get_request(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if request.status() == RequestStatus::Draft {
+        return Err(AppError::Forbidden(
+            "This request is a draft: the board sees it once it is submitted.".to_owned(),
+        ));
+    }
+    Ok(BoardRequestPage {
+        ctx,
+        view: RequestView::load(&mut conn, request, &user, "/board").await?,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct VoteForm {
+    #[serde(default)]
+    choice: String,
+    #[serde(default)]
+    comment: String,
+}
+
+fn outcome_message(outcome: Option<Outcome>, default: &str) -> String {
+    match outcome {
+        Some(Outcome::Approved) => {
+            "Your vote settled it: the request is approved and the resolution recorded.".to_owned()
+        }
+        Some(Outcome::Rejected) => {
+            "Your vote settled it: the request is rejected and the resolution recorded.".to_owned()
+        }
+        Some(Outcome::Expired) => "The request has expired.".to_owned(),
+        None => default.to_owned(),
+    }
+}
+
+/// `POST /board/requests/{id}/vote`
+pub(super) async fn vote(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    BoardMember(user): BoardMember,
+    Path(id): Path<i64>,
+    Form(form): Form<VoteForm>,
+) -> AppResult<Response> {
+    let path = format!("/board/requests/{id}");
+    let Ok(choice) = form.choice.parse::<Choice>() else {
+        crate::web::session::push_flash(
+            &session,
+            crate::web::session::FlashKind::Error,
+            "Choose approve, reject or abstain.",
+        )
+        .await?;
+        return Ok(axum::response::Redirect::to(&path).into_response());
+    };
+    let comment = form.comment.trim().chars().take(5_000).collect::<String>();
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    match engine::cast_vote(&mut tx, id, &user, choice, &comment, &audit).await {
+        Ok(outcome) => {
+            let message = outcome_message(
+                outcome,
+                &format!("Your vote ({}) is recorded.", choice.label().to_lowercase()),
+            );
+            commit_and_redirect(tx, &session, message, &path).await
+        }
+        Err(error) => refused(&session, error, &path).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RecuseForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /board/requests/{id}/recuse`: declares a conflict of interest.
+pub(super) async fn recuse(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    BoardMember(user): BoardMember,
+    Path(id): Path<i64>,
+    Form(form): Form<RecuseForm>,
+) -> AppResult<Response> {
+    let path = format!("/board/requests/{id}");
+    let reason = form.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2_000 {
+        crate::web::session::push_flash(
+            &session,
+            crate::web::session::FlashKind::Error,
+            "Say briefly what the conflict of interest is (at most 2,000 characters).",
+        )
+        .await?;
+        return Ok(axum::response::Redirect::to(&path).into_response());
+    }
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    match engine::recuse(&mut tx, id, &user, reason, &audit).await {
+        Ok(outcome) => {
+            let message = outcome_message(
+                outcome,
+                "You are recused from this request; the quorum no longer counts you.",
+            );
+            commit_and_redirect(tx, &session, message, &path).await
+        }
+        Err(error) => refused(&session, error, &path).await,
+    }
+}
+
+/// `POST /board/requests/{id}/close`: the chair closes a request at its due date.
+pub(super) async fn close(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    BoardMember(user): BoardMember,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let path = format!("/board/requests/{id}");
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    match engine::close_by_chair(&mut tx, id, &user, today(), &audit).await {
+        Ok(outcome) => {
+            let message = format!(
+                "The request is closed: {}.",
+                outcome.status().label().to_lowercase()
+            );
+            commit_and_redirect(tx, &session, message, &path).await
+        }
+        Err(error) => refused(&session, error, &path).await,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/decision.html")]
+pub(super) struct DecisionPage {
+    ctx: PageContext,
+    decision: Decision,
+    votes: Vec<serde_json::Value>,
+    recusals: Vec<serde_json::Value>,
+}
+
+/// `GET /board/decisions/{id}`: a resolution as recorded.
+pub(super) async fn decision(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(_user): BoardMember,
+    Path(id): Path<i64>,
+) -> AppResult<DecisionPage> {
+    let mut conn = state.pool.acquire().await?;
+    let decision = repo::get_decision(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let list = |key: &str| decision.tally[key].as_array().cloned().unwrap_or_default();
+    Ok(DecisionPage {
+        ctx,
+        votes: list("votes"),
+        recusals: list("recusals"),
+        decision,
+    })
+}

@@ -1,0 +1,400 @@
+//! The approvals engine: opening a request, votes, recusals, closing with a decision
+//! record, and what an approval does to its subject. Every step runs in the caller's
+//! transaction with the request's row locked, so concurrent votes, a vote racing the close
+//! and double-submitted forms are applied one after the other; the database's unique index
+//! on live votes guards the same from below.
+
+use serde_json::json;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::model::{Choice, Outcome, RequestKind, RequestStatus};
+use super::repo::{self, BudgetContent, Member, Recusal, Request};
+use crate::audit::{self, Context};
+use crate::projects;
+use crate::users::Role;
+use crate::web::CurrentUser;
+
+/// Why the engine refused an action: shown to the person as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NotFound,
+    NotOpen(RequestStatus),
+    NotEligible(String),
+    NotChair,
+    NotDue(Date),
+    NotRequester,
+    Stale,
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::NotFound => "There is no such request.".to_owned(),
+            Refusal::NotOpen(status) => format!(
+                "This request is {}: it no longer takes votes, recusals or changes.",
+                status.label().to_lowercase()
+            ),
+            Refusal::NotEligible(reason) => format!("You cannot vote on this request. {reason}"),
+            Refusal::NotChair => "Only the chair of the board closes a request.".to_owned(),
+            Refusal::NotDue(due) => {
+                format!("The chair can close this request from its due date, {due}.")
+            }
+            Refusal::NotRequester => {
+                "Only the person who filed the request changes or withdraws it.".to_owned()
+            }
+            Refusal::Stale => "The request changed while you were editing it.".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+type EngineResult<T> = Result<T, EngineError>;
+
+fn refuse<T>(refusal: Refusal) -> EngineResult<T> {
+    Err(EngineError::Refused(refusal))
+}
+
+/// Why `member` may not vote on `request`, or `None` if they may. Segregation of duties:
+/// nobody decides on their own request or project; a declared conflict recuses.
+pub fn why_not_eligible(member_id: i64, request: &Request, recusals: &[Recusal]) -> Option<String> {
+    if member_id == request.requester_id {
+        Some("You filed it, and nobody approves their own request.".to_owned())
+    } else if Some(member_id) == request.project_manager_id {
+        Some("You manage the project it is about.".to_owned())
+    } else {
+        recusals
+            .iter()
+            .find(|recusal| recusal.member_id == member_id)
+            .map(|recusal| format!("You declared a conflict of interest: {}", recusal.reason))
+    }
+}
+
+/// The members who may vote on `request`.
+pub fn eligible_members(members: &[Member], request: &Request, recusals: &[Recusal]) -> Vec<i64> {
+    members
+        .iter()
+        .filter(|member| why_not_eligible(member.id, request, recusals).is_none())
+        .map(|member| member.id)
+        .collect()
+}
+
+async fn locked_request(conn: &mut PgConnection, id: i64) -> EngineResult<Request> {
+    match repo::lock_request(conn, id).await? {
+        Some(request) => Ok(request),
+        None => refuse(Refusal::NotFound),
+    }
+}
+
+fn ensure_open(request: &Request) -> EngineResult<()> {
+    if request.status() == RequestStatus::Open {
+        Ok(())
+    } else {
+        refuse(Refusal::NotOpen(request.status()))
+    }
+}
+
+/// Submits a draft to the board.
+pub async fn open(
+    conn: &mut PgConnection,
+    id: i64,
+    requester: &CurrentUser,
+    audit: &Context,
+) -> EngineResult<()> {
+    let request = locked_request(conn, id).await?;
+    if request.requester_id != requester.id {
+        return refuse(Refusal::NotRequester);
+    }
+    if request.status() != RequestStatus::Draft {
+        return refuse(Refusal::NotOpen(request.status()));
+    }
+    repo::set_status(conn, id, RequestStatus::Open).await?;
+    audit
+        .record(
+            conn,
+            audit::Entry::new("request.opened", "approval_request", Some(request.reference.clone())).after(json!({
+                "content_version": request.content_version,
+                "content_hash": request.content_hash,
+                "rule": { "quorum_percent": request.quorum_percent, "majority_percent": request.majority_percent },
+            })),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Changes a draft or an open request. On an open request every live vote is set aside:
+/// a vote binds to the content it was cast on. Returns how many votes were set aside.
+pub async fn change(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    content: &BudgetContent,
+    requester: &CurrentUser,
+    audit: &Context,
+) -> EngineResult<u64> {
+    let before = locked_request(conn, id).await?;
+    if before.requester_id != requester.id {
+        return refuse(Refusal::NotRequester);
+    }
+    if before.status().is_closed() {
+        return refuse(Refusal::NotOpen(before.status()));
+    }
+    let Some(content_version) = repo::update_budget_request(conn, id, version, content).await?
+    else {
+        return refuse(Refusal::Stale);
+    };
+    let set_aside = if before.status() == RequestStatus::Open {
+        repo::set_aside_votes(conn, id).await?
+    } else {
+        0
+    };
+    audit
+        .record(
+            conn,
+            audit::Entry::new("request.changed", "approval_request", Some(before.reference.clone()))
+                .before(json!({ "content_version": before.content_version, "content": before.content() }))
+                .after(json!({ "content_version": content_version, "content": content, "votes_set_aside": set_aside })),
+        )
+        .await?;
+    Ok(set_aside)
+}
+
+/// Withdraws a draft or open request; its votes stay on record.
+pub async fn withdraw(
+    conn: &mut PgConnection,
+    id: i64,
+    requester: &CurrentUser,
+    audit: &Context,
+) -> EngineResult<()> {
+    let request = locked_request(conn, id).await?;
+    if request.requester_id != requester.id {
+        return refuse(Refusal::NotRequester);
+    }
+    if request.status().is_closed() {
+        return refuse(Refusal::NotOpen(request.status()));
+    }
+    repo::set_status(conn, id, RequestStatus::Withdrawn).await?;
+    audit
+        .record(
+            conn,
+            audit::Entry::new(
+                "request.withdrawn",
+                "approval_request",
+                Some(request.reference.clone()),
+            )
+            .before(json!({ "status": request.status })),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Casts (or changes) `voter`'s vote; closes the request when the rule is met. Returns the
+/// outcome if this vote settled it.
+pub async fn cast_vote(
+    conn: &mut PgConnection,
+    id: i64,
+    voter: &CurrentUser,
+    choice: Choice,
+    comment: &str,
+    audit: &Context,
+) -> EngineResult<Option<Outcome>> {
+    let request = locked_request(conn, id).await?;
+    ensure_open(&request)?;
+    if !voter.has_role(Role::Board) {
+        return refuse(Refusal::NotEligible("Only board members vote.".to_owned()));
+    }
+    let recusals = repo::recusals(conn, id).await?;
+    if let Some(reason) = why_not_eligible(voter.id, &request, &recusals) {
+        return refuse(Refusal::NotEligible(reason));
+    }
+    repo::end_live_vote(conn, id, voter.id, "changed").await?;
+    repo::insert_vote(conn, id, voter.id, request.content_version, choice, comment).await?;
+    audit
+        .record(
+            conn,
+            audit::Entry::new(
+                "vote.cast",
+                "approval_request",
+                Some(request.reference.clone()),
+            )
+            .after(json!({
+                "choice": choice,
+                "comment": comment,
+                "content_version": request.content_version,
+                "content_hash": request.content_hash,
+            })),
+        )
+        .await?;
+    settle(conn, &request, voter.id, audit).await
+}
+
+/// `member` declares a conflict of interest and is recused; a vote they cast is set aside.
+pub async fn recuse(
+    conn: &mut PgConnection,
+    id: i64,
+    member: &CurrentUser,
+    reason: &str,
+    audit: &Context,
+) -> EngineResult<Option<Outcome>> {
+    let request = locked_request(conn, id).await?;
+    ensure_open(&request)?;
+    if !member.has_role(Role::Board) {
+        return refuse(Refusal::NotEligible(
+            "Only board members take part.".to_owned(),
+        ));
+    }
+    if repo::insert_recusal(conn, id, member.id, reason).await? {
+        repo::end_live_vote(conn, id, member.id, "set_aside").await?;
+        audit
+            .record(
+                conn,
+                audit::Entry::new(
+                    "request.recusal",
+                    "approval_request",
+                    Some(request.reference.clone()),
+                )
+                .after(json!({ "member": member.email, "reason": reason })),
+            )
+            .await?;
+    }
+    settle(conn, &request, member.id, audit).await
+}
+
+/// The chair closes a request at or after its due date: decided by the votes cast, or
+/// expired without a quorum.
+pub async fn close_by_chair(
+    conn: &mut PgConnection,
+    id: i64,
+    chair: &CurrentUser,
+    today: Date,
+    audit: &Context,
+) -> EngineResult<Outcome> {
+    let request = locked_request(conn, id).await?;
+    ensure_open(&request)?;
+    if !(chair.is_chair && chair.has_role(Role::Board)) {
+        return refuse(Refusal::NotChair);
+    }
+    if today < request.due_date {
+        return refuse(Refusal::NotDue(request.due_date));
+    }
+    let (count, _, _) = current_count(conn, &request).await?;
+    let outcome = count.at_close(request.rule());
+    close(conn, &request, outcome, chair.id, audit).await?;
+    Ok(outcome)
+}
+
+async fn current_count(
+    conn: &mut PgConnection,
+    request: &Request,
+) -> EngineResult<(super::model::Count, Vec<repo::Vote>, Vec<Recusal>)> {
+    let members = repo::board_members(conn).await?;
+    let recusals = repo::recusals(conn, request.id).await?;
+    let votes = repo::votes(conn, request.id).await?;
+    let eligible = eligible_members(&members, request, &recusals);
+    Ok((repo::count(&eligible, &votes), votes, recusals))
+}
+
+/// Closes the request if no remaining vote can change its outcome.
+async fn settle(
+    conn: &mut PgConnection,
+    request: &Request,
+    actor_id: i64,
+    audit: &Context,
+) -> EngineResult<Option<Outcome>> {
+    let (count, _, _) = current_count(conn, request).await?;
+    match count.settled(request.rule()) {
+        Some(outcome) => {
+            close(conn, request, outcome, actor_id, audit).await?;
+            Ok(Some(outcome))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Closes the request with `outcome`: the status, the decision record with the full tally,
+/// and, when approved, the effect on the subject. One transaction (the caller's).
+async fn close(
+    conn: &mut PgConnection,
+    request: &Request,
+    outcome: Outcome,
+    closed_by: i64,
+    audit: &Context,
+) -> EngineResult<()> {
+    let (count, votes, recusals) = current_count(conn, request).await?;
+    let members = repo::board_members(conn).await?;
+    let eligible = eligible_members(&members, request, &recusals);
+    let counted: Vec<serde_json::Value> = votes
+        .iter()
+        .filter(|vote| vote.is_live() && eligible.contains(&vote.voter_id))
+        .map(|vote| json!({ "voter": vote.voter_name, "choice": vote.choice, "comment": vote.comment, "content_version": vote.content_version }))
+        .collect();
+    let tally = json!({
+        "rule": { "quorum_percent": request.quorum_percent, "majority_percent": request.majority_percent },
+        "eligible": count.eligible,
+        "quorum_needed": count.quorum_needed(request.rule()),
+        "approve": count.approve,
+        "reject": count.reject,
+        "abstain": count.abstain,
+        "votes": counted,
+        "recusals": recusals.iter().map(|r| json!({ "member": r.member_name, "reason": r.reason })).collect::<Vec<_>>(),
+        "set_aside": votes.iter().filter(|vote| vote.was_set_aside()).count(),
+    });
+    let status = outcome.status();
+    repo::set_status(conn, request.id, status).await?;
+    let year = OffsetDateTime::now_utc().year();
+    let reference = repo::next_reference(conn, "DEC", year).await?;
+    repo::insert_resolution(
+        conn,
+        &reference,
+        request,
+        status.as_str(),
+        &tally,
+        Some(closed_by),
+    )
+    .await?;
+    if outcome == Outcome::Approved {
+        apply_approval(conn, request, &reference, closed_by).await?;
+    }
+    audit
+        .record(
+            conn,
+            audit::Entry::new("decision.recorded", "decision", Some(reference.clone()))
+                .after(json!({ "request": request.reference, "outcome": status, "tally": tally })),
+        )
+        .await?;
+    Ok(())
+}
+
+/// What an approval does to its subject: the one place each kind of request adds to.
+async fn apply_approval(
+    conn: &mut PgConnection,
+    request: &Request,
+    decision: &str,
+    decided_by: i64,
+) -> EngineResult<()> {
+    match request.kind.parse::<RequestKind>() {
+        Ok(RequestKind::Budget) => {
+            if let Some(project_id) = request.project_id {
+                let reason = format!("{} approved by the board ({decision}).", request.reference);
+                projects::repo::add_to_budget(
+                    conn,
+                    project_id,
+                    request.amount,
+                    &reason,
+                    decided_by,
+                )
+                .await?;
+            }
+            repo::commit_to_fiscal_year(conn, request.fiscal_year, request.amount).await?;
+        }
+        Err(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Approvals: requests for a board decision, votes, recusals and the resolutions that close
+//! them. IT managers file budget requests under `/manage/requests`; the board votes under
+//! `/board/requests`. The rules live in [`engine`] and [`model`].
+
+pub mod board;
+pub mod engine;
+pub mod model;
+pub mod repo;
+pub mod requests;
+
+use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tower_sessions::Session;
+
+use crate::web::session::{self, FlashKind};
+use crate::web::{AppError, AppResult, AppState};
+use engine::{EngineError, Refusal};
+
+/// Routes under `/manage` (the router requires the `it_manager` role).
+pub fn manage_routes() -> Router<AppState> {
+    Router::new()
+        .route("/requests", get(requests::list).post(requests::create))
+        .route("/requests/new", get(requests::new_page))
+        .route("/requests/{id}", get(requests::show).post(requests::save))
+        .route("/requests/{id}/withdraw", post(requests::withdraw))
+}
+
+/// Routes under `/board` (the router requires the `board` role).
+pub fn board_routes() -> Router<AppState> {
+    Router::new()
+        .route("/requests", get(board::list))
+        .route("/requests/{id}", get(board::show))
+        .route("/requests/{id}/vote", post(board::vote))
+        .route("/requests/{id}/recuse", post(board::recuse))
+        .route("/requests/{id}/close", post(board::close))
+        .route("/decisions/{id}", get(board::decision))
+}
+
+/// Turns an engine refusal into a message on the request's page (nothing was changed);
+/// database errors stay errors.
+async fn refused(session: &Session, error: EngineError, back: &str) -> AppResult<Response> {
+    match error {
+        EngineError::Refused(Refusal::NotFound) => Err(AppError::NotFound),
+        EngineError::Refused(refusal) => {
+            session::push_flash(session, FlashKind::Error, refusal.message()).await?;
+            Ok(Redirect::to(back).into_response())
+        }
+        EngineError::Database(error) => Err(error.into()),
+    }
+}

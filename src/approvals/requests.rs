@@ -1,0 +1,423 @@
+//! Management's side: filing, changing, submitting and withdrawing budget requests.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use time::Duration;
+use tower_sessions::Session;
+
+use super::board::RequestView;
+use super::engine::{self, EngineError, Refusal};
+use super::model::{Rule, SpendType};
+use super::refused;
+use super::repo::{self, BudgetContent, Request, RequestFilter};
+use crate::audit::{self, Actor, Context};
+use crate::projects::repo::{Project, ProjectQuery};
+use crate::projects::{self, today};
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::money::input_value;
+use crate::web::{
+    AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/my_requests.html")]
+pub(super) struct MyRequestsPage {
+    ctx: PageContext,
+    requests: Vec<Request>,
+}
+
+/// `GET /manage/requests`: the requests this manager filed, open ones first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+) -> AppResult<MyRequestsPage> {
+    let mut conn = state.pool.acquire().await?;
+    let filter = RequestFilter {
+        requester_id: Some(user.id),
+        limit: 200,
+        ..RequestFilter::default()
+    };
+    Ok(MyRequestsPage {
+        ctx,
+        requests: repo::find_requests(&mut conn, &filter).await?,
+    })
+}
+
+/// The request form, as typed.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RequestForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    project_id: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    spend_type: String,
+    #[serde(default)]
+    fiscal_year: String,
+    #[serde(default)]
+    due_date: String,
+    #[serde(default)]
+    benefits: String,
+    #[serde(default)]
+    costs: String,
+    #[serde(default)]
+    risks: String,
+    #[serde(default)]
+    alternatives: String,
+    #[serde(default)]
+    hide_tally: Option<String>,
+    #[serde(default)]
+    version: i32,
+    /// `save` keeps it as it is, `submit` opens a draft to the board.
+    #[serde(default)]
+    action: String,
+}
+
+impl RequestForm {
+    /// The business-case fields: name, label, what was typed.
+    pub fn business_case(&self) -> [(&'static str, &'static str, &str); 4] {
+        [
+            ("benefits", "Benefits", &self.benefits),
+            ("costs", "Costs", &self.costs),
+            ("risks", "Risks", &self.risks),
+            (
+                "alternatives",
+                "Alternatives considered",
+                &self.alternatives,
+            ),
+        ]
+    }
+
+    fn from_request(request: &Request) -> Self {
+        Self {
+            title: request.title.clone(),
+            summary: request.summary.clone(),
+            project_id: request
+                .project_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            amount: input_value(request.amount),
+            spend_type: request.spend_type.clone(),
+            fiscal_year: request.fiscal_year.to_string(),
+            due_date: request.due_date.to_string(),
+            benefits: request.benefits.clone(),
+            costs: request.costs.clone(),
+            risks: request.risks.clone(),
+            alternatives: request.alternatives.clone(),
+            hide_tally: request.hide_tally.then(|| "on".to_owned()),
+            version: request.version,
+            action: String::new(),
+        }
+    }
+
+    /// Checks every field; `projects` are those the requester manages.
+    fn validate(&self, projects: &[Project]) -> Result<BudgetContent, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let title = form::required_text(&mut errors, "title", &self.title, 200);
+        let summary = form::bounded_text(&mut errors, "summary", &self.summary, 2_000);
+        let project_id = self
+            .project_id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| projects.iter().any(|project| project.id == *id));
+        if project_id.is_none() {
+            errors.add("project_id", "Choose one of the projects you manage.");
+        }
+        let amount = form::required_money(&mut errors, "amount", &self.amount);
+        if amount == Some(0) {
+            errors.add("amount", "Ask for more than nothing.");
+        }
+        let spend_type =
+            form::required_choice::<SpendType>(&mut errors, "spend_type", &self.spend_type);
+        let this_year = today().year();
+        let fiscal_year = match self.fiscal_year.trim().parse::<i32>() {
+            Ok(year) if (this_year - 1..=this_year + 5).contains(&year) => Some(year),
+            _ => {
+                errors.add(
+                    "fiscal_year",
+                    format!(
+                        "Enter a fiscal year from {} to {}.",
+                        this_year - 1,
+                        this_year + 5
+                    ),
+                );
+                None
+            }
+        };
+        let due_date = form::required_date(&mut errors, "due_date", &self.due_date);
+        if due_date.is_some_and(|due| due < today()) {
+            errors.add("due_date", "The board needs a due date from today on.");
+        }
+        let benefits = form::required_text(&mut errors, "benefits", &self.benefits, 10_000);
+        let costs = form::required_text(&mut errors, "costs", &self.costs, 10_000);
+        let risks = form::bounded_text(&mut errors, "risks", &self.risks, 10_000);
+        let alternatives =
+            form::bounded_text(&mut errors, "alternatives", &self.alternatives, 10_000);
+        errors.into_result()?;
+        Ok(BudgetContent {
+            title,
+            summary,
+            project_id: project_id.unwrap_or_default(),
+            amount: amount.unwrap_or_default(),
+            spend_type: spend_type.unwrap_or(SpendType::Capex),
+            fiscal_year: fiscal_year.unwrap_or(this_year),
+            due_date: due_date.unwrap_or_else(today),
+            benefits,
+            costs,
+            risks,
+            alternatives,
+            hide_tally: self.hide_tally.is_some(),
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/request_form.html")]
+pub(super) struct RequestFormPage {
+    ctx: PageContext,
+    form: RequestForm,
+    errors: FieldErrors,
+    projects: Vec<Project>,
+    spend_types: &'static [SpendType],
+    rule: Rule,
+}
+
+impl RequestFormPage {
+    async fn new(
+        state: &AppState,
+        ctx: PageContext,
+        manager_id: i64,
+        form: RequestForm,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let mine = ProjectQuery {
+            manager_id: Some(manager_id),
+            active_only: true,
+            ..ProjectQuery::all(200)
+        };
+        Ok(Self {
+            ctx,
+            form,
+            errors: FieldErrors::new(),
+            projects: projects::repo::projects(&mut conn, &mine).await?,
+            spend_types: SpendType::ALL,
+            rule: budget_rule(state),
+        })
+    }
+
+    fn refused(self, errors: FieldErrors) -> Response {
+        (StatusCode::UNPROCESSABLE_ENTITY, Self { errors, ..self }).into_response()
+    }
+}
+
+/// The rule budget requests are decided by (configured).
+pub fn budget_rule(state: &AppState) -> Rule {
+    Rule {
+        quorum_percent: state.config.budget_quorum_percent,
+        majority_percent: state.config.budget_majority_percent,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewQuery {
+    project: Option<i64>,
+}
+
+/// `GET /manage/requests/new`
+pub(super) async fn new_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+    Query(query): Query<NewQuery>,
+) -> AppResult<RequestFormPage> {
+    let form = RequestForm {
+        project_id: query.project.map(|id| id.to_string()).unwrap_or_default(),
+        spend_type: SpendType::Capex.as_str().to_owned(),
+        fiscal_year: today().year().to_string(),
+        due_date: (today() + Duration::days(14)).to_string(),
+        ..RequestForm::default()
+    };
+    RequestFormPage::new(&state, ctx, user.id, form).await
+}
+
+/// `POST /manage/requests`: files a draft, or files and submits it.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Form(form): Form<RequestForm>,
+) -> AppResult<Response> {
+    let page = RequestFormPage::new(&state, ctx, user.id, form).await?;
+    let content = match page.form.validate(&page.projects) {
+        Ok(content) => content,
+        Err(errors) => return Ok(page.refused(errors)),
+    };
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    let reference = repo::next_reference(&mut tx, "REQ", today().year()).await?;
+    let id = repo::create_budget_request(&mut tx, &reference, user.id, page.rule, &content).await?;
+    audit
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "request.created",
+                "approval_request",
+                Some(reference.clone()),
+            )
+            .after(json!({ "kind": "budget", "content": content })),
+        )
+        .await?;
+    let path = format!("/manage/requests/{id}");
+    if page.form.action == "submit"
+        && let Err(error) = engine::open(&mut tx, id, &user, &audit).await
+    {
+        return refused(&session, error, &path).await;
+    }
+    let message = if page.form.action == "submit" {
+        format!("{reference} is open for the board's votes.")
+    } else {
+        format!("{reference} is saved as a draft. Submit it when it is ready.")
+    };
+    commit_and_redirect(tx, &session, message, &path).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/manage_request.html")]
+pub(super) struct ManageRequestPage {
+    ctx: PageContext,
+    view: RequestView,
+    form: RequestForm,
+    errors: FieldErrors,
+    projects: Vec<Project>,
+    spend_types: &'static [SpendType],
+}
+
+async fn own_request(state: &AppState, user_id: i64, id: i64) -> AppResult<Request> {
+    let mut conn = state.pool.acquire().await?;
+    let request = repo::get_request(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if request.requester_id == user_id {
+        Ok(request)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{} was filed by {}. Only its requester manages it; the board reads it under Board oversight.",
+            request.reference, request.requester_name
+        )))
+    }
+}
+
+async fn manage_page(
+    state: &AppState,
+    ctx: PageContext,
+    user: &crate::web::CurrentUser,
+    request: Request,
+    form: Option<RequestForm>,
+) -> AppResult<ManageRequestPage> {
+    let form = form.unwrap_or_else(|| RequestForm::from_request(&request));
+    let form_page = RequestFormPage::new(state, ctx, user.id, form).await?;
+    let mut conn = state.pool.acquire().await?;
+    let view = RequestView::load(&mut conn, request, user, "/manage").await?;
+    Ok(ManageRequestPage {
+        ctx: form_page.ctx,
+        view,
+        form: form_page.form,
+        errors: FieldErrors::new(),
+        projects: form_page.projects,
+        spend_types: SpendType::ALL,
+    })
+}
+
+/// `GET /manage/requests/{id}`: where the request stands, and its form while it is open.
+pub(super) async fn show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<ManageRequestPage> {
+    let request = own_request(&state, user.id, id).await?;
+    manage_page(&state, ctx, &user, request, None).await
+}
+
+/// `POST /manage/requests/{id}`: saves changes (setting aside votes on an open request),
+/// or submits a draft.
+pub(super) async fn save(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<RequestForm>,
+) -> AppResult<Response> {
+    let request = own_request(&state, user.id, id).await?;
+    let path = format!("/manage/requests/{id}");
+    let page = manage_page(&state, ctx, &user, request, Some(form)).await?;
+    let content = match page.form.validate(&page.projects) {
+        Ok(content) => content,
+        Err(errors) => {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ManageRequestPage { errors, ..page },
+            )
+                .into_response());
+        }
+    };
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    let set_aside = match engine::change(&mut tx, id, page.form.version, &content, &user, &audit)
+        .await
+    {
+        Ok(set_aside) => set_aside,
+        Err(EngineError::Refused(Refusal::Stale)) => {
+            let mut errors = FieldErrors::new();
+            errors.add("title", "The request changed while you were editing it; what you typed is kept. Check the request above and save again.");
+            let mut page = ManageRequestPage { errors, ..page };
+            page.form.version = page.view.request.version;
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        Err(error) => return refused(&session, error, &path).await,
+    };
+    if page.form.action == "submit"
+        && let Err(error) = engine::open(&mut tx, id, &user, &audit).await
+    {
+        return refused(&session, error, &path).await;
+    }
+    let message = match (page.form.action.as_str(), set_aside) {
+        ("submit", _) => "The request is open for the board's votes.".to_owned(),
+        (_, 0) => "The request has been saved.".to_owned(),
+        (_, n) => format!(
+            "The request has been changed: {n} vote(s) cast on the earlier version were set aside, and the voters see that they must vote again."
+        ),
+    };
+    commit_and_redirect(tx, &session, message, &path).await
+}
+
+/// `POST /manage/requests/{id}/withdraw`
+pub(super) async fn withdraw(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let path = format!("/manage/requests/{id}");
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    if let Err(error) = engine::withdraw(&mut tx, id, &user, &audit).await {
+        return refused(&session, error, &path).await;
+    }
+    commit_and_redirect(tx, &session, "The request has been withdrawn.", &path).await
+}
