@@ -150,6 +150,11 @@ async fn serve(
     if let Some(password) = &demo_password {
         demo::load(&pool, password).await?;
         demo::portfolio::load(&pool).await?;
+        let rule = crate::approvals::model::Rule {
+            quorum_percent: server.budget_quorum_percent,
+            majority_percent: server.budget_majority_percent,
+        };
+        demo::approvals::load(&pool, rule).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

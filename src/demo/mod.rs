@@ -1,6 +1,7 @@
-//! The demo organisation `quorum demo` loads: its people, one per kind of user, and a
-//! believable portfolio ([`portfolio`]).
+//! The demo organisation `quorum demo` loads: its people, one per kind of user, a
+//! believable portfolio ([`portfolio`]) and requests before the board ([`approvals`]).
 
+pub mod approvals;
 pub mod portfolio;
 
 use serde_json::json;

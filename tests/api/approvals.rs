@@ -506,3 +506,65 @@ async fn votes_on_withdrawn_or_closed_requests_are_refused_and_the_chair_closes_
     assert!(page.contains("The chair can close this request from its due date"));
     assert_eq!(count(&app, "SELECT count(*) FROM decisions").await, 1);
 }
+
+#[tokio::test]
+async fn the_demo_requests_load_once_through_the_engine() {
+    use quorum::approvals::model::Rule;
+    let app = TestApp::spawn().await;
+    let password = crate::helpers::PASSWORD;
+    quorum::demo::load(&app.pool, password).await.unwrap();
+    quorum::demo::portfolio::load(&app.pool).await.unwrap();
+    let rule = Rule {
+        quorum_percent: 50,
+        majority_percent: 50,
+    };
+    quorum::demo::approvals::load(&app.pool, rule)
+        .await
+        .unwrap();
+    quorum::demo::approvals::load(&app.pool, rule)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM approval_requests").await,
+        5
+    );
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT outcome FROM decisions ORDER BY outcome")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(outcomes, ["approved", "rejected"]);
+
+    let board = app.client();
+    board.login("board@example.com", password).await;
+    let (_, home) = board.page("/board").await;
+    let waiting = home
+        .split(r#"id="waiting-for-vote""#)
+        .nth(1)
+        .expect("requests wait for board@example.com");
+    assert!(waiting.contains("Extend the managed SOC service"));
+    assert!(waiting.contains("Two more data engineers"));
+
+    let chair = app.client();
+    chair.login("chair@example.com", password).await;
+    let overdue: i64 = sqlx::query_scalar(
+        "SELECT id FROM approval_requests WHERE status = 'open' AND due_date < current_date",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, page) = chair.page(&format!("/board/requests/{overdue}")).await;
+    assert!(
+        page.contains("Close the request"),
+        "one request awaits the chair"
+    );
+
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert!(
+        quorum::audit::verify_chain(&mut conn)
+            .await
+            .unwrap()
+            .is_intact()
+    );
+}

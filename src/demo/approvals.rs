@@ -1,0 +1,187 @@
+//! The demo's requests for the board: two open ones waiting for `board@example.com`'s vote,
+//! one past its due date awaiting the chair, one approved and one rejected with their
+//! resolutions. Loaded once, after the portfolio, through the same engine the pages use.
+
+use sqlx::{PgConnection, PgPool};
+use time::Duration;
+
+use crate::approvals::engine;
+use crate::approvals::model::{Choice, RequestStatus, Rule, SpendType};
+use crate::approvals::repo::{self, BudgetContent};
+use crate::audit::{Actor, Context};
+use crate::projects::today;
+use crate::users::repo as users_repo;
+use crate::web::CurrentUser;
+
+struct DemoRequest {
+    project: &'static str,
+    requester: &'static str,
+    title: &'static str,
+    amount_thousands: i64,
+    spend_type: SpendType,
+    due_in_days: i64,
+    hide_tally: bool,
+    votes: &'static [(&'static str, Choice, &'static str)],
+}
+
+const REQUESTS: &[DemoRequest] = &[
+    DemoRequest {
+        project: "PRJ-0001",
+        requester: "manager@example.com",
+        title: "Second migration wave",
+        amount_thousands: 300,
+        spend_type: SpendType::Capex,
+        due_in_days: -20,
+        hide_tally: false,
+        votes: &[
+            (
+                "chair@example.com",
+                Choice::Approve,
+                "The business case holds.",
+            ),
+            ("board@example.com", Choice::Approve, ""),
+            (
+                "board2@example.com",
+                Choice::Approve,
+                "Provided the March window is kept.",
+            ),
+        ],
+    },
+    DemoRequest {
+        project: "PRJ-0005",
+        requester: "manager2@example.com",
+        title: "External accessibility audit",
+        amount_thousands: 40,
+        spend_type: SpendType::Opex,
+        due_in_days: -10,
+        hide_tally: false,
+        votes: &[
+            ("chair@example.com", Choice::Reject, "Do it in-house first."),
+            ("board@example.com", Choice::Reject, "Agree with the chair."),
+        ],
+    },
+    DemoRequest {
+        project: "PRJ-0004",
+        requester: "manager@example.com",
+        title: "Extend the managed SOC service",
+        amount_thousands: 140,
+        spend_type: SpendType::Opex,
+        due_in_days: 7,
+        hide_tally: false,
+        votes: &[
+            (
+                "chair@example.com",
+                Choice::Approve,
+                "Cheaper than hiring now.",
+            ),
+            (
+                "board2@example.com",
+                Choice::Reject,
+                "We need our own analysts.",
+            ),
+        ],
+    },
+    DemoRequest {
+        project: "PRJ-0008",
+        requester: "manager2@example.com",
+        title: "Two more data engineers",
+        amount_thousands: 120,
+        spend_type: SpendType::Opex,
+        due_in_days: 14,
+        hide_tally: true,
+        votes: &[],
+    },
+    DemoRequest {
+        project: "PRJ-0007",
+        requester: "cio@example.com",
+        title: "Vendor premium migration team",
+        amount_thousands: 75,
+        spend_type: SpendType::Capex,
+        due_in_days: -1,
+        hide_tally: false,
+        votes: &[("board2@example.com", Choice::Approve, "")],
+    },
+];
+
+/// Loads the requests unless some exist already.
+pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let existing = repo::find_requests(
+        &mut tx,
+        &repo::RequestFilter {
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    if !existing.is_empty() {
+        return Ok(());
+    }
+    for demo in REQUESTS {
+        load_request(&mut tx, demo, rule).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn person(conn: &mut PgConnection, email: &str) -> anyhow::Result<CurrentUser> {
+    let id = users_repo::find_id_by_email(conn, email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("missing demo account {email}"))?;
+    let account = users_repo::get(conn, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("missing demo account {email}"))?;
+    Ok(CurrentUser {
+        id: account.id,
+        email: account.email,
+        display_name: account.display_name,
+        roles: account.roles,
+        is_chair: account.is_chair,
+    })
+}
+
+async fn load_request(
+    conn: &mut PgConnection,
+    demo: &DemoRequest,
+    rule: Rule,
+) -> anyhow::Result<()> {
+    let project_id: i64 =
+        sqlx::query_scalar!("SELECT id FROM projects WHERE reference = $1", demo.project)
+            .fetch_one(&mut *conn)
+            .await?;
+    let requester = person(conn, demo.requester).await?;
+    let today = today();
+    // Requests already decided were due, and filed, in the past; the others are open now.
+    let content = BudgetContent {
+        title: demo.title.to_owned(),
+        summary: format!("{} for {}.", demo.title, demo.project),
+        project_id,
+        amount: demo.amount_thousands * 100_000,
+        spend_type: demo.spend_type,
+        fiscal_year: today.year(),
+        due_date: today + Duration::days(demo.due_in_days),
+        benefits: "Keeps the project on its approved plan and dates.".to_owned(),
+        costs: format!("{} thousand, once.", demo.amount_thousands),
+        risks: "Vendor capacity; mitigated by a fixed-price contract.".to_owned(),
+        alternatives: "Delay the work by a quarter; do nothing (accept the risk).".to_owned(),
+        hide_tally: demo.hide_tally,
+    };
+    let reference = repo::next_reference(conn, "REQ", today.year()).await?;
+    let id = repo::create_budget_request(conn, &reference, requester.id, rule, &content).await?;
+    let as_requester = Context::new(Actor::user(&requester), None);
+    engine::open(conn, id, &requester, &as_requester)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (email, choice, comment) in demo.votes {
+        let voter = person(conn, email).await?;
+        let audit = Context::new(Actor::user(&voter), None);
+        engine::cast_vote(conn, id, &voter, *choice, comment, &audit)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let status = repo::get_request(conn, id).await?.map(|r| r.status());
+    if demo.due_in_days < -5 && status == Some(RequestStatus::Open) {
+        anyhow::bail!("demo request {reference} should have been decided by its votes");
+    }
+    Ok(())
+}
