@@ -3,6 +3,7 @@
 //! `/board/requests`. The rules live in [`engine`] and [`model`].
 
 pub mod board;
+pub mod budget;
 pub mod engine;
 pub mod model;
 pub mod repo;
@@ -35,6 +36,8 @@ pub fn board_routes() -> Router<AppState> {
         .route("/requests/{id}/recuse", post(board::recuse))
         .route("/requests/{id}/close", post(board::close))
         .route("/decisions/{id}", get(board::decision))
+        .route("/budget", get(budget::show))
+        .route("/budget/{year}", post(budget::set_envelope))
 }
 
 /// Turns an engine refusal into a message on the request's page (nothing was changed);

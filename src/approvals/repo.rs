@@ -584,3 +584,64 @@ pub async fn commit_to_fiscal_year(
     .await?;
     Ok(())
 }
+
+/// A fiscal year's envelope and committed total.
+pub struct FiscalYear {
+    pub year: i32,
+    pub envelope: i64,
+    pub committed: i64,
+}
+
+pub async fn fiscal_years(conn: &mut PgConnection) -> sqlx::Result<Vec<FiscalYear>> {
+    sqlx::query_as!(
+        FiscalYear,
+        "SELECT year, envelope, committed FROM fiscal_years ORDER BY year DESC LIMIT 50"
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets a year's envelope if it still is `expected` (optimistic concurrency); returns
+/// false when someone changed it meanwhile.
+pub async fn set_envelope(
+    conn: &mut PgConnection,
+    year: i32,
+    expected: i64,
+    envelope: i64,
+) -> sqlx::Result<bool> {
+    let changed = sqlx::query!(
+        "INSERT INTO fiscal_years AS f (year, envelope) VALUES ($1, $3)
+         ON CONFLICT (year) DO UPDATE SET envelope = $3 WHERE f.envelope = $2",
+        year,
+        expected,
+        envelope
+    )
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Approved budget requests summed per fiscal year, spend type and objective.
+pub struct CommittedLine {
+    pub fiscal_year: i32,
+    pub spend_type: String,
+    pub objective_reference: String,
+    pub objective_title: String,
+    pub amount: i64,
+}
+
+pub async fn committed_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<CommittedLine>> {
+    sqlx::query_as!(
+        CommittedLine,
+        r#"SELECT b.fiscal_year, b.spend_type, o.reference AS objective_reference,
+                  o.title AS objective_title, sum(b.amount)::bigint AS "amount!"
+           FROM budget_requests b
+           JOIN approval_requests a ON a.id = b.request_id AND a.status = 'approved'
+           JOIN projects p ON p.id = b.project_id
+           JOIN objectives o ON o.id = p.objective_id
+           GROUP BY b.fiscal_year, b.spend_type, o.reference, o.title
+           ORDER BY b.fiscal_year DESC, o.reference, b.spend_type"#
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -367,6 +367,9 @@ pub struct ProjectDetailPage {
     pub project: Project,
     pub reports: Vec<ReportSummary>,
     pub budget_history: Vec<BudgetChange>,
+    /// Budget requests about the project (drafts only for their requester).
+    pub requests: Vec<crate::approvals::repo::Request>,
+    pub viewer_id: i64,
     pub state: ReportingState,
     /// `/manage` or `/board`: where this viewer's links go.
     pub area: &'static str,
@@ -393,6 +396,19 @@ impl ProjectDetailPage {
             ctx,
             reports: repo::project_reports(&mut conn, id, can_manage, 200).await?,
             budget_history: repo::budget_history(&mut conn, id).await?,
+            requests: crate::approvals::repo::find_requests(
+                &mut conn,
+                &crate::approvals::repo::RequestFilter {
+                    project_id: Some(id),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .into_iter()
+            .filter(|request| request.status != "draft" || request.requester_id == viewer.id)
+            .collect(),
+            viewer_id: viewer.id,
             state: project.reporting_state(today()),
             budget_input: crate::web::money::input_value(project.approved_budget),
             can_set_budget: area == "/board",
