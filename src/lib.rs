@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboards;
 pub mod db;
+pub mod decisions;
 pub mod demo;
 pub mod projects;
 pub mod startup;

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
@@ -12,13 +12,13 @@ use tower_sessions::Session;
 use super::engine::{self, eligible_members, why_not_eligible};
 use super::model::{Choice, Count, Outcome, RequestStatus};
 use super::refused;
-use super::repo::{self, Decision, Recusal, Request, RequestFilter, Vote};
+use super::repo::{self, Recusal, Request, RequestFilter, Vote};
 use crate::audit::{Actor, Context};
 use crate::projects::today;
 use crate::web::form::Form;
 use crate::web::{
     AppError, AppResult, AppState, BoardMember, CurrentUser, PageContext, RequestMeta,
-    commit_and_redirect,
+    commit_and_redirect, refuse_and_redirect,
 };
 
 /// A request with its count and what the viewer may do, for the pages of both sides.
@@ -220,13 +220,7 @@ pub(super) async fn vote(
 ) -> AppResult<Response> {
     let path = format!("/board/requests/{id}");
     let Ok(choice) = form.choice.parse::<Choice>() else {
-        crate::web::session::push_flash(
-            &session,
-            crate::web::session::FlashKind::Error,
-            "Choose approve, reject or abstain.",
-        )
-        .await?;
-        return Ok(axum::response::Redirect::to(&path).into_response());
+        return refuse_and_redirect(&session, "Choose approve, reject or abstain.", &path).await;
     };
     let comment = form.comment.trim().chars().take(5_000).collect::<String>();
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
@@ -261,13 +255,8 @@ pub(super) async fn recuse(
     let path = format!("/board/requests/{id}");
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2_000 {
-        crate::web::session::push_flash(
-            &session,
-            crate::web::session::FlashKind::Error,
-            "Say briefly what the conflict of interest is (at most 2,000 characters).",
-        )
-        .await?;
-        return Ok(axum::response::Redirect::to(&path).into_response());
+        let message = "Say briefly what the conflict of interest is (at most 2,000 characters).";
+        return refuse_and_redirect(&session, message, &path).await;
     }
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
@@ -304,33 +293,4 @@ pub(super) async fn close(
         }
         Err(error) => refused(&session, error, &path).await,
     }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "approvals/decision.html")]
-pub(super) struct DecisionPage {
-    ctx: PageContext,
-    decision: Decision,
-    votes: Vec<serde_json::Value>,
-    recusals: Vec<serde_json::Value>,
-}
-
-/// `GET /board/decisions/{id}`: a resolution as recorded.
-pub(super) async fn decision(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Path(id): Path<i64>,
-) -> AppResult<DecisionPage> {
-    let mut conn = state.pool.acquire().await?;
-    let decision = repo::get_decision(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let list = |key: &str| decision.tally[key].as_array().cloned().unwrap_or_default();
-    Ok(DecisionPage {
-        ctx,
-        votes: list("votes"),
-        recusals: list("recusals"),
-        decision,
-    })
 }

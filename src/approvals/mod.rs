@@ -10,12 +10,11 @@ pub mod repo;
 pub mod requests;
 
 use axum::Router;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use tower_sessions::Session;
 
-use crate::web::session::{self, FlashKind};
-use crate::web::{AppError, AppResult, AppState};
+use crate::web::{AppError, AppResult, AppState, refuse_and_redirect};
 use engine::{EngineError, Refusal};
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
@@ -35,7 +34,6 @@ pub fn board_routes() -> Router<AppState> {
         .route("/requests/{id}/vote", post(board::vote))
         .route("/requests/{id}/recuse", post(board::recuse))
         .route("/requests/{id}/close", post(board::close))
-        .route("/decisions/{id}", get(board::decision))
         .route("/budget", get(budget::show))
         .route("/budget/{year}", post(budget::set_envelope))
 }
@@ -46,8 +44,7 @@ async fn refused(session: &Session, error: EngineError, back: &str) -> AppResult
     match error {
         EngineError::Refused(Refusal::NotFound) => Err(AppError::NotFound),
         EngineError::Refused(refusal) => {
-            session::push_flash(session, FlashKind::Error, refusal.message()).await?;
-            Ok(Redirect::to(back).into_response())
+            refuse_and_redirect(session, refusal.message(), back).await
         }
         EngineError::Database(error) => Err(error.into()),
     }

@@ -508,27 +508,6 @@ pub fn count(eligible: &[i64], votes: &[Vote]) -> Count {
     }
 }
 
-/// A decision record, as filed.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub id: i64,
-    pub reference: String,
-    pub request_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub question: String,
-    pub content_version: i32,
-    pub content_hash: String,
-    pub outcome: String,
-    pub tally: serde_json::Value,
-    pub decided_at: OffsetDateTime,
-}
-
-impl Decision {
-    pub fn when(&self) -> String {
-        format_time(self.decided_at)
-    }
-}
-
 pub async fn insert_resolution(
     conn: &mut PgConnection,
     reference: &str,
@@ -553,18 +532,6 @@ pub async fn insert_resolution(
         closed_by
     )
     .fetch_one(conn)
-    .await
-}
-
-pub async fn get_decision(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Decision>> {
-    sqlx::query_as!(
-        Decision,
-        "SELECT id, reference, request_id, project_id, question, content_version, content_hash,
-                outcome, tally, decided_at
-         FROM decisions WHERE id = $1",
-        id
-    )
-    .fetch_optional(conn)
     .await
 }
 

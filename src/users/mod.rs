@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
@@ -21,9 +21,9 @@ use crate::audit::{self, Actor};
 use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
-use crate::web::session::{self, FlashKind};
 use crate::web::{
     Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
+    refuse_and_redirect,
 };
 use repo::{Account, AccountError, NewAccount};
 
@@ -391,31 +391,21 @@ async fn set_access(
     Admin(admin): Admin,
     Path(id): Path<i64>,
     Form(form): Form<AccessForm>,
-) -> AppResult<Redirect> {
+) -> AppResult<Response> {
     let active = form.active;
-    let back = Redirect::to(&format!("/admin/users/{id}"));
+    let back = format!("/admin/users/{id}");
     let before = load_account(&state, id).await?;
     if before.id == admin.id && !active {
-        session::push_flash(
-            &session,
-            FlashKind::Error,
-            "You cannot deactivate your own account; ask another administrator.",
-        )
-        .await?;
-        return Ok(back);
+        let message = "You cannot deactivate your own account; ask another administrator.";
+        return refuse_and_redirect(&session, message, &back).await;
     }
     let mut tx = state.pool.begin().await?;
     match repo::set_active(&mut tx, id, form.version, active).await {
         Ok(()) => {}
         Err(AccountError::Stale) => {
-            session::push_flash(
-                &session,
-                FlashKind::Error,
-                "Someone changed this account meanwhile, so nothing was done. Check it below \
-                 and try again.",
-            )
-            .await?;
-            return Ok(back);
+            let message = "Someone changed this account meanwhile, so nothing was done. Check \
+                           it below and try again.";
+            return refuse_and_redirect(&session, message, &back).await;
         }
         Err(error) => return Err(account_error(error)),
     }
@@ -437,7 +427,6 @@ async fn set_access(
         .after(account_json(&after)),
     )
     .await?;
-    tx.commit().await?;
     let message = if active {
         format!("{} can sign in again.", after.email)
     } else {
@@ -446,8 +435,7 @@ async fn set_access(
             after.email
         )
     };
-    session::push_flash(&session, FlashKind::Success, message).await?;
-    Ok(back)
+    commit_and_redirect(tx, &session, message, &back).await
 }
 
 #[derive(Deserialize)]

@@ -45,3 +45,14 @@ pub async fn commit_and_redirect(
     session::push_flash(session, session::FlashKind::Success, message).await?;
     Ok(axum::response::Redirect::to(to).into_response())
 }
+
+/// The end of a refused change: nothing was written; `message` says why on the page at `to`.
+pub async fn refuse_and_redirect(
+    session: &tower_sessions::Session,
+    message: impl Into<String>,
+    to: &str,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    session::push_flash(session, session::FlashKind::Error, message).await?;
+    Ok(axum::response::Redirect::to(to).into_response())
+}

@@ -21,7 +21,7 @@ use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::{AppState, assets, csrf, error, identity, security_headers, session};
-use crate::{approvals, audit, auth, dashboards, projects, users};
+use crate::{approvals, audit, auth, dashboards, decisions, projects, users};
 
 /// Request bodies larger than this are refused (forms are small; uploads will set their
 /// own limit on their route).
@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let manage = dashboards::manage_routes()
         .merge(projects::manage_routes())
         .merge(approvals::manage_routes())
+        .merge(decisions::manage_routes())
         .route_layer(from_extractor::<ItManager>());
     let audit = audit::auditor_routes().route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         // Anyone; pages that need a signed-in user say so with `SignedIn`.
         .merge(auth::routes())
         .merge(dashboards::routes())
+        .merge(decisions::routes())
         .nest("/board", board)
         .nest("/manage", manage)
         .nest("/audit", audit)

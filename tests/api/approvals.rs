@@ -183,7 +183,7 @@ async fn a_budget_request_goes_from_filing_to_a_resolution_that_raises_the_budge
     assert!(mine.contains("Approved"));
     let (status, decision_page) = board.members[0]
         .page(&format!(
-            "/board/decisions/{}",
+            "/decisions/{}",
             count(&app, "SELECT id FROM decisions").await
         ))
         .await;

@@ -8,6 +8,7 @@ mod approvals;
 mod audit_trail;
 mod auth;
 mod csrf;
+mod decisions;
 mod embedded;
 mod headers;
 mod portfolio;

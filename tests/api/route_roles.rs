@@ -124,10 +124,17 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/board/requests/{request}/close",
         Access::Roles(&[Role::Board]),
     ),
+    ("GET", "/decisions", Access::SignedIn),
+    ("GET", "/decisions/{decision}", Access::SignedIn),
     (
         "GET",
-        "/board/decisions/{decision}",
-        Access::Roles(&[Role::Board]),
+        "/manage/decisions/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/decisions",
+        Access::Roles(&[Role::ItManager]),
     ),
     // Last of the management routes: it withdraws the request.
     (

@@ -1,0 +1,501 @@
+//! Decision records: the board's resolutions (written by the approvals engine when a
+//! request closes) and management's own decisions (ADR style: context, options, decision,
+//! consequences; proposed → accepted → superseded or deprecated). One log for every
+//! signed-in role.
+
+pub mod repo;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::approvals::repo::next_reference;
+use crate::audit::{self, Actor, Context};
+use crate::projects::repo::{Project, ProjectQuery};
+use crate::projects::today;
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::{
+    AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, SignedIn,
+    commit_and_redirect, refuse_and_redirect,
+};
+use repo::{Decision, DecisionFilter, DecisionKind, DecisionStatus, ManagementFields};
+
+/// The log and the records: every signed-in role reads them.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/decisions", get(log))
+        .route("/decisions/{id}", get(show))
+}
+
+/// Routes under `/manage` (the router requires the `it_manager` role).
+pub fn manage_routes() -> Router<AppState> {
+    Router::new()
+        .route("/decisions", post(create))
+        .route("/decisions/new", get(new_page))
+        .route("/decisions/{id}/edit", get(edit_page).post(update))
+        .route("/decisions/{id}/status", post(set_status))
+}
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LogQuery {
+    kind: Option<String>,
+    state: Option<String>,
+    project: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// `<unix microseconds>.<id>` of the last row of the previous page.
+    before: Option<String>,
+}
+
+impl LogQuery {
+    fn filter(&self, errors: &mut FieldErrors) -> DecisionFilter {
+        let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
+        DecisionFilter {
+            kind: chosen(&self.kind).filter(|kind| kind.parse::<DecisionKind>().is_ok()),
+            state: chosen(&self.state),
+            project_id: chosen(&self.project).and_then(|id| id.parse().ok()),
+            from: form::optional_date(errors, "from", self.from.as_deref().unwrap_or_default()),
+            to: form::optional_date(errors, "to", self.to.as_deref().unwrap_or_default()),
+            before: self.before.as_deref().and_then(decode_position),
+            limit: fetch_limit(PAGE_SIZE),
+            ..DecisionFilter::default()
+        }
+    }
+
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "kind" => &self.kind,
+            "state" => &self.state,
+            _ => &self.project,
+        };
+        current.as_deref() == Some(value)
+    }
+
+    fn without_position(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("kind", &self.kind),
+            ("state", &self.state),
+            ("project", &self.project),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(name, value);
+            }
+        }
+        query.finish()
+    }
+}
+
+fn encode_position(decision: &Decision) -> String {
+    format!(
+        "{}.{}",
+        decision.decided_at.unix_timestamp_nanos() / 1000,
+        decision.id
+    )
+}
+
+fn decode_position(text: &str) -> Option<(OffsetDateTime, i64)> {
+    let (micros, id) = text.split_once('.')?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(micros.parse::<i128>().ok()? * 1000).ok()?;
+    Some((at, id.parse().ok()?))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "decisions/log.html")]
+struct LogPage {
+    ctx: PageContext,
+    query: LogQuery,
+    decisions: Vec<Decision>,
+    next_page: Option<String>,
+    projects: Vec<Project>,
+    errors: FieldErrors,
+    can_record: bool,
+}
+
+/// `GET /decisions`: the decision log, newest first.
+async fn log(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(user): SignedIn,
+    Query(query): Query<LogQuery>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    let filter = query.filter(&mut errors);
+    let mut conn = state.pool.acquire().await?;
+    let rows = if errors.is_empty() {
+        repo::find_decisions(&mut conn, &filter).await?
+    } else {
+        Vec::new()
+    };
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, encode_position);
+    let next_page = page.next.map(|position| {
+        let mut next = form_urlencoded::Serializer::new(query.without_position());
+        next.append_pair("before", &position);
+        next.finish()
+    });
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = LogPage {
+        ctx,
+        decisions: page.items,
+        next_page,
+        projects: crate::projects::repo::projects(&mut conn, &ProjectQuery::all(500)).await?,
+        errors,
+        can_record: user.has_role(crate::users::Role::ItManager),
+        query,
+    };
+    Ok((status, page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "decisions/show.html")]
+struct DecisionPage {
+    ctx: PageContext,
+    decision: Decision,
+    /// The viewer may move this management decision on (its author, an IT manager).
+    can_manage: bool,
+    /// Where the subject's pages are for this viewer (`/board` or `/manage`), if any.
+    subject_area: Option<&'static str>,
+}
+
+/// `GET /decisions/{id}`
+async fn show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(user): SignedIn,
+    Path(id): Path<i64>,
+) -> AppResult<DecisionPage> {
+    let mut conn = state.pool.acquire().await?;
+    let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let is_board = user.has_role(crate::users::Role::Board);
+    let is_manager = user.has_role(crate::users::Role::ItManager);
+    Ok(DecisionPage {
+        can_manage: !decision.is_resolution() && is_manager && decision.author_id == Some(user.id),
+        subject_area: if is_board {
+            Some("/board")
+        } else if is_manager {
+            Some("/manage")
+        } else {
+            None
+        },
+        decision,
+        ctx,
+    })
+}
+
+/// The management decision form, as typed.
+#[derive(Debug, Default, Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    project_id: String,
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    options: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    consequences: String,
+    #[serde(default)]
+    version: i32,
+}
+
+impl DecisionForm {
+    fn from_decision(decision: &Decision) -> Self {
+        Self {
+            title: decision.question.clone(),
+            project_id: decision
+                .project_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            context: decision.context.clone(),
+            options: decision.options.clone(),
+            decision: decision.decision.clone(),
+            consequences: decision.consequences.clone(),
+            version: decision.version,
+        }
+    }
+
+    fn validate(&self, projects: &[Project]) -> Result<ManagementFields, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let title = form::required_text(&mut errors, "title", &self.title, 200);
+        let project_id = match form::optional(&self.project_id) {
+            None => None,
+            Some(id) => {
+                let found = id
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| projects.iter().any(|p| p.id == *id));
+                if found.is_none() {
+                    errors.add("project_id", "Choose a project from the list, or none.");
+                }
+                found
+            }
+        };
+        let context = form::required_text(&mut errors, "context", &self.context, 20_000);
+        let options = form::bounded_text(&mut errors, "options", &self.options, 20_000);
+        let decision = form::required_text(&mut errors, "decision", &self.decision, 20_000);
+        let consequences =
+            form::bounded_text(&mut errors, "consequences", &self.consequences, 20_000);
+        errors.into_result()?;
+        Ok(ManagementFields {
+            title,
+            project_id,
+            context,
+            options,
+            decision,
+            consequences,
+        })
+    }
+
+    pub fn sections(&self) -> [(&'static str, &'static str, &str); 4] {
+        [
+            (
+                "context",
+                "Context: what forces this decision",
+                &self.context,
+            ),
+            ("options", "Options considered", &self.options),
+            ("decision", "Decision", &self.decision),
+            ("consequences", "Consequences", &self.consequences),
+        ]
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "decisions/form.html")]
+struct DecisionFormPage {
+    ctx: PageContext,
+    decision: Option<Decision>,
+    form: DecisionForm,
+    errors: FieldErrors,
+    projects: Vec<Project>,
+    stale: bool,
+}
+
+impl DecisionFormPage {
+    async fn new(
+        state: &AppState,
+        ctx: PageContext,
+        decision: Option<Decision>,
+        form: DecisionForm,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        Ok(Self {
+            ctx,
+            decision,
+            form,
+            errors: FieldErrors::new(),
+            projects: crate::projects::repo::projects(&mut conn, &ProjectQuery::all(500)).await?,
+            stale: false,
+        })
+    }
+
+    fn refused(self, errors: FieldErrors, status: StatusCode) -> Response {
+        (status, Self { errors, ..self }).into_response()
+    }
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+) -> AppResult<DecisionFormPage> {
+    DecisionFormPage::new(&state, ctx, None, DecisionForm::default()).await
+}
+
+/// `POST /manage/decisions`: records a proposed management decision.
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Form(form): Form<DecisionForm>,
+) -> AppResult<Response> {
+    let page = DecisionFormPage::new(&state, ctx, None, form).await?;
+    let fields = match page.form.validate(&page.projects) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(page.refused(errors, StatusCode::UNPROCESSABLE_ENTITY)),
+    };
+    let mut tx = state.pool.begin().await?;
+    let reference = next_reference(&mut tx, "DEC", today().year()).await?;
+    let id = repo::create_management(&mut tx, &reference, user.id, &fields).await?;
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("decision.proposed", "decision", Some(reference.clone()))
+                .after(json!(fields)),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{reference} is recorded as proposed."),
+        &format!("/decisions/{id}"),
+    )
+    .await
+}
+
+async fn own_management_decision(state: &AppState, user_id: i64, id: i64) -> AppResult<Decision> {
+    let mut conn = state.pool.acquire().await?;
+    let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    if decision.is_resolution() || decision.author_id != Some(user_id) {
+        return Err(AppError::Forbidden(format!(
+            "{} is not a management decision you recorded: only its author changes it.",
+            decision.reference
+        )));
+    }
+    Ok(decision)
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let decision = own_management_decision(&state, user.id, id).await?;
+    if decision.status() != Some(DecisionStatus::Proposed) {
+        return Err(AppError::Forbidden(format!(
+            "{} is {}: an accepted decision is a record and does not change; supersede it with a new one.",
+            decision.reference,
+            decision.state_label()
+        )));
+    }
+    let form = DecisionForm::from_decision(&decision);
+    Ok(DecisionFormPage::new(&state, ctx, Some(decision), form)
+        .await?
+        .into_response())
+}
+
+/// `POST /manage/decisions/{id}/edit`: changes a proposed decision.
+async fn update(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> AppResult<Response> {
+    let before = own_management_decision(&state, user.id, id).await?;
+    let page = DecisionFormPage::new(&state, ctx, Some(before.clone()), form).await?;
+    let fields = match page.form.validate(&page.projects) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(page.refused(errors, StatusCode::UNPROCESSABLE_ENTITY)),
+    };
+    let mut tx = state.pool.begin().await?;
+    if !repo::update_proposed(&mut tx, id, page.form.version, &fields).await? {
+        let mut page = DecisionFormPage {
+            stale: true,
+            ..page
+        };
+        page.form.version = before.version;
+        return Ok(page.refused(FieldErrors::new(), StatusCode::CONFLICT));
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("decision.updated", "decision", Some(before.reference.clone()))
+                .before(json!({ "title": before.question, "context": before.context, "options": before.options, "decision": before.decision, "consequences": before.consequences }))
+                .after(json!(fields)),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        "The decision has been saved.",
+        &format!("/decisions/{id}"),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    successor: String,
+    #[serde(default)]
+    version: i32,
+}
+
+/// `POST /manage/decisions/{id}/status`: accept, deprecate, or supersede by another record.
+async fn set_status(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<StatusForm>,
+) -> AppResult<Response> {
+    let decision = own_management_decision(&state, user.id, id).await?;
+    let back = format!("/decisions/{id}");
+    let Ok(to) = form.to.parse::<DecisionStatus>() else {
+        return refuse_and_redirect(&session, "Choose what happens to the decision.", &back).await;
+    };
+    let mut tx = state.pool.begin().await?;
+    let successor = if to == DecisionStatus::Superseded {
+        let reference = form.successor.trim().to_uppercase();
+        match repo::find_by_reference(&mut tx, &reference).await? {
+            Some(successor) if successor != id => Some(successor),
+            _ => {
+                let message = format!(
+                    "Name the decision that supersedes it, e.g. DEC-{}-0012.",
+                    today().year()
+                );
+                return refuse_and_redirect(&session, message, &back).await;
+            }
+        }
+    } else {
+        None
+    };
+    if !repo::set_status(&mut tx, id, form.version, to, successor).await? {
+        drop(tx);
+        let message = format!(
+            "{} is {}: it cannot become {} (or it changed meanwhile). Nothing was changed.",
+            decision.reference,
+            decision.state_label(),
+            to.as_str()
+        );
+        return refuse_and_redirect(&session, message, &back).await;
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "decision.status_changed",
+                "decision",
+                Some(decision.reference.clone()),
+            )
+            .before(json!({ "status": decision.status }))
+            .after(json!({ "status": to, "superseded_by": form.successor.trim() })),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{} is now {}.", decision.reference, to.as_str()),
+        &format!("/decisions/{id}"),
+    )
+    .await
+}

@@ -1,0 +1,272 @@
+//! The SQL of the decision log: board resolutions and management decisions.
+
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use crate::text_enum::text_enum;
+use crate::web::page::format_time;
+
+text_enum! {
+    pub enum DecisionKind {
+        Resolution => ("resolution", "Board resolution"),
+        Management => ("management", "Management decision"),
+    }
+}
+
+text_enum! {
+    /// The life of a management decision (ADR style).
+    pub enum DecisionStatus {
+        Proposed => ("proposed", "Proposed"),
+        Accepted => ("accepted", "Accepted"),
+        Superseded => ("superseded", "Superseded"),
+        Deprecated => ("deprecated", "Deprecated"),
+    }
+}
+
+/// A decision record as the log and its page show it.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub id: i64,
+    pub reference: String,
+    pub kind: String,
+    pub question: String,
+    pub request_id: Option<i64>,
+    pub request_reference: Option<String>,
+    pub project_id: Option<i64>,
+    pub project_reference: Option<String>,
+    pub project_name: Option<String>,
+    pub outcome: Option<String>,
+    pub tally: Option<serde_json::Value>,
+    pub content_version: Option<i32>,
+    pub content_hash: Option<String>,
+    pub status: Option<String>,
+    pub context: String,
+    pub options: String,
+    pub decision: String,
+    pub consequences: String,
+    pub superseded_by: Option<i64>,
+    pub superseded_by_reference: Option<String>,
+    pub author_id: Option<i64>,
+    pub author_name: Option<String>,
+    pub version: i32,
+    pub decided_at: OffsetDateTime,
+}
+
+impl Decision {
+    pub fn kind(&self) -> DecisionKind {
+        self.kind.parse().unwrap_or(DecisionKind::Resolution)
+    }
+
+    pub fn is_resolution(&self) -> bool {
+        self.kind() == DecisionKind::Resolution
+    }
+
+    pub fn status(&self) -> Option<DecisionStatus> {
+        self.status
+            .as_deref()
+            .and_then(|status| status.parse().ok())
+    }
+
+    /// The outcome of a resolution, or the status of a management decision.
+    pub fn state_label(&self) -> String {
+        match (&self.outcome, self.status()) {
+            (Some(outcome), _) => outcome.clone(),
+            (None, Some(status)) => status.as_str().to_owned(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn when(&self) -> String {
+        format_time(self.decided_at)
+    }
+
+    /// The tally's list under `key` (votes, recusals) of a resolution.
+    pub fn tally_list(&self, key: &str) -> Vec<serde_json::Value> {
+        self.tally
+            .as_ref()
+            .and_then(|tally| tally[key].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    pub fn tally_number(&self, key: &str) -> i64 {
+        self.tally
+            .as_ref()
+            .and_then(|tally| tally[key].as_i64())
+            .unwrap_or_default()
+    }
+
+    /// Sections of a management decision with their headings.
+    pub fn sections(&self) -> [(&'static str, &str); 4] {
+        [
+            ("Context", &self.context),
+            ("Options considered", &self.options),
+            ("Decision", &self.decision),
+            ("Consequences", &self.consequences),
+        ]
+    }
+}
+
+/// What the decision log can be filtered by, and where a page continues.
+#[derive(Debug, Default, Clone)]
+pub struct DecisionFilter {
+    pub id: Option<i64>,
+    pub kind: Option<String>,
+    /// A resolution's outcome or a management decision's status.
+    pub state: Option<String>,
+    pub project_id: Option<i64>,
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    /// Continue after this (decided_at, id), newest first.
+    pub before: Option<(OffsetDateTime, i64)>,
+    pub limit: i64,
+}
+
+pub async fn find_decisions(
+    conn: &mut PgConnection,
+    filter: &DecisionFilter,
+) -> sqlx::Result<Vec<Decision>> {
+    let (before_at, before_id) = filter.before.unzip();
+    sqlx::query_as!(
+        Decision,
+        r#"SELECT d.id, d.reference, d.kind, d.question, d.request_id,
+                  a.reference AS "request_reference?", d.project_id,
+                  p.reference AS "project_reference?", p.name AS "project_name?",
+                  d.outcome, d.tally, d.content_version, d.content_hash, d.status, d.context,
+                  d.options, d.decision, d.consequences, d.superseded_by,
+                  s.reference AS "superseded_by_reference?", d.author_id,
+                  u.display_name AS "author_name?", d.version, d.decided_at
+           FROM decisions d
+           LEFT JOIN approval_requests a ON a.id = d.request_id
+           LEFT JOIN projects p ON p.id = d.project_id
+           LEFT JOIN decisions s ON s.id = d.superseded_by
+           LEFT JOIN users u ON u.id = d.author_id
+           WHERE ($1::bigint IS NULL OR d.id = $1)
+             AND ($2::text IS NULL OR d.kind = $2)
+             AND ($3::text IS NULL OR coalesce(d.outcome, d.status) = $3)
+             AND ($4::bigint IS NULL OR d.project_id = $4)
+             AND ($5::date IS NULL OR d.decided_at >= $5::date)
+             AND ($6::date IS NULL OR d.decided_at < $6::date + 1)
+             AND ($7::timestamptz IS NULL OR (d.decided_at, d.id) < ($7, $8::bigint))
+           ORDER BY d.decided_at DESC, d.id DESC
+           LIMIT $9"#,
+        filter.id,
+        filter.kind,
+        filter.state,
+        filter.project_id,
+        filter.from,
+        filter.to,
+        before_at,
+        before_id,
+        filter.limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Decision>> {
+    let filter = DecisionFilter {
+        id: Some(id),
+        limit: 1,
+        ..DecisionFilter::default()
+    };
+    Ok(find_decisions(conn, &filter).await?.into_iter().next())
+}
+
+pub async fn find_by_reference(
+    conn: &mut PgConnection,
+    reference: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!("SELECT id FROM decisions WHERE reference = $1", reference)
+        .fetch_optional(conn)
+        .await
+}
+
+/// What a management decision says, validated.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ManagementFields {
+    pub title: String,
+    pub project_id: Option<i64>,
+    pub context: String,
+    pub options: String,
+    pub decision: String,
+    pub consequences: String,
+}
+
+pub async fn create_management(
+    conn: &mut PgConnection,
+    reference: &str,
+    author_id: i64,
+    fields: &ManagementFields,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO decisions (reference, kind, question, project_id, context, options, decision,
+                                consequences, status, author_id)
+         VALUES ($1, 'management', $2, $3, $4, $5, $6, $7, 'proposed', $8)
+         RETURNING id",
+        reference,
+        fields.title,
+        fields.project_id,
+        fields.context,
+        fields.options,
+        fields.decision,
+        fields.consequences,
+        author_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Edits a proposed decision; false when it changed meanwhile or is no longer proposed.
+pub async fn update_proposed(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    fields: &ManagementFields,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE decisions SET question = $3, project_id = $4, context = $5, options = $6,
+                              decision = $7, consequences = $8, version = version + 1
+         WHERE id = $1 AND version = $2 AND kind = 'management' AND status = 'proposed'",
+        id,
+        version,
+        fields.title,
+        fields.project_id,
+        fields.context,
+        fields.options,
+        fields.decision,
+        fields.consequences
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Moves a management decision on: proposed → accepted (dated now), accepted →
+/// deprecated, or accepted → superseded by `successor`. False when the move does not
+/// apply (changed meanwhile, or not allowed from its status).
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    to: DecisionStatus,
+    successor: Option<i64>,
+) -> sqlx::Result<bool> {
+    let from = match to {
+        DecisionStatus::Accepted => DecisionStatus::Proposed,
+        DecisionStatus::Superseded | DecisionStatus::Deprecated => DecisionStatus::Accepted,
+        DecisionStatus::Proposed => return Ok(false),
+    };
+    let updated = sqlx::query!(
+        "UPDATE decisions SET status = $4, superseded_by = $5, version = version + 1,
+                              decided_at = CASE WHEN $4 = 'accepted' THEN now() ELSE decided_at END
+         WHERE id = $1 AND version = $2 AND kind = 'management' AND status = $3",
+        id,
+        version,
+        from.as_str(),
+        to.as_str(),
+        successor
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
