@@ -50,18 +50,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .get::<OriginalUri>()
             .map(|uri| uri.0.path().to_owned())
             .unwrap_or_else(|| parts.uri.path().to_owned());
+        let link = |href: &'static str, label: &'static str| NavLink {
+            href,
+            label,
+            current: path == href || path.starts_with(&format!("{href}/")),
+        };
         let nav = user
             .as_ref()
             .map(|user| {
-                user.roles
+                let mut nav: Vec<NavLink> = user
+                    .roles
                     .iter()
-                    .map(|role| NavLink {
-                        href: role.home_path(),
-                        label: role.home_label(),
-                        current: path == role.home_path()
-                            || path.starts_with(&format!("{}/", role.home_path())),
-                    })
-                    .collect()
+                    .map(|role| link(role.home_path(), role.home_label()))
+                    .collect();
+                // Every signed-in role reads the decision log.
+                nav.push(link("/decisions", "Decisions"));
+                nav
             })
             .unwrap_or_default();
         Ok(Self {

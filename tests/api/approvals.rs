@@ -529,12 +529,22 @@ async fn the_demo_requests_load_once_through_the_engine() {
         count(&app, "SELECT count(*) FROM approval_requests").await,
         5
     );
-    let outcomes: Vec<String> =
-        sqlx::query_scalar("SELECT outcome FROM decisions ORDER BY outcome")
+    let outcomes: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM decisions WHERE kind = 'resolution' ORDER BY outcome",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(outcomes, ["approved", "rejected"]);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM decisions WHERE kind = 'management' ORDER BY id")
             .fetch_all(&app.pool)
             .await
             .unwrap();
-    assert_eq!(outcomes, ["approved", "rejected"]);
+    assert_eq!(
+        statuses,
+        ["accepted", "accepted", "accepted", "superseded", "accepted"]
+    );
 
     let board = app.client();
     board.login("board@example.com", password).await;
