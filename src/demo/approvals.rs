@@ -104,54 +104,18 @@ const REQUESTS: &[DemoRequest] = &[
     },
 ];
 
-/// Management decisions: (author, project, title, context, options, decision, consequences).
-const DECISIONS: &[(&str, Option<&str>, &str, &str, &str, &str, &str)] = &[
-    (
-        "manager@example.com",
-        Some("PRJ-0001"),
-        "Lift and shift first, refactor later",
-        "The data-centre lease ends in 14 months.",
-        "Refactor before moving; lift and shift then refactor.",
-        "Lift and shift every system first; refactor the top five afterwards.",
-        "Higher cloud costs for a year; the exit date holds.",
-    ),
-    (
-        "manager2@example.com",
-        Some("PRJ-0008"),
-        "One data platform vendor",
-        "Three teams run three analytics stacks.",
-        "Keep all three; standardise on one.",
-        "Standardise on one platform, chosen by tender.",
-        "Two teams migrate their reports over two quarters.",
-    ),
-    (
-        "manager@example.com",
-        None,
-        "Password manager for all staff",
-        "Reused passwords caused two incidents last year.",
-        "Browser-stored passwords; an enterprise password manager.",
-        "Roll out an enterprise password manager to all staff.",
-        "Licences and a short training; fewer resets.",
-    ),
-    (
-        "cio@example.com",
-        None,
-        "Host new systems case by case",
-        "Each new system's hosting was argued from scratch.",
-        "Case by case; a standing rule.",
-        "Decide hosting per system in the architecture board.",
-        "Slow decisions; inconsistent choices.",
-    ),
-    (
-        "cio@example.com",
-        None,
-        "Cloud-first for new systems",
-        "New systems were placed case by case.",
-        "Case by case; cloud-first; on-premises first.",
-        "New systems go to the cloud unless data residency forbids it.",
-        "Hosting decisions take days instead of weeks.",
-    ),
-];
+/// A management decision of the demo, recorded and accepted by its author.
+struct DemoDecision {
+    author: &'static str,
+    project: Option<&'static str>,
+    title: &'static str,
+    context: &'static str,
+    options: &'static str,
+    decision: &'static str,
+    consequences: &'static str,
+}
+
+const DECISIONS: &[DemoDecision] = &[];
 
 /// Loads the requests unless some exist already.
 pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
@@ -171,9 +135,9 @@ pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
         load_request(&mut tx, demo, rule).await?;
     }
     let mut accepted = Vec::new();
-    for (author, project, title, context, options, decision, consequences) in DECISIONS {
-        let author = person(&mut tx, author).await?;
-        let project_id = match project {
+    for demo in DECISIONS {
+        let author = person(&mut tx, demo.author).await?;
+        let project_id = match demo.project {
             Some(reference) => {
                 sqlx::query_scalar!("SELECT id FROM projects WHERE reference = $1", reference)
                     .fetch_optional(&mut *tx)
@@ -182,12 +146,12 @@ pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
             None => None,
         };
         let fields = ManagementFields {
-            title: (*title).to_owned(),
+            title: demo.title.to_owned(),
             project_id,
-            context: (*context).to_owned(),
-            options: (*options).to_owned(),
-            decision: (*decision).to_owned(),
-            consequences: (*consequences).to_owned(),
+            context: demo.context.to_owned(),
+            options: demo.options.to_owned(),
+            decision: demo.decision.to_owned(),
+            consequences: demo.consequences.to_owned(),
         };
         let reference = repo::next_reference(&mut tx, "DEC", today().year()).await?;
         let id =
