@@ -115,7 +115,53 @@ struct DemoDecision {
     consequences: &'static str,
 }
 
-const DECISIONS: &[DemoDecision] = &[];
+const DECISIONS: &[DemoDecision] = &[
+    DemoDecision {
+        author: "manager@example.com",
+        project: Some("PRJ-0001"),
+        title: "Lift and shift first, refactor later",
+        context: "The data-centre lease ends in 14 months.",
+        options: "Refactor before moving; lift and shift then refactor.",
+        decision: "Lift and shift every system first; refactor the top five afterwards.",
+        consequences: "Higher cloud costs for a year; the exit date holds.",
+    },
+    DemoDecision {
+        author: "manager2@example.com",
+        project: Some("PRJ-0008"),
+        title: "One data platform vendor",
+        context: "Three teams run three analytics stacks.",
+        options: "Keep all three; standardise on one.",
+        decision: "Standardise on one platform, chosen by tender.",
+        consequences: "Two teams migrate their reports over two quarters.",
+    },
+    DemoDecision {
+        author: "manager@example.com",
+        project: None,
+        title: "Password manager for all staff",
+        context: "Reused passwords caused two incidents last year.",
+        options: "Browser-stored passwords; an enterprise password manager.",
+        decision: "Roll out an enterprise password manager to all staff.",
+        consequences: "Licences and a short training; fewer resets.",
+    },
+    DemoDecision {
+        author: "cio@example.com",
+        project: None,
+        title: "Host new systems case by case",
+        context: "Each new system's hosting was argued from scratch.",
+        options: "Case by case; a standing rule.",
+        decision: "Decide hosting per system in the architecture board.",
+        consequences: "Slow decisions; inconsistent choices.",
+    },
+    DemoDecision {
+        author: "cio@example.com",
+        project: None,
+        title: "Cloud-first for new systems",
+        context: "New systems were placed case by case.",
+        options: "Case by case; cloud-first; on-premises first.",
+        decision: "New systems go to the cloud unless data residency forbids it.",
+        consequences: "Hosting decisions take days instead of weeks.",
+    },
+];
 
 /// Loads the requests unless some exist already.
 pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
