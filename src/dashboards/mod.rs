@@ -20,9 +20,13 @@ use crate::projects::repo::{self, BoardDecision, Project, ProjectQuery};
 use crate::users::Role;
 use crate::web::{AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext};
 
-/// `/` for everyone.
+mod inbox;
+
+/// `/` and the inbox, for everyone signed in.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(root))
+    Router::new()
+        .route("/", get(root))
+        .route("/inbox", get(inbox::inbox))
 }
 
 /// `/board` (the router requires the `board` role).

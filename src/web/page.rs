@@ -63,7 +63,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                     .iter()
                     .map(|role| link(role.home_path(), role.home_label()))
                     .collect();
-                // Every signed-in role reads the decision log.
+                // Every signed-in role has an inbox and reads the decision log.
+                nav.push(link("/inbox", "Inbox"));
                 nav.push(link("/decisions", "Decisions"));
                 nav
             })

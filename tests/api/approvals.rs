@@ -578,3 +578,43 @@ async fn the_demo_requests_load_once_through_the_engine() {
             .is_intact()
     );
 }
+
+#[tokio::test]
+async fn the_inbox_lists_what_each_person_must_do() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let manager_id = app.user_id("manager@example.com").await;
+    let member = app.signed_in("member@example.com", &[Role::Board]).await;
+    let chair = app.signed_in("chair@example.com", &[Role::Board]).await;
+    sqlx::query("UPDATE users SET is_chair = true WHERE email = 'chair@example.com'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let seeded = app
+        .seed_project(manager_id, app.user_id("member@example.com").await)
+        .await;
+    let due_today = app.seed_request(seeded.project_id, manager_id, 0).await;
+    let reference: String =
+        sqlx::query_scalar("SELECT reference FROM approval_requests WHERE id = $1")
+            .bind(due_today)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+
+    let (_, inbox) = member.page("/inbox").await;
+    assert!(inbox.contains(&format!("Vote on {reference}")));
+    let (_, inbox) = chair.page("/inbox").await;
+    assert!(inbox.contains(&format!("Close {reference}")));
+    // The manager's seeded project has never reported: its report is overdue.
+    let (_, inbox) = manager.page("/inbox").await;
+    assert!(inbox.contains("Status report for PRJ-0001"));
+    assert!(inbox.contains("overdue"));
+    assert!(!inbox.contains("Vote on"));
+
+    // Once voted, the item leaves the member's inbox.
+    vote(&member, due_today, "approve", "").await;
+    let (_, inbox) = member.page("/inbox").await;
+    assert!(!inbox.contains(&format!("Vote on {reference}")));
+}

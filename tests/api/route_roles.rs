@@ -124,6 +124,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/board/requests/{request}/close",
         Access::Roles(&[Role::Board]),
     ),
+    ("GET", "/inbox", Access::SignedIn),
     ("GET", "/decisions", Access::SignedIn),
     ("GET", "/decisions/{decision}", Access::SignedIn),
     (

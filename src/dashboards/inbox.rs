@@ -1,0 +1,127 @@
+//! The inbox: what needs this person's attention now, across their roles, soonest due
+//! first.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use time::Date;
+
+use crate::approvals::{self, model::RequestStatus, repo::RequestFilter};
+use crate::projects::{self, model::Period, repo::ProjectQuery};
+use crate::users::Role;
+use crate::web::{AppResult, AppState, PageContext, SignedIn};
+
+/// One thing to do.
+pub struct InboxItem {
+    pub href: String,
+    pub title: String,
+    pub detail: String,
+    pub due: Option<Date>,
+    /// Past its due date.
+    pub late: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboards/inbox.html")]
+pub(super) struct InboxPage {
+    ctx: PageContext,
+    items: Vec<InboxItem>,
+}
+
+/// `GET /inbox`
+pub(super) async fn inbox(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(user): SignedIn,
+) -> AppResult<InboxPage> {
+    let today = projects::today();
+    let mut conn = state.pool.acquire().await?;
+    let mut items = Vec::new();
+
+    if user.has_role(Role::Board) {
+        for request in approvals::board::waiting_for_vote(&mut conn, user.id).await? {
+            items.push(InboxItem {
+                href: format!("/board/requests/{}", request.id),
+                title: format!("Vote on {} {}", request.reference, request.title),
+                detail: format!(
+                    "{} requested by {}",
+                    request.amount_text(),
+                    request.requester_name
+                ),
+                late: request.due_date < today,
+                due: Some(request.due_date),
+            });
+        }
+        if user.is_chair {
+            let open = RequestFilter {
+                open_only: true,
+                limit: 200,
+                ..RequestFilter::default()
+            };
+            for request in approvals::repo::find_requests(&mut conn, &open).await? {
+                if request.due_date <= today {
+                    items.push(InboxItem {
+                        href: format!("/board/requests/{}", request.id),
+                        title: format!("Close {} {}", request.reference, request.title),
+                        detail: "Due: as chair, close it by the votes cast or let it expire."
+                            .to_owned(),
+                        late: request.due_date < today,
+                        due: Some(request.due_date),
+                    });
+                }
+            }
+        }
+    }
+
+    if user.has_role(Role::ItManager) {
+        let mine = ProjectQuery {
+            manager_id: Some(user.id),
+            active_only: true,
+            ..ProjectQuery::all(200)
+        };
+        for project in projects::repo::projects(&mut conn, &mine).await? {
+            let state = project.reporting_state(today);
+            let current = Period::containing(project.cadence(), today);
+            let reported = project
+                .last_period_end
+                .is_some_and(|end| end >= current.end);
+            if state.is_overdue()
+                || (project.phase().is_reporting() && !reported && today >= project.start_date)
+            {
+                items.push(InboxItem {
+                    href: format!("/manage/projects/{}/reports/new", project.id),
+                    title: format!("Status report for {} {}", project.reference, project.name),
+                    detail: state.label(),
+                    late: state.is_overdue(),
+                    due: Some(if state.is_overdue() {
+                        Period::latest_due(project.cadence(), today).due()
+                    } else {
+                        current.due()
+                    }),
+                });
+            }
+        }
+        let filed = RequestFilter {
+            requester_id: Some(user.id),
+            limit: 200,
+            ..RequestFilter::default()
+        };
+        for request in approvals::repo::find_requests(&mut conn, &filed).await? {
+            if request.status() == RequestStatus::Draft {
+                items.push(InboxItem {
+                    href: format!("/manage/requests/{}", request.id),
+                    title: format!(
+                        "Submit or withdraw the draft {} {}",
+                        request.reference, request.title
+                    ),
+                    detail: "A draft the board has not seen.".to_owned(),
+                    late: false,
+                    due: None,
+                });
+            }
+        }
+    }
+
+    items.sort_by_key(|item| (item.due.is_none(), item.due));
+    Ok(InboxPage { ctx, items })
+}
