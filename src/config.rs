@@ -71,6 +71,19 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_BUDGET_MAJORITY_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=99))]
     pub budget_majority_percent: i32,
 
+    /// SMTP server for e-mail notifications, e.g. `smtp://localhost:25` or
+    /// `smtps://user:password@mail.example.org`. Without it, no e-mail is sent.
+    #[arg(long, env = "QUORUM_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of notification e-mails.
+    #[arg(
+        long,
+        env = "QUORUM_MAIL_FROM",
+        default_value = "Quorum <quorum@localhost>"
+    )]
+    pub mail_from: String,
+
     /// Currency of every amount, as an ISO 4217 code.
     #[arg(long, env = "QUORUM_CURRENCY", default_value = "EUR")]
     pub currency: String,
@@ -86,10 +99,21 @@ impl ServerConfig {
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
             trust_forwarded_for: false,
+            smtp_url: None,
+            mail_from: "Quorum <quorum@localhost>".to_owned(),
             budget_quorum_percent: 50,
             budget_majority_percent: 50,
             currency: "EUR".to_owned(),
         }
+    }
+
+    /// The address links in e-mails point to.
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     pub fn is_https(&self) -> bool {

@@ -14,6 +14,7 @@ pub mod dashboards;
 pub mod db;
 pub mod decisions;
 pub mod demo;
+pub mod notify;
 pub mod projects;
 pub mod startup;
 pub mod telemetry;

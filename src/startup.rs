@@ -25,7 +25,7 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free port) and assembles the routes.
-    pub async fn build(config: ServerConfig, pool: PgPool) -> std::io::Result<Self> {
+    pub async fn build(config: ServerConfig, pool: PgPool) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
         let cleanup = PostgresStore::new(pool.clone());
@@ -37,6 +37,7 @@ impl Application {
                 tracing::warn!(%error, "expired-session cleanup stopped");
             }
         });
+        crate::notify::spawn_sender(pool.clone(), &config)?;
         let state = AppState {
             pool,
             config: Arc::new(config),

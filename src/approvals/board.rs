@@ -11,8 +11,8 @@ use tower_sessions::Session;
 
 use super::engine::{self, eligible_members, why_not_eligible};
 use super::model::{Choice, Count, Outcome, RequestStatus};
-use super::refused;
 use super::repo::{self, Recusal, Request, RequestFilter, Vote};
+use super::{notices, refused};
 use crate::audit::{Actor, Context};
 use crate::projects::today;
 use crate::web::form::Form;
@@ -227,6 +227,9 @@ pub(super) async fn vote(
     let mut tx = state.pool.begin().await?;
     match engine::cast_vote(&mut tx, id, &user, choice, &comment, &audit).await {
         Ok(outcome) => {
+            if outcome.is_some() {
+                notices::decision_taken(&mut tx, &state.config, id).await?;
+            }
             let message = outcome_message(
                 outcome,
                 &format!("Your vote ({}) is recorded.", choice.label().to_lowercase()),
@@ -262,6 +265,9 @@ pub(super) async fn recuse(
     let mut tx = state.pool.begin().await?;
     match engine::recuse(&mut tx, id, &user, reason, &audit).await {
         Ok(outcome) => {
+            if outcome.is_some() {
+                notices::decision_taken(&mut tx, &state.config, id).await?;
+            }
             let message = outcome_message(
                 outcome,
                 "You are recused from this request; the quorum no longer counts you.",
@@ -285,6 +291,7 @@ pub(super) async fn close(
     let mut tx = state.pool.begin().await?;
     match engine::close_by_chair(&mut tx, id, &user, today(), &audit).await {
         Ok(outcome) => {
+            notices::decision_taken(&mut tx, &state.config, id).await?;
             let message = format!(
                 "The request is closed: {}.",
                 outcome.status().label().to_lowercase()

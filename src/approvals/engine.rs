@@ -130,7 +130,8 @@ pub async fn open(
 }
 
 /// Changes a draft or an open request. On an open request every live vote is set aside:
-/// a vote binds to the content it was cast on. Returns how many votes were set aside.
+/// a vote binds to the content it was cast on. Returns the voters whose votes were set
+/// aside.
 pub async fn change(
     conn: &mut PgConnection,
     id: i64,
@@ -138,7 +139,7 @@ pub async fn change(
     content: &BudgetContent,
     requester: &CurrentUser,
     audit: &Context,
-) -> EngineResult<u64> {
+) -> EngineResult<Vec<i64>> {
     let before = locked_request(conn, id).await?;
     if before.requester_id != requester.id {
         return refuse(Refusal::NotRequester);
@@ -153,14 +154,14 @@ pub async fn change(
     let set_aside = if before.status() == RequestStatus::Open {
         repo::set_aside_votes(conn, id).await?
     } else {
-        0
+        Vec::new()
     };
     audit
         .record(
             conn,
             audit::Entry::new("request.changed", "approval_request", Some(before.reference.clone()))
                 .before(json!({ "content_version": before.content_version, "content": before.content() }))
-                .after(json!({ "content_version": content_version, "content": content, "votes_set_aside": set_aside })),
+                .after(json!({ "content_version": content_version, "content": content, "votes_set_aside": set_aside.len() })),
         )
         .await?;
     Ok(set_aside)

@@ -6,6 +6,7 @@ pub mod board;
 pub mod budget;
 pub mod engine;
 pub mod model;
+pub mod notices;
 pub mod repo;
 pub mod requests;
 

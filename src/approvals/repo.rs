@@ -458,16 +458,16 @@ pub async fn end_live_vote(
     Ok(())
 }
 
-/// Sets aside every live vote (the request's content changed); returns how many.
-pub async fn set_aside_votes(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<u64> {
-    let ended = sqlx::query!(
+/// Sets aside every live vote (the request's content changed); returns their voters.
+pub async fn set_aside_votes(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
         "UPDATE votes SET ended_at = now(), end_reason = 'set_aside'
-         WHERE request_id = $1 AND ended_at IS NULL",
+         WHERE request_id = $1 AND ended_at IS NULL
+         RETURNING voter_id",
         request_id
     )
-    .execute(conn)
-    .await?;
-    Ok(ended.rows_affected())
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn insert_vote(

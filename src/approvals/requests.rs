@@ -13,8 +13,8 @@ use tower_sessions::Session;
 use super::board::RequestView;
 use super::engine::{self, EngineError, Refusal};
 use super::model::{Rule, SpendType};
-use super::refused;
 use super::repo::{self, BudgetContent, Request, RequestFilter};
+use super::{notices, refused};
 use crate::audit::{self, Actor, Context};
 use crate::projects::repo::{Project, ProjectQuery};
 use crate::projects::{self, today};
@@ -280,10 +280,11 @@ pub(super) async fn create(
         )
         .await?;
     let path = format!("/manage/requests/{id}");
-    if page.form.action == "submit"
-        && let Err(error) = engine::open(&mut tx, id, &user, &audit).await
-    {
-        return refused(&session, error, &path).await;
+    if page.form.action == "submit" {
+        if let Err(error) = engine::open(&mut tx, id, &user, &audit).await {
+            return refused(&session, error, &path).await;
+        }
+        notices::request_opened(&mut tx, &state.config, id).await?;
     }
     let message = if page.form.action == "submit" {
         format!("{reference} is open for the board's votes.")
@@ -390,12 +391,14 @@ pub(super) async fn save(
         }
         Err(error) => return refused(&session, error, &path).await,
     };
-    if page.form.action == "submit"
-        && let Err(error) = engine::open(&mut tx, id, &user, &audit).await
-    {
-        return refused(&session, error, &path).await;
+    notices::votes_set_aside(&mut tx, &state.config, id, &set_aside).await?;
+    if page.form.action == "submit" {
+        if let Err(error) = engine::open(&mut tx, id, &user, &audit).await {
+            return refused(&session, error, &path).await;
+        }
+        notices::request_opened(&mut tx, &state.config, id).await?;
     }
-    let message = match (page.form.action.as_str(), set_aside) {
+    let message = match (page.form.action.as_str(), set_aside.len()) {
         ("submit", _) => "The request is open for the board's votes.".to_owned(),
         (_, 0) => "The request has been saved.".to_owned(),
         (_, n) => format!(

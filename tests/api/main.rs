@@ -11,5 +11,6 @@ mod csrf;
 mod decisions;
 mod embedded;
 mod headers;
+mod mail;
 mod portfolio;
 mod route_roles;
