@@ -16,7 +16,8 @@ use super::model::{Rule, SpendType};
 use super::repo::{self, BudgetContent, Request, RequestFilter};
 use super::{notices, refused};
 use crate::audit::{self, Actor, Context};
-use crate::projects::repo::{Project, ProjectQuery};
+use crate::projects::model::{Cadence, Phase};
+use crate::projects::repo::{Objective, Project, ProjectFields, ProjectQuery};
 use crate::projects::{self, today};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
@@ -76,6 +77,13 @@ pub(super) struct RequestForm {
     alternatives: String,
     #[serde(default)]
     hide_tally: Option<String>,
+    /// With `project_id` = `new`: the project proposed together with the request.
+    #[serde(default)]
+    new_project_name: String,
+    #[serde(default)]
+    new_project_sponsor: String,
+    #[serde(default)]
+    new_project_objective_id: String,
     #[serde(default)]
     version: i32,
     /// `save` keeps it as it is, `submit` opens a draft to the board.
@@ -116,20 +124,33 @@ impl RequestForm {
             alternatives: request.alternatives.clone(),
             hide_tally: request.hide_tally.then(|| "on".to_owned()),
             version: request.version,
-            action: String::new(),
+            ..Self::default()
         }
     }
 
-    /// Checks every field; `projects` are those the requester manages.
-    fn validate(&self, projects: &[Project]) -> Result<BudgetContent, FieldErrors> {
+    /// Checks every field; `projects` are those the requester manages. With a new project,
+    /// also returns the project to propose (its id in the content is filled in once it
+    /// exists).
+    fn validate(
+        &self,
+        projects: &[Project],
+        objectives: Option<&[Objective]>,
+        requester_id: i64,
+    ) -> Result<(BudgetContent, Option<ProjectFields>), FieldErrors> {
         let mut errors = FieldErrors::new();
         let title = form::required_text(&mut errors, "title", &self.title, 200);
         let summary = form::bounded_text(&mut errors, "summary", &self.summary, 2_000);
-        let project_id = self
-            .project_id
-            .parse::<i64>()
-            .ok()
-            .filter(|id| projects.iter().any(|project| project.id == *id));
+        let mut new_project = None;
+        let project_id = match (self.project_id.as_str(), objectives) {
+            ("new", Some(objectives)) => {
+                new_project = self.new_project(&mut errors, objectives, requester_id);
+                Some(0)
+            }
+            (id, _) => id
+                .parse::<i64>()
+                .ok()
+                .filter(|id| projects.iter().any(|project| project.id == *id)),
+        };
         if project_id.is_none() {
             errors.add("project_id", "Choose one of the projects you manage.");
         }
@@ -164,7 +185,7 @@ impl RequestForm {
         let alternatives =
             form::bounded_text(&mut errors, "alternatives", &self.alternatives, 10_000);
         errors.into_result()?;
-        Ok(BudgetContent {
+        let content = BudgetContent {
             title,
             summary,
             project_id: project_id.unwrap_or_default(),
@@ -177,6 +198,46 @@ impl RequestForm {
             risks,
             alternatives,
             hide_tally: self.hide_tally.is_some(),
+        };
+        Ok((content, new_project))
+    }
+
+    /// The project proposed with the request: it starts today, runs a year and reports
+    /// monthly until its manager says otherwise.
+    fn new_project(
+        &self,
+        errors: &mut FieldErrors,
+        objectives: &[Objective],
+        manager_id: i64,
+    ) -> Option<ProjectFields> {
+        let name = form::required_text(errors, "new_project_name", &self.new_project_name, 200);
+        let sponsor = form::required_text(
+            errors,
+            "new_project_sponsor",
+            &self.new_project_sponsor,
+            200,
+        );
+        let objective_id = self
+            .new_project_objective_id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| objectives.iter().any(|objective| objective.id == *id));
+        if objective_id.is_none() {
+            errors.add(
+                "new_project_objective_id",
+                "Choose the objective the project serves.",
+            );
+        }
+        Some(ProjectFields {
+            name,
+            description: String::new(),
+            sponsor,
+            manager_id,
+            objective_id: objective_id?,
+            start_date: today(),
+            planned_end_date: today() + Duration::days(365),
+            reporting_cadence: Cadence::Monthly,
+            phase: Phase::Proposed,
         })
     }
 }
@@ -188,6 +249,8 @@ pub(super) struct RequestFormPage {
     form: RequestForm,
     errors: FieldErrors,
     projects: Vec<Project>,
+    /// Offered for a new project proposed with the request.
+    objectives: Vec<Objective>,
     spend_types: &'static [SpendType],
     rule: Rule,
 }
@@ -210,6 +273,7 @@ impl RequestFormPage {
             form,
             errors: FieldErrors::new(),
             projects: projects::repo::projects(&mut conn, &mine).await?,
+            objectives: projects::repo::list_objectives(&mut conn).await?,
             spend_types: SpendType::ALL,
             rule: budget_rule(state),
         })
@@ -260,12 +324,30 @@ pub(super) async fn create(
     Form(form): Form<RequestForm>,
 ) -> AppResult<Response> {
     let page = RequestFormPage::new(&state, ctx, user.id, form).await?;
-    let content = match page.form.validate(&page.projects) {
-        Ok(content) => content,
-        Err(errors) => return Ok(page.refused(errors)),
-    };
+    let (mut content, new_project) =
+        match page
+            .form
+            .validate(&page.projects, Some(&page.objectives), user.id)
+        {
+            Ok(valid) => valid,
+            Err(errors) => return Ok(page.refused(errors)),
+        };
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
+    if let Some(fields) = new_project {
+        content.project_id = projects::repo::create_project(&mut tx, &fields).await?;
+        audit
+            .record(
+                &mut tx,
+                audit::Entry::new(
+                    "project.created",
+                    "project",
+                    Some(content.project_id.to_string()),
+                )
+                .after(json!({ "proposed_with_request": true, "project": fields })),
+            )
+            .await?;
+    }
     let reference = repo::next_reference(&mut tx, "REQ", today().year()).await?;
     let id = repo::create_budget_request(&mut tx, &reference, user.id, page.rule, &content).await?;
     audit
@@ -302,6 +384,8 @@ pub(super) struct ManageRequestPage {
     form: RequestForm,
     errors: FieldErrors,
     projects: Vec<Project>,
+    /// Empty: a filed request stays with existing projects.
+    objectives: Vec<Objective>,
     spend_types: &'static [SpendType],
 }
 
@@ -337,6 +421,7 @@ async fn manage_page(
         form: form_page.form,
         errors: FieldErrors::new(),
         projects: form_page.projects,
+        objectives: Vec::new(),
         spend_types: SpendType::ALL,
     })
 }
@@ -366,8 +451,9 @@ pub(super) async fn save(
     let request = own_request(&state, user.id, id).await?;
     let path = format!("/manage/requests/{id}");
     let page = manage_page(&state, ctx, &user, request, Some(form)).await?;
-    let content = match page.form.validate(&page.projects) {
-        Ok(content) => content,
+    // An existing request keeps to existing projects.
+    let content = match page.form.validate(&page.projects, None, user.id) {
+        Ok((content, _)) => content,
         Err(errors) => {
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -618,3 +618,70 @@ async fn the_inbox_lists_what_each_person_must_do() {
     let (_, inbox) = member.page("/inbox").await;
     assert!(!inbox.contains(&format!("Vote on {reference}")));
 }
+
+#[tokio::test]
+async fn a_new_project_is_proposed_with_its_budget_request_and_approved_by_it() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = board(&app, 1).await;
+    let objective: i64 = {
+        let mut conn = app.pool.acquire().await.unwrap();
+        quorum::projects::repo::create_objective(&mut conn, "Data-driven decisions", "")
+            .await
+            .unwrap()
+            .id
+    };
+    let objective = objective.to_string();
+    let year = quorum::projects::today().year().to_string();
+    let due = (quorum::projects::today() + time::Duration::days(5)).to_string();
+    let mut fields = vec![
+        ("title", "Data platform"),
+        ("project_id", "new"),
+        ("new_project_name", ""),
+        ("new_project_sponsor", "CFO"),
+        ("new_project_objective_id", objective.as_str()),
+        ("amount", "250,000"),
+        ("spend_type", "capex"),
+        ("fiscal_year", year.as_str()),
+        ("due_date", due.as_str()),
+        ("benefits", "One source of truth"),
+        ("costs", "250k"),
+        ("action", "submit"),
+    ];
+    let refused = manager.post_form("/manage/requests", &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains(r#"value="CFO""#));
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM projects").await,
+        0,
+        "nothing half-written"
+    );
+
+    fields[2] = ("new_project_name", "Enterprise data platform");
+    let response = manager.post_form("/manage/requests", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (phase, manager_name): (String, String) = sqlx::query_as(
+        "SELECT p.phase, u.email FROM projects p JOIN users u ON u.id = p.manager_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (phase.as_str(), manager_name.as_str()),
+        ("proposed", "manager@example.com")
+    );
+
+    let request_id: i64 = sqlx::query_scalar("SELECT id FROM approval_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    vote(&board.members[0], request_id, "approve", "").await;
+    let (phase, budget): (String, i64) =
+        sqlx::query_as("SELECT phase, approved_budget FROM projects")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((phase.as_str(), budget), ("approved", 25_000_000));
+}
