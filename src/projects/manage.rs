@@ -369,6 +369,8 @@ pub struct ProjectDetailPage {
     pub budget_history: Vec<BudgetChange>,
     /// Budget requests about the project (drafts only for their requester).
     pub requests: Vec<crate::approvals::repo::Request>,
+    /// Decision records about the project (resolutions and management decisions).
+    pub decisions: Vec<crate::decisions::repo::Decision>,
     pub viewer_id: i64,
     pub state: ReportingState,
     /// `/manage` or `/board`: where this viewer's links go.
@@ -408,6 +410,15 @@ impl ProjectDetailPage {
             .into_iter()
             .filter(|request| request.status != "draft" || request.requester_id == viewer.id)
             .collect(),
+            decisions: crate::decisions::repo::find_decisions(
+                &mut conn,
+                &crate::decisions::repo::DecisionFilter {
+                    project_id: Some(id),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?,
             viewer_id: viewer.id,
             state: project.reporting_state(today()),
             budget_input: crate::web::money::input_value(project.approved_budget),

@@ -181,6 +181,17 @@ async fn a_budget_request_goes_from_filing_to_a_resolution_that_raises_the_budge
     );
     let (_, mine) = manager.page("/manage/requests").await;
     assert!(mine.contains("Approved"));
+    let (_, project_page) = board.members[0]
+        .page(&format!("/board/projects/{}", seeded.project_id))
+        .await;
+    let decisions = project_page
+        .split(r#"id="project-decisions""#)
+        .nth(1)
+        .unwrap();
+    assert!(
+        decisions.contains(&format!("DEC-{year}-0001")),
+        "the project lists its resolution"
+    );
     let (status, decision_page) = board.members[0]
         .page(&format!(
             "/decisions/{}",
@@ -684,4 +695,38 @@ async fn a_new_project_is_proposed_with_its_budget_request_and_approved_by_it() 
             .await
             .unwrap();
     assert_eq!((phase.as_str(), budget), ("approved", 25_000_000));
+}
+
+#[tokio::test]
+async fn a_hidden_tally_shows_only_how_many_voted_until_the_request_closes() {
+    let app = TestApp::spawn().await;
+    let manager_id = app
+        .create_user("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = board(&app, 3).await;
+    let seeded = app
+        .seed_project(manager_id, app.user_id("member0@example.com").await)
+        .await;
+    let id = app.seed_request(seeded.project_id, manager_id, 5).await;
+    sqlx::query("UPDATE approval_requests SET hide_tally = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    vote(&board.members[0], id, "reject", "Secret reason").await;
+    // Another member sees that someone voted, not how.
+    let (_, page) = board.members[1]
+        .page(&format!("/board/requests/{id}"))
+        .await;
+    assert!(page.contains("1 of 3 eligible members have voted. The split is hidden"));
+    assert!(
+        !page.contains("Secret reason"),
+        "no vote history while hidden"
+    );
+    assert!(!page.contains(r#"<th scope="row">Reject</th>"#));
+    vote(&board.members[1], id, "reject", "").await;
+    let (_, page) = board.members[2]
+        .page(&format!("/board/requests/{id}"))
+        .await;
+    assert!(page.contains("Final count"), "closed: the split is shown");
+    assert!(page.contains("Secret reason"));
 }
