@@ -22,7 +22,7 @@ use crate::audit::{self, Actor, Context};
 use crate::projects::repo::{Project, ProjectQuery};
 use crate::projects::today;
 use crate::web::form::{self, FieldErrors, Form};
-use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, SignedIn,
     commit_and_redirect, refuse_and_redirect,
@@ -83,19 +83,13 @@ impl LogQuery {
     }
 
     fn without_position(&self) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+        filter_query(&[
             ("kind", &self.kind),
             ("state", &self.state),
             ("project", &self.project),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                query.append_pair(name, value);
-            }
-        }
-        query.finish()
+        ])
     }
 }
 

@@ -16,7 +16,7 @@ use super::{ensure_manages, load_project, today};
 use crate::audit::{self, Actor};
 use crate::users::{Role, repo as users_repo, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
-use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
     AppResult, AppState, CurrentUser, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };
@@ -59,19 +59,13 @@ impl ListQuery {
 
     /// The query string of this list without the page position, for the next-page link.
     fn without_position(&self) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+        filter_query(&[
             ("phase", &self.phase),
             ("manager", &self.manager),
             ("rag", &self.rag),
             ("objective", &self.objective),
             ("sort", &self.sort),
-        ] {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                query.append_pair(name, value);
-            }
-        }
-        query.finish()
+        ])
     }
 
     fn is(&self, field: &str, value: &str) -> bool {

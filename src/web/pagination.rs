@@ -26,6 +26,18 @@ pub fn fetch_limit(page_size: usize) -> i64 {
     i64::try_from(page_size).unwrap_or(i64::MAX - 1) + 1
 }
 
+/// The query string of a filtered list, without its page position: the filters that are
+/// set, for the links to the first and next pages.
+pub fn filter_query(filters: &[(&str, &Option<String>)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in filters {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
