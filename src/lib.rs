@@ -16,6 +16,7 @@ pub mod decisions;
 pub mod demo;
 pub mod notify;
 pub mod projects;
+pub mod risks;
 pub mod startup;
 pub mod telemetry;
 mod text_enum;

@@ -13,4 +13,5 @@ mod embedded;
 mod headers;
 mod mail;
 mod portfolio;
+mod risks;
 mod route_roles;

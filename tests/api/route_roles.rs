@@ -19,7 +19,7 @@ enum Access {
 /// `{id}` in a path is replaced by an existing account's id, `{project}` by a project the
 /// `it_manager` visitor manages, `{report}` by one of its submitted reports and
 /// `{objective}` by an objective, `{request}` by an open budget request the `it_manager`
-/// visitor filed, `{decision}` by a resolution.
+/// visitor filed, `{decision}` by a resolution, `{risk}` by a risk.
 const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login", Access::Public),
     ("GET", "/healthz", Access::Public),
@@ -122,6 +122,40 @@ const ROUTES: &[(&str, &str, Access)] = &[
     (
         "POST",
         "/board/requests/{request}/close",
+        Access::Roles(&[Role::Board]),
+    ),
+    ("GET", "/manage/risks", Access::Roles(&[Role::ItManager])),
+    (
+        "GET",
+        "/manage/risks/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    ("POST", "/manage/risks", Access::Roles(&[Role::ItManager])),
+    (
+        "GET",
+        "/manage/risks/{risk}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/risks/{risk}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/risks/{risk}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    ("GET", "/board/risks/{risk}", Access::Roles(&[Role::Board])),
+    ("GET", "/board/risks", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/board/risks/register",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "POST",
+        "/board/risks/appetite/1",
         Access::Roles(&[Role::Board]),
     ),
     ("GET", "/inbox", Access::SignedIn),
@@ -278,6 +312,16 @@ async fn every_route_answers_every_role_as_the_table_says() {
         .seed_project(manager_id, app.user_id("board@example.com").await)
         .await;
     let report = app.seed_report(seeded.project_id, manager_id).await;
+    let risk: i64 = sqlx::query_scalar(
+        "INSERT INTO risks (reference, title, category_id, owner_id, likelihood, impact,
+                            residual_likelihood, residual_impact, treatment, next_review_date)
+         SELECT 'RSK-0001', 'Seeded risk', min(c.id), $1, 3, 3, 2, 2, 'accept', current_date
+         FROM risk_categories c RETURNING id",
+    )
+    .bind(manager_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let open_request = app.seed_request(seeded.project_id, manager_id, 10).await;
     // A closed request with its resolution, for the decision page.
     let decided = app.seed_request(seeded.project_id, manager_id, 0).await;
@@ -305,7 +349,8 @@ async fn every_route_answers_every_role_as_the_table_says() {
                 .replace("{report}", &report.to_string())
                 .replace("{objective}", &seeded.objective_id.to_string())
                 .replace("{request}", &open_request.to_string())
-                .replace("{decision}", &decision.to_string());
+                .replace("{decision}", &decision.to_string())
+                .replace("{risk}", &risk.to_string());
             let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }

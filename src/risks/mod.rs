@@ -1,0 +1,723 @@
+//! The risk register. IT managers keep it under `/manage/risks`; the board sets its appetite
+//! per category and watches the heat map under `/board/risks`.
+//!
+//! Not yet here (issue #6 goes on): acceptance above appetite through the approvals engine,
+//! actions with owners and due dates, the register as of a past date, movement since the
+//! quarter end.
+
+pub mod model;
+pub mod repo;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+
+use crate::audit::{self, Actor, Context};
+use crate::projects::repo::{Objective, Project, ProjectQuery};
+use crate::projects::today;
+use crate::users::{Role, repo::PersonOption};
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::{
+    AppError, AppResult, AppState, BoardMember, ItManager, PageContext, RequestMeta,
+    commit_and_redirect, refuse_and_redirect,
+};
+use model::{HeatMap, IMPACT, LIKELIHOOD, RiskStatus, Treatment};
+use repo::{Assessment, Category, Risk, RiskFields, RiskQuery};
+
+/// Routes under `/manage` (the router requires the `it_manager` role).
+pub fn manage_routes() -> Router<AppState> {
+    Router::new()
+        .route("/risks", get(manage_list).post(create))
+        .route("/risks/new", get(new_page))
+        .route("/risks/{id}", get(manage_detail))
+        .route("/risks/{id}/edit", get(edit_page).post(update))
+}
+
+/// Routes under `/board` (the router requires the `board` role).
+pub fn board_routes() -> Router<AppState> {
+    Router::new()
+        .route("/risks", get(board_overview))
+        .route("/risks/register", get(board_list))
+        .route("/risks/appetite/{id}", post(set_appetite))
+        .route("/risks/{id}", get(board_detail))
+}
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RegisterQuery {
+    category: Option<String>,
+    status: Option<String>,
+    above: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    /// A heat-map cell: `likelihood`, `impact` and `residual` (`true`/`false`).
+    l: Option<i16>,
+    i: Option<i16>,
+    residual: Option<bool>,
+    after: Option<String>,
+    after_ref: Option<String>,
+}
+
+impl RegisterQuery {
+    fn to_query(&self) -> RiskQuery {
+        let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
+        RiskQuery {
+            category_id: chosen(&self.category).and_then(|id| id.parse().ok()),
+            status: chosen(&self.status).filter(|s| s.parse::<RiskStatus>().is_ok()),
+            above_appetite: self.above.as_deref() == Some("1"),
+            cell: match (self.l, self.i) {
+                (Some(l), Some(i)) if (1..=5).contains(&l) && (1..=5).contains(&i) => {
+                    Some((l, i, self.residual.unwrap_or(true)))
+                }
+                _ => None,
+            },
+            text: chosen(&self.q),
+            sort: if self.sort.as_deref() == Some("residual") {
+                "residual"
+            } else {
+                "reference"
+            },
+            after: self.after.clone().zip(self.after_ref.clone()),
+            limit: fetch_limit(PAGE_SIZE),
+            ..RiskQuery::default()
+        }
+    }
+
+    fn without_position(&self) -> String {
+        let cell = |value: Option<i16>| value.map(|v| v.to_string());
+        filter_query(&[
+            ("category", &self.category),
+            ("status", &self.status),
+            ("above", &self.above),
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("l", &cell(self.l)),
+            ("i", &cell(self.i)),
+            ("residual", &self.residual.map(|r| r.to_string())),
+        ])
+    }
+
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "category" => &self.category,
+            "status" => &self.status,
+            "above" => &self.above,
+            _ => &self.sort,
+        };
+        current.as_deref() == Some(value)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "risks/list.html")]
+pub(crate) struct RegisterPage {
+    ctx: PageContext,
+    query: RegisterQuery,
+    risks: Vec<Risk>,
+    next_page: Option<String>,
+    categories: Vec<Category>,
+    area: &'static str,
+    today: time::Date,
+}
+
+async fn register_page(
+    state: &AppState,
+    ctx: PageContext,
+    query: RegisterQuery,
+    area: &'static str,
+) -> AppResult<RegisterPage> {
+    let mut conn = state.pool.acquire().await?;
+    let rows = repo::find_risks(&mut conn, &query.to_query()).await?;
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+        (row.sort_key.clone(), row.risk.reference.clone())
+    });
+    let next_page = page.next.map(|(key, reference)| {
+        let mut next = form_urlencoded::Serializer::new(query.without_position());
+        next.append_pair("after", &key)
+            .append_pair("after_ref", &reference);
+        next.finish()
+    });
+    Ok(RegisterPage {
+        ctx,
+        risks: page.items.into_iter().map(|row| row.risk).collect(),
+        next_page,
+        categories: repo::categories(&mut conn).await?,
+        query,
+        area,
+        today: today(),
+    })
+}
+
+async fn manage_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Query(query): Query<RegisterQuery>,
+) -> AppResult<RegisterPage> {
+    register_page(&state, ctx, query, "/manage").await
+}
+
+async fn board_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(_user): BoardMember,
+    Query(query): Query<RegisterQuery>,
+) -> AppResult<RegisterPage> {
+    register_page(&state, ctx, query, "/board").await
+}
+
+/// The risk form, as typed.
+#[derive(Debug, Default, Deserialize)]
+struct RiskForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    project_id: String,
+    #[serde(default)]
+    objective_id: String,
+    #[serde(default)]
+    likelihood: String,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    controls: String,
+    #[serde(default)]
+    residual_likelihood: String,
+    #[serde(default)]
+    residual_impact: String,
+    #[serde(default)]
+    treatment: String,
+    #[serde(default)]
+    treatment_plan: String,
+    #[serde(default)]
+    next_review_date: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    version: i32,
+}
+
+/// What the form offers to choose from.
+struct Choices {
+    categories: Vec<Category>,
+    owners: Vec<PersonOption>,
+    projects: Vec<Project>,
+    objectives: Vec<Objective>,
+}
+
+impl RiskForm {
+    fn from_risk(risk: &Risk) -> Self {
+        let id = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+        Self {
+            title: risk.title.clone(),
+            description: risk.description.clone(),
+            category_id: risk.category_id.to_string(),
+            owner_id: risk.owner_id.to_string(),
+            project_id: id(risk.project_id),
+            objective_id: id(risk.objective_id),
+            likelihood: risk.likelihood.to_string(),
+            impact: risk.impact.to_string(),
+            controls: risk.controls.clone(),
+            residual_likelihood: risk.residual_likelihood.to_string(),
+            residual_impact: risk.residual_impact.to_string(),
+            treatment: risk.treatment.clone(),
+            treatment_plan: risk.treatment_plan.clone(),
+            next_review_date: risk.next_review_date.to_string(),
+            status: risk.status.clone(),
+            version: risk.version,
+        }
+    }
+
+    fn validate(&self, choices: &Choices) -> Result<RiskFields, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let title = form::required_text(&mut errors, "title", &self.title, 200);
+        let description = form::bounded_text(&mut errors, "description", &self.description, 10_000);
+        let pick = |errors: &mut FieldErrors,
+                    field: &'static str,
+                    text: &str,
+                    ids: &[i64],
+                    message: &str| {
+            let found = text.parse::<i64>().ok().filter(|id| ids.contains(id));
+            if found.is_none() {
+                errors.add(field, message.to_owned());
+            }
+            found
+        };
+        let category_ids: Vec<i64> = choices.categories.iter().map(|c| c.id).collect();
+        let owner_ids: Vec<i64> = choices.owners.iter().map(|o| o.id).collect();
+        let category_id = pick(
+            &mut errors,
+            "category_id",
+            &self.category_id,
+            &category_ids,
+            "Choose a category.",
+        );
+        let owner_id = pick(
+            &mut errors,
+            "owner_id",
+            &self.owner_id,
+            &owner_ids,
+            "Choose who owns the risk.",
+        );
+        let optional_pick = |errors: &mut FieldErrors,
+                             field: &'static str,
+                             text: &str,
+                             ids: Vec<i64>| match form::optional(text) {
+            None => None,
+            Some(_) => pick(
+                errors,
+                field,
+                text,
+                &ids,
+                "Choose one from the list, or none.",
+            ),
+        };
+        let project_id = optional_pick(
+            &mut errors,
+            "project_id",
+            &self.project_id,
+            choices.projects.iter().map(|p| p.id).collect(),
+        );
+        let objective_id = optional_pick(
+            &mut errors,
+            "objective_id",
+            &self.objective_id,
+            choices.objectives.iter().map(|o| o.id).collect(),
+        );
+        let level = |errors: &mut FieldErrors, field: &'static str, text: &str| match text
+            .trim()
+            .parse::<i16>()
+        {
+            Ok(level) if (1..=5).contains(&level) => Some(level),
+            _ => {
+                errors.add(field, "Choose a level from 1 to 5.");
+                None
+            }
+        };
+        let likelihood = level(&mut errors, "likelihood", &self.likelihood);
+        let impact = level(&mut errors, "impact", &self.impact);
+        let residual_likelihood = level(
+            &mut errors,
+            "residual_likelihood",
+            &self.residual_likelihood,
+        );
+        let residual_impact = level(&mut errors, "residual_impact", &self.residual_impact);
+        if let (Some(l), Some(i), Some(rl), Some(ri)) =
+            (likelihood, impact, residual_likelihood, residual_impact)
+            && model::score(rl, ri) > model::score(l, i)
+        {
+            errors.add("residual_impact", "Controls cannot make a risk worse: the residual rating must not exceed the inherent one.");
+        }
+        let controls = form::bounded_text(&mut errors, "controls", &self.controls, 10_000);
+        let treatment =
+            form::required_choice::<Treatment>(&mut errors, "treatment", &self.treatment);
+        let treatment_plan =
+            form::bounded_text(&mut errors, "treatment_plan", &self.treatment_plan, 10_000);
+        if treatment.is_some_and(|t| t != Treatment::Accept) && treatment_plan.is_empty() {
+            errors.add(
+                "treatment_plan",
+                "Say how the risk is mitigated, transferred or avoided.",
+            );
+        }
+        let next_review_date =
+            form::required_date(&mut errors, "next_review_date", &self.next_review_date);
+        let status = form::required_choice::<RiskStatus>(&mut errors, "status", &self.status);
+        errors.into_result()?;
+        Ok(RiskFields {
+            title,
+            description,
+            category_id: category_id.unwrap_or_default(),
+            owner_id: owner_id.unwrap_or_default(),
+            project_id,
+            objective_id,
+            likelihood: likelihood.unwrap_or(1),
+            impact: impact.unwrap_or(1),
+            controls,
+            residual_likelihood: residual_likelihood.unwrap_or(1),
+            residual_impact: residual_impact.unwrap_or(1),
+            treatment: treatment.unwrap_or(Treatment::Mitigate),
+            treatment_plan,
+            next_review_date: next_review_date.unwrap_or_else(today),
+            status: status.unwrap_or(RiskStatus::Open),
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "risks/form.html")]
+struct RiskFormPage {
+    ctx: PageContext,
+    risk: Option<Risk>,
+    form: RiskForm,
+    errors: FieldErrors,
+    choices: Choices,
+    stale: bool,
+}
+
+impl RiskFormPage {
+    async fn new(
+        state: &AppState,
+        ctx: PageContext,
+        risk: Option<Risk>,
+        form: RiskForm,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let choices = Choices {
+            categories: repo::categories(&mut conn).await?,
+            owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
+            projects: crate::projects::repo::projects(&mut conn, &ProjectQuery::all(500)).await?,
+            objectives: crate::projects::repo::list_objectives(&mut conn).await?,
+        };
+        Ok(Self {
+            ctx,
+            risk,
+            form,
+            errors: FieldErrors::new(),
+            choices,
+            stale: false,
+        })
+    }
+
+    fn refused(self, errors: FieldErrors) -> Response {
+        let status = if self.stale {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        (status, Self { errors, ..self }).into_response()
+    }
+
+    fn levels(&self) -> [(i16, &'static str, &'static str); 5] {
+        std::array::from_fn(|i| (i as i16 + 1, LIKELIHOOD[i].0, LIKELIHOOD[i].1))
+    }
+
+    fn impacts(&self) -> [(i16, &'static str, &'static str); 5] {
+        std::array::from_fn(|i| (i as i16 + 1, IMPACT[i].0, IMPACT[i].1))
+    }
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+) -> AppResult<RiskFormPage> {
+    let form = RiskForm {
+        owner_id: user.id.to_string(),
+        treatment: Treatment::Mitigate.as_str().to_owned(),
+        status: RiskStatus::Open.as_str().to_owned(),
+        next_review_date: (today() + time::Duration::days(90)).to_string(),
+        ..RiskForm::default()
+    };
+    RiskFormPage::new(&state, ctx, None, form).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Form(form): Form<RiskForm>,
+) -> AppResult<Response> {
+    let page = RiskFormPage::new(&state, ctx, None, form).await?;
+    let fields = match page.form.validate(&page.choices) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(page.refused(errors)),
+    };
+    let mut tx = state.pool.begin().await?;
+    let (id, reference) = repo::create(&mut tx, &fields, user.id).await?;
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("risk.created", "risk", Some(reference.clone())).after(json!(fields)),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{reference} is in the register."),
+        &format!("/manage/risks/{id}"),
+    )
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "risks/detail.html")]
+struct RiskPage {
+    ctx: PageContext,
+    risk: Risk,
+    history: Vec<Assessment>,
+    area: &'static str,
+    today: time::Date,
+}
+
+impl RiskPage {
+    fn likelihood_name(&self, level: &i16) -> &'static str {
+        LIKELIHOOD
+            .get(*level as usize - 1)
+            .map(|l| l.0)
+            .unwrap_or("")
+    }
+
+    fn impact_name(&self, level: &i16) -> &'static str {
+        IMPACT.get(*level as usize - 1).map(|l| l.0).unwrap_or("")
+    }
+}
+
+async fn risk_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    area: &'static str,
+) -> AppResult<RiskPage> {
+    let mut conn = state.pool.acquire().await?;
+    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok(RiskPage {
+        ctx,
+        history: repo::history(&mut conn, id).await?,
+        risk,
+        area,
+        today: today(),
+    })
+}
+
+async fn manage_detail(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<RiskPage> {
+    risk_page(&state, ctx, id, "/manage").await
+}
+
+async fn board_detail(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(_user): BoardMember,
+    Path(id): Path<i64>,
+) -> AppResult<RiskPage> {
+    risk_page(&state, ctx, id, "/board").await
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<RiskFormPage> {
+    let mut conn = state.pool.acquire().await?;
+    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let form = RiskForm::from_risk(&risk);
+    RiskFormPage::new(&state, ctx, Some(risk), form).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<RiskForm>,
+) -> AppResult<Response> {
+    let before = {
+        let mut conn = state.pool.acquire().await?;
+        repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?
+    };
+    let page = RiskFormPage::new(&state, ctx, Some(before.clone()), form).await?;
+    let fields = match page.form.validate(&page.choices) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(page.refused(errors)),
+    };
+    let mut tx = state.pool.begin().await?;
+    if !repo::update(&mut tx, &before, page.form.version, &fields, user.id).await? {
+        let mut page = RiskFormPage {
+            stale: true,
+            ..page
+        };
+        page.form.version = before.version;
+        return Ok(page.refused(FieldErrors::new()));
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("risk.updated", "risk", Some(before.reference.clone()))
+                .before(json!(before))
+                .after(json!(fields)),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        "The risk has been saved.",
+        &format!("/manage/risks/{id}"),
+    )
+    .await
+}
+
+/// One cell of a drawn heat map.
+pub struct Cell {
+    pub likelihood: i16,
+    pub impact: i16,
+    pub count: i64,
+    pub band: &'static str,
+}
+
+/// A heat map laid out for the page: rows from likelihood 5 (top) to 1.
+pub struct HeatMapView {
+    pub title: &'static str,
+    pub residual: bool,
+    pub rows: Vec<(i16, &'static str, Vec<Cell>)>,
+    pub total: i64,
+}
+
+impl HeatMapView {
+    fn new(title: &'static str, residual: bool, map: &HeatMap) -> Self {
+        let rows = (1..=5i16)
+            .rev()
+            .map(|l| {
+                let cells = (1..=5i16)
+                    .map(|i| Cell {
+                        likelihood: l,
+                        impact: i,
+                        count: map.count(l, i),
+                        band: model::band(model::score(l, i)),
+                    })
+                    .collect();
+                (l, LIKELIHOOD[l as usize - 1].0, cells)
+            })
+            .collect();
+        Self {
+            title,
+            residual,
+            rows,
+            total: map.total(),
+        }
+    }
+
+    pub fn impact_names(&self) -> [&'static str; 5] {
+        IMPACT.map(|(name, _)| name)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "risks/board.html")]
+struct BoardRiskPage {
+    ctx: PageContext,
+    maps: [HeatMapView; 2],
+    above: Vec<Risk>,
+    overdue_reviews: Vec<Risk>,
+    categories: Vec<Category>,
+}
+
+/// `GET /board/risks`: heat maps, risks above appetite, overdue reviews, the appetite.
+async fn board_overview(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(_user): BoardMember,
+) -> AppResult<BoardRiskPage> {
+    let mut conn = state.pool.acquire().await?;
+    let (inherent, residual) = repo::heat_maps(&mut conn).await?;
+    let above = RiskQuery {
+        above_appetite: true,
+        sort: "residual",
+        ..RiskQuery::all(25)
+    };
+    let above = repo::find_risks(&mut conn, &above)
+        .await?
+        .into_iter()
+        .map(|row| row.risk)
+        .filter(|r| r.status() != RiskStatus::Closed)
+        .collect();
+    let today = today();
+    let overdue_reviews = repo::find_risks(
+        &mut conn,
+        &RiskQuery {
+            sort: "residual",
+            ..RiskQuery::all(200)
+        },
+    )
+    .await?
+    .into_iter()
+    .map(|row| row.risk)
+    .filter(|risk| risk.review_overdue(today))
+    .take(25)
+    .collect();
+    Ok(BoardRiskPage {
+        ctx,
+        maps: [
+            HeatMapView::new("Inherent", false, &inherent),
+            HeatMapView::new("Residual", true, &residual),
+        ],
+        above,
+        overdue_reviews,
+        categories: repo::categories(&mut conn).await?,
+    })
+}
+
+#[derive(Deserialize)]
+struct AppetiteForm {
+    #[serde(default)]
+    appetite: String,
+    #[serde(default)]
+    version: i32,
+}
+
+/// `POST /board/risks/appetite/{id}`: the board sets a category's appetite (empty: none).
+async fn set_appetite(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    BoardMember(user): BoardMember,
+    Path(id): Path<i64>,
+    Form(form): Form<AppetiteForm>,
+) -> AppResult<Response> {
+    let back = "/board/risks";
+    let appetite = match form::optional(&form.appetite) {
+        None => None,
+        Some(text) => match text.parse::<i16>() {
+            Ok(value) if (1..=25).contains(&value) => Some(value),
+            _ => {
+                return refuse_and_redirect(
+                    &session,
+                    "The appetite is a residual score from 1 to 25 (likelihood × impact).",
+                    back,
+                )
+                .await;
+            }
+        },
+    };
+    let mut tx = state.pool.begin().await?;
+    if !repo::set_appetite(&mut tx, id, form.version, appetite).await? {
+        drop(tx);
+        return refuse_and_redirect(
+            &session,
+            "The appetite changed meanwhile; nothing was saved. Check it and set it again.",
+            back,
+        )
+        .await;
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("risk.appetite_set", "risk_category", Some(id.to_string()))
+                .after(json!({ "appetite": appetite })),
+        )
+        .await?;
+    commit_and_redirect(tx, &session, "The appetite has been set.", back).await
+}

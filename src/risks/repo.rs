@@ -1,0 +1,423 @@
+//! The SQL of the risk register.
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::model::{self, HeatMap, RiskStatus, Treatment};
+use crate::web::page::format_time;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub appetite: Option<i16>,
+    pub version: i32,
+}
+
+pub async fn categories(conn: &mut PgConnection) -> sqlx::Result<Vec<Category>> {
+    sqlx::query_as!(
+        Category,
+        "SELECT id, name, appetite, version FROM risk_categories ORDER BY position, name"
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets a category's appetite; false when it changed meanwhile.
+pub async fn set_appetite(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    appetite: Option<i16>,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE risk_categories SET appetite = $3, version = version + 1
+         WHERE id = $1 AND version = $2",
+        id,
+        version,
+        appetite
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// A risk with its category, appetite and owner.
+#[derive(Debug, Clone, Serialize)]
+pub struct Risk {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub description: String,
+    pub category_id: i64,
+    pub category_name: String,
+    pub appetite: Option<i16>,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub project_id: Option<i64>,
+    pub project_reference: Option<String>,
+    pub objective_id: Option<i64>,
+    pub objective_reference: Option<String>,
+    pub likelihood: i16,
+    pub impact: i16,
+    pub controls: String,
+    pub residual_likelihood: i16,
+    pub residual_impact: i16,
+    pub treatment: String,
+    pub treatment_plan: String,
+    pub next_review_date: Date,
+    pub status: String,
+    pub version: i32,
+}
+
+impl Risk {
+    pub fn inherent_score(&self) -> i16 {
+        model::score(self.likelihood, self.impact)
+    }
+
+    pub fn residual_score(&self) -> i16 {
+        model::score(self.residual_likelihood, self.residual_impact)
+    }
+
+    pub fn residual_band(&self) -> &'static str {
+        model::band(self.residual_score())
+    }
+
+    pub fn inherent_band(&self) -> &'static str {
+        model::band(self.inherent_score())
+    }
+
+    pub fn is_above_appetite(&self) -> bool {
+        model::above_appetite(self.residual_score(), self.appetite)
+    }
+
+    pub fn treatment(&self) -> Treatment {
+        self.treatment.parse().unwrap_or(Treatment::Mitigate)
+    }
+
+    pub fn status(&self) -> RiskStatus {
+        self.status.parse().unwrap_or(RiskStatus::Open)
+    }
+
+    pub fn review_overdue(&self, today: Date) -> bool {
+        self.status() != RiskStatus::Closed && self.next_review_date < today
+    }
+}
+
+/// What the register can be filtered and searched by, and where a page continues.
+#[derive(Debug, Default, Clone)]
+pub struct RiskQuery {
+    pub id: Option<i64>,
+    pub category_id: Option<i64>,
+    pub status: Option<String>,
+    /// Only risks whose residual score exceeds their category's appetite.
+    pub above_appetite: bool,
+    /// Only risks rated in this cell (likelihood, impact), inherent or residual.
+    pub cell: Option<(i16, i16, bool)>,
+    /// Full-text search (PostgreSQL `websearch_to_tsquery`).
+    pub text: Option<String>,
+    /// `reference` or `residual` (highest first).
+    pub sort: &'static str,
+    /// Continue after this (sort key, reference).
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
+impl RiskQuery {
+    pub fn all(limit: i64) -> Self {
+        Self {
+            sort: "reference",
+            limit,
+            ..Self::default()
+        }
+    }
+}
+
+/// A risk with the key its page continues after.
+pub struct RiskRow {
+    pub risk: Risk,
+    pub sort_key: String,
+}
+
+pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Result<Vec<RiskRow>> {
+    let (cell_likelihood, cell_impact, cell_residual) = match query.cell {
+        Some((l, i, residual)) => (Some(l), Some(i), residual),
+        None => (None, None, false),
+    };
+    let rows = sqlx::query!(
+        r#"SELECT * FROM (
+             SELECT r.id, r.reference, r.title, r.description, r.category_id,
+                    c.name AS category_name, c.appetite, r.owner_id,
+                    u.display_name AS owner_name, r.project_id,
+                    p.reference AS "project_reference?", r.objective_id,
+                    o.reference AS "objective_reference?", r.likelihood, r.impact, r.controls,
+                    r.residual_likelihood, r.residual_impact, r.treatment, r.treatment_plan,
+                    r.next_review_date, r.status, r.version,
+                    CASE $1::text
+                        WHEN 'residual' THEN lpad((100 - r.residual_likelihood * r.residual_impact)::text, 3, '0')
+                        ELSE r.reference
+                    END AS sort_key
+             FROM risks r
+             JOIN risk_categories c ON c.id = r.category_id
+             JOIN users u ON u.id = r.owner_id
+             LEFT JOIN projects p ON p.id = r.project_id
+             LEFT JOIN objectives o ON o.id = r.objective_id
+             WHERE ($2::bigint IS NULL OR r.id = $2)
+               AND ($3::bigint IS NULL OR r.category_id = $3)
+               AND ($4::text IS NULL OR r.status = $4)
+               AND (NOT $5 OR (c.appetite IS NOT NULL
+                               AND r.residual_likelihood * r.residual_impact > c.appetite))
+               AND ($6::smallint IS NULL OR (CASE WHEN $8 THEN r.residual_likelihood ELSE r.likelihood END = $6
+                                             AND CASE WHEN $8 THEN r.residual_impact ELSE r.impact END = $7::smallint))
+               AND ($9::text IS NULL OR r.search @@ websearch_to_tsquery('english', $9))
+           ) AS listed
+           WHERE $10::text IS NULL OR (listed.sort_key, listed.reference) > ($10, $11::text)
+           ORDER BY listed.sort_key, listed.reference
+           LIMIT $12"#,
+        query.sort,
+        query.id,
+        query.category_id,
+        query.status,
+        query.above_appetite,
+        cell_likelihood,
+        cell_impact,
+        cell_residual,
+        query.text,
+        query.after.as_ref().map(|(key, _)| key.as_str()),
+        query.after.as_ref().map(|(_, reference)| reference.as_str()),
+        query.limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| RiskRow {
+            sort_key: row.sort_key.unwrap_or_default(),
+            risk: Risk {
+                id: row.id,
+                reference: row.reference,
+                title: row.title,
+                description: row.description,
+                category_id: row.category_id,
+                category_name: row.category_name,
+                appetite: row.appetite,
+                owner_id: row.owner_id,
+                owner_name: row.owner_name,
+                project_id: row.project_id,
+                project_reference: row.project_reference,
+                objective_id: row.objective_id,
+                objective_reference: row.objective_reference,
+                likelihood: row.likelihood,
+                impact: row.impact,
+                controls: row.controls,
+                residual_likelihood: row.residual_likelihood,
+                residual_impact: row.residual_impact,
+                treatment: row.treatment,
+                treatment_plan: row.treatment_plan,
+                next_review_date: row.next_review_date,
+                status: row.status,
+                version: row.version,
+            },
+        })
+        .collect())
+}
+
+pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Risk>> {
+    let query = RiskQuery {
+        id: Some(id),
+        ..RiskQuery::all(1)
+    };
+    Ok(find_risks(conn, &query)
+        .await?
+        .into_iter()
+        .next()
+        .map(|row| row.risk))
+}
+
+/// A risk's editable fields, validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskFields {
+    pub title: String,
+    pub description: String,
+    pub category_id: i64,
+    pub owner_id: i64,
+    pub project_id: Option<i64>,
+    pub objective_id: Option<i64>,
+    pub likelihood: i16,
+    pub impact: i16,
+    pub controls: String,
+    pub residual_likelihood: i16,
+    pub residual_impact: i16,
+    pub treatment: Treatment,
+    pub treatment_plan: String,
+    pub next_review_date: Date,
+    pub status: RiskStatus,
+}
+
+pub async fn create(
+    conn: &mut PgConnection,
+    fields: &RiskFields,
+    assessed_by: i64,
+) -> sqlx::Result<(i64, String)> {
+    let row = sqlx::query!(
+        "INSERT INTO risks (reference, title, description, category_id, owner_id, project_id,
+                            objective_id, likelihood, impact, controls, residual_likelihood,
+                            residual_impact, treatment, treatment_plan, next_review_date, status)
+         VALUES ('RSK-' || lpad(nextval('risk_reference_seq')::text, 4, '0'),
+                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING id, reference",
+        fields.title,
+        fields.description,
+        fields.category_id,
+        fields.owner_id,
+        fields.project_id,
+        fields.objective_id,
+        fields.likelihood,
+        fields.impact,
+        fields.controls,
+        fields.residual_likelihood,
+        fields.residual_impact,
+        fields.treatment.as_str(),
+        fields.treatment_plan,
+        fields.next_review_date,
+        fields.status.as_str()
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    record_assessment(conn, row.id, fields, assessed_by).await?;
+    Ok((row.id, row.reference))
+}
+
+async fn record_assessment(
+    conn: &mut PgConnection,
+    risk_id: i64,
+    fields: &RiskFields,
+    assessed_by: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO risk_assessments (risk_id, likelihood, impact, residual_likelihood,
+                                       residual_impact, assessed_by)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        risk_id,
+        fields.likelihood,
+        fields.impact,
+        fields.residual_likelihood,
+        fields.residual_impact,
+        assessed_by
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves an edit; a changed rating is added to the history. False when the risk changed
+/// meanwhile.
+pub async fn update(
+    conn: &mut PgConnection,
+    before: &Risk,
+    version: i32,
+    fields: &RiskFields,
+    assessed_by: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE risks SET title = $3, description = $4, category_id = $5, owner_id = $6,
+                          project_id = $7, objective_id = $8, likelihood = $9, impact = $10,
+                          controls = $11, residual_likelihood = $12, residual_impact = $13,
+                          treatment = $14, treatment_plan = $15, next_review_date = $16,
+                          status = $17, version = version + 1, updated_at = now()
+         WHERE id = $1 AND version = $2",
+        before.id,
+        version,
+        fields.title,
+        fields.description,
+        fields.category_id,
+        fields.owner_id,
+        fields.project_id,
+        fields.objective_id,
+        fields.likelihood,
+        fields.impact,
+        fields.controls,
+        fields.residual_likelihood,
+        fields.residual_impact,
+        fields.treatment.as_str(),
+        fields.treatment_plan,
+        fields.next_review_date,
+        fields.status.as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let rating_changed = (
+        before.likelihood,
+        before.impact,
+        before.residual_likelihood,
+        before.residual_impact,
+    ) != (
+        fields.likelihood,
+        fields.impact,
+        fields.residual_likelihood,
+        fields.residual_impact,
+    );
+    if rating_changed {
+        record_assessment(conn, before.id, fields, assessed_by).await?;
+    }
+    Ok(true)
+}
+
+/// One rating in a risk's history.
+pub struct Assessment {
+    pub likelihood: i16,
+    pub impact: i16,
+    pub residual_likelihood: i16,
+    pub residual_impact: i16,
+    pub assessed_by_name: String,
+    pub assessed_at: OffsetDateTime,
+}
+
+impl Assessment {
+    pub fn inherent_score(&self) -> i16 {
+        model::score(self.likelihood, self.impact)
+    }
+
+    pub fn residual_score(&self) -> i16 {
+        model::score(self.residual_likelihood, self.residual_impact)
+    }
+
+    pub fn when(&self) -> String {
+        format_time(self.assessed_at)
+    }
+}
+
+pub async fn history(conn: &mut PgConnection, risk_id: i64) -> sqlx::Result<Vec<Assessment>> {
+    sqlx::query_as!(
+        Assessment,
+        "SELECT a.likelihood, a.impact, a.residual_likelihood, a.residual_impact,
+                u.display_name AS assessed_by_name, a.assessed_at
+         FROM risk_assessments a JOIN users u ON u.id = a.assessed_by
+         WHERE a.risk_id = $1 ORDER BY a.assessed_at DESC, a.id DESC LIMIT 200",
+        risk_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The heat maps of the open register (closed risks left out): inherent and residual.
+pub async fn heat_maps(conn: &mut PgConnection) -> sqlx::Result<(HeatMap, HeatMap)> {
+    let rows = sqlx::query!(
+        r#"SELECT likelihood, impact, residual_likelihood, residual_impact, count(*) AS "count!"
+           FROM risks WHERE status <> 'closed'
+           GROUP BY likelihood, impact, residual_likelihood, residual_impact"#
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut inherent = HeatMap::default();
+    let mut residual = HeatMap::default();
+    for row in rows {
+        inherent.add(row.likelihood, row.impact, row.count);
+        residual.add(row.residual_likelihood, row.residual_impact, row.count);
+    }
+    Ok((inherent, residual))
+}

@@ -1,0 +1,227 @@
+//! The risk register: ratings with their history, the heat map, the board's appetite.
+
+use quorum::users::Role;
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, TestClient, assert_redirects_to, location};
+
+async fn category(app: &TestApp, name: &str) -> String {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM risk_categories WHERE name = $1")
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+/// Records a risk through the form; returns its page.
+async fn record(client: &TestClient, fields: &[(&str, &str)]) -> reqwest::Response {
+    client.post_form("/manage/risks", fields).await
+}
+
+fn risk_fields<'a>(
+    category: &'a str,
+    owner: &'a str,
+    rating: [&'a str; 4],
+    title: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("title", title),
+        ("description", "Ransomware encrypts the file servers."),
+        ("category_id", category),
+        ("owner_id", owner),
+        ("likelihood", rating[0]),
+        ("impact", rating[1]),
+        ("residual_likelihood", rating[2]),
+        ("residual_impact", rating[3]),
+        ("controls", "Offline backups."),
+        ("treatment", "mitigate"),
+        ("treatment_plan", "Segment the network."),
+        ("next_review_date", "2030-01-31"),
+        ("status", "open"),
+    ]
+}
+
+#[tokio::test]
+async fn a_risk_is_recorded_and_every_rating_change_is_kept() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let security = category(&app, "Security").await;
+
+    // Residual worse than inherent, and no plan for a mitigation: refused, input kept.
+    let mut bad = risk_fields(&security, &owner, ["2", "2", "5", "5"], "Ransomware");
+    bad.retain(|(name, _)| *name != "treatment_plan");
+    let refused = record(&manager, &bad).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Controls cannot make a risk worse"));
+    assert!(body.contains("Say how the risk is mitigated"));
+    assert!(body.contains(r#"value="Ransomware""#));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM risks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+
+    let response = record(
+        &manager,
+        &risk_fields(&security, &owner, ["4", "5", "3", "4"], "Ransomware"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = location(response.headers());
+    let (_, page) = manager.page(&path).await;
+    assert!(page.contains("RSK-0001"));
+    assert!(page.contains("= <span class=\"score score-critical\">20</span>"));
+
+    // A re-rating adds to the history; a text edit does not.
+    let mut rerated = risk_fields(&security, &owner, ["4", "5", "2", "4"], "Ransomware");
+    rerated.push(("version", "1"));
+    assert_redirects_to(
+        &manager.post_form(&format!("{path}/edit"), &rerated).await,
+        &path,
+    );
+    let mut reworded = risk_fields(
+        &security,
+        &owner,
+        ["4", "5", "2", "4"],
+        "Ransomware on file servers",
+    );
+    reworded.push(("version", "2"));
+    assert_redirects_to(
+        &manager.post_form(&format!("{path}/edit"), &reworded).await,
+        &path,
+    );
+    let history: Vec<i16> =
+        sqlx::query_scalar("SELECT residual_likelihood FROM risk_assessments ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(history, [3, 2]);
+    let (_, page) = manager.page(&path).await;
+    let history_table = page.split(r#"id="rating-history""#).nth(1).unwrap();
+    assert_eq!(history_table.matches("<tr><td").count(), 2);
+
+    // A stale form is refused with the input kept.
+    let mut stale = risk_fields(&security, &owner, ["1", "1", "1", "1"], "Stale title");
+    stale.push(("version", "1"));
+    let response = manager.post_form(&format!("{path}/edit"), &stale).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"value="Stale title""#)
+    );
+
+    // Found by full-text search.
+    let (_, found) = manager.page("/manage/risks?q=encrypts").await;
+    assert!(found.contains("RSK-0001"));
+    let (_, none) = manager.page("/manage/risks?q=earthquake").await;
+    assert!(none.contains("No risk matches."));
+}
+
+#[tokio::test]
+async fn the_heat_map_counts_match_the_register_and_appetite_flags_risks() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let security = category(&app, "Security").await;
+    let vendor = category(&app, "Vendor").await;
+    for (category, rating, title) in [
+        (&security, ["5", "4", "3", "4"], "A"),
+        (&security, ["5", "4", "3", "4"], "B"),
+        (&vendor, ["3", "3", "2", "2"], "C"),
+        (&vendor, ["2", "2", "1", "1"], "D"),
+    ] {
+        assert_eq!(
+            record(&manager, &risk_fields(category, &owner, rating, title))
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    // A closed risk is not on the map.
+    let mut closed = risk_fields(&vendor, &owner, ["5", "5", "5", "5"], "Closed one");
+    closed.retain(|(name, _)| *name != "status");
+    closed.push(("status", "closed"));
+    record(&manager, &closed).await;
+
+    let (_, page) = board.page("/board/risks").await;
+    let residual = page
+        .split(r#"id="heat-residual""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    let cells: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT residual_likelihood || '-' || residual_impact, count(*) FROM risks WHERE status <> 'closed' GROUP BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (cell, count) in &cells {
+        assert!(
+            residual.contains(&format!(r#"data-cell="{cell}">{count}</a>"#)),
+            "cell {cell} should show {count}"
+        );
+    }
+    assert_eq!(residual.matches("data-cell=").count(), cells.len());
+    let inherent = page
+        .split(r#"id="heat-inherent""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(inherent.contains(r#"data-cell="5-4">2</a>"#));
+
+    // A cell links to its risks.
+    let (_, listed) = board
+        .page("/board/risks/register?l=3&i=4&residual=true")
+        .await;
+    assert!(listed.contains("RSK-0001") && listed.contains("RSK-0002"));
+    assert!(!listed.contains("RSK-0003"));
+
+    // The board sets the Security appetite at 10: residual 12 is above it.
+    let refused = board
+        .post_form(
+            &format!("/board/risks/appetite/{security}"),
+            &[("appetite", "30"), ("version", "1")],
+        )
+        .await;
+    assert_redirects_to(&refused, "/board/risks");
+    let (_, page) = board.page("/board/risks").await;
+    assert!(page.contains("The appetite is a residual score from 1 to 25"));
+    board
+        .post_form(
+            &format!("/board/risks/appetite/{security}"),
+            &[("appetite", "10"), ("version", "1")],
+        )
+        .await;
+    let (_, page) = board.page("/board/risks").await;
+    let above = page
+        .split(r#"id="above-appetite""#)
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap();
+    assert!(above.contains("RSK-0001") && above.contains("RSK-0002"));
+    assert!(!above.contains("RSK-0003"));
+    let (_, register) = manager.page("/manage/risks?above=1").await;
+    assert!(register.contains("RSK-0002") && !register.contains("RSK-0004"));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"risk.appetite_set".to_owned())
+    );
+}
