@@ -155,6 +155,7 @@ async fn serve(
             majority_percent: server.budget_majority_percent,
         };
         demo::approvals::load(&pool, rule).await?;
+        demo::risks::load(&pool).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

@@ -1,8 +1,10 @@
 //! The demo organisation `quorum demo` loads: its people, one per kind of user, a
-//! believable portfolio ([`portfolio`]) and requests before the board ([`approvals`]).
+//! believable portfolio ([`portfolio`]), requests before the board ([`approvals`]) and a
+//! risk register ([`risks`]).
 
 pub mod approvals;
 pub mod portfolio;
+pub mod risks;
 
 use serde_json::json;
 use sqlx::PgPool;

@@ -225,3 +225,44 @@ async fn the_heat_map_counts_match_the_register_and_appetite_flags_risks() {
             .contains(&"risk.appetite_set".to_owned())
     );
 }
+
+#[tokio::test]
+async fn the_demo_register_has_forty_risks_some_above_appetite() {
+    let app = TestApp::spawn().await;
+    quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
+        .await
+        .unwrap();
+    quorum::demo::risks::load(&app.pool).await.unwrap();
+    quorum::demo::risks::load(&app.pool).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM risks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 40, "loaded once");
+    let above: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM risks r JOIN risk_categories c ON c.id = r.category_id
+         WHERE r.residual_likelihood * r.residual_impact > c.appetite",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(above >= 5, "{above} above appetite");
+    let categories: i64 = sqlx::query_scalar("SELECT count(DISTINCT category_id) FROM risks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(categories, 6);
+    let board = app.client();
+    board
+        .login("chair@example.com", crate::helpers::PASSWORD)
+        .await;
+    let (_, page) = board.page("/board/risks").await;
+    assert!(
+        page.contains("Ransomware encrypts file servers"),
+        "above appetite on the board's page"
+    );
+    assert!(
+        !page.contains("Every review is on time."),
+        "some reviews are overdue"
+    );
+}
