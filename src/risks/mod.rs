@@ -37,6 +37,7 @@ pub fn manage_routes() -> Router<AppState> {
     Router::new()
         .route("/risks", get(manage_list).post(create))
         .route("/risks/new", get(new_page))
+        .route("/risks/as-of", get(manage_as_of))
         .route("/risks/{id}", get(manage_detail))
         .route("/risks/{id}/edit", get(edit_page).post(update))
 }
@@ -46,6 +47,7 @@ pub fn board_routes() -> Router<AppState> {
     Router::new()
         .route("/risks", get(board_overview))
         .route("/risks/register", get(board_list))
+        .route("/risks/as-of", get(board_as_of))
         .route("/risks/appetite/{id}", post(set_appetite))
         .route("/risks/{id}", get(board_detail))
 }
@@ -615,10 +617,94 @@ impl HeatMapView {
     }
 }
 
+#[derive(Deserialize)]
+struct AsOfQuery {
+    date: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "risks/as_of.html")]
+struct AsOfPage {
+    ctx: PageContext,
+    date: String,
+    risks: Vec<repo::PastRisk>,
+    next_after: Option<String>,
+    errors: FieldErrors,
+    area: &'static str,
+}
+
+/// The register as it stood at the end of a past day, from the rating history.
+async fn as_of_page(
+    state: &AppState,
+    ctx: PageContext,
+    query: AsOfQuery,
+    area: &'static str,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    let typed = query
+        .date
+        .clone()
+        .unwrap_or_else(|| model::last_quarter_end(today()).to_string());
+    let day = form::required_date(&mut errors, "date", &typed);
+    let mut risks = Vec::new();
+    let mut next_after = None;
+    if let Some(day) = day {
+        let mut conn = state.pool.acquire().await?;
+        let rows = repo::as_of(
+            &mut conn,
+            model::end_of_day(day),
+            query.after.as_deref(),
+            fetch_limit(PAGE_SIZE),
+        )
+        .await?;
+        let page = KeysetPage::from_rows(rows, PAGE_SIZE, |risk| risk.reference.clone());
+        risks = page.items;
+        next_after = page.next;
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        AsOfPage {
+            ctx,
+            date: typed,
+            risks,
+            next_after,
+            errors,
+            area,
+        },
+    )
+        .into_response())
+}
+
+async fn manage_as_of(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Query(query): Query<AsOfQuery>,
+) -> AppResult<Response> {
+    as_of_page(&state, ctx, query, "/manage").await
+}
+
+async fn board_as_of(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    BoardMember(_user): BoardMember,
+    Query(query): Query<AsOfQuery>,
+) -> AppResult<Response> {
+    as_of_page(&state, ctx, query, "/board").await
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "risks/board.html")]
 struct BoardRiskPage {
     ctx: PageContext,
+    quarter_end: time::Date,
+    movement: Vec<repo::Movement>,
     maps: [HeatMapView; 2],
     above: Vec<Risk>,
     overdue_reviews: Vec<Risk>,
@@ -658,8 +744,11 @@ async fn board_overview(
     .filter(|risk| risk.review_overdue(today))
     .take(25)
     .collect();
+    let quarter_end = model::last_quarter_end(today);
     Ok(BoardRiskPage {
         ctx,
+        movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
+        quarter_end,
         maps: [
             HeatMapView::new("Inherent", false, &inherent),
             HeatMapView::new("Residual", true, &residual),

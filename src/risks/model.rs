@@ -80,6 +80,23 @@ pub fn above_appetite(residual_score: i16, appetite: Option<i16>) -> bool {
     appetite.is_some_and(|appetite| residual_score > appetite)
 }
 
+/// The last day of the quarter before the one `today` is in.
+pub fn last_quarter_end(today: time::Date) -> time::Date {
+    let quarter_first_month = (u8::from(today.month()) - 1) / 3 * 3 + 1;
+    let quarter_start = time::Date::from_calendar_date(
+        today.year(),
+        time::Month::try_from(quarter_first_month).unwrap_or(time::Month::January),
+        1,
+    )
+    .unwrap_or(today);
+    quarter_start - time::Duration::days(1)
+}
+
+/// The moment a day ends (the start of the next day, UTC): "as it stood on that date".
+pub fn end_of_day(day: time::Date) -> time::OffsetDateTime {
+    (day + time::Duration::days(1)).midnight().assume_utc()
+}
+
 /// A 5 × 5 count of risks by (likelihood, impact).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeatMap {
@@ -117,6 +134,23 @@ mod tests {
         assert!(above_appetite(12, Some(10)));
         assert!(!above_appetite(10, Some(10)), "at appetite is tolerated");
         assert!(!above_appetite(25, None));
+    }
+
+    #[test]
+    fn quarter_ends() {
+        use time::macros::date;
+        assert_eq!(
+            last_quarter_end(date!(2026 - 11 - 25)),
+            date!(2026 - 09 - 30)
+        );
+        assert_eq!(
+            last_quarter_end(date!(2026 - 01 - 01)),
+            date!(2025 - 12 - 31)
+        );
+        assert_eq!(
+            last_quarter_end(date!(2026 - 06 - 30)),
+            date!(2026 - 03 - 31)
+        );
     }
 
     #[test]

@@ -297,13 +297,15 @@ async fn record_assessment(
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO risk_assessments (risk_id, likelihood, impact, residual_likelihood,
-                                       residual_impact, assessed_by)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+                                       residual_impact, status, treatment, assessed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         risk_id,
         fields.likelihood,
         fields.impact,
         fields.residual_likelihood,
         fields.residual_impact,
+        fields.status.as_str(),
+        fields.treatment.as_str(),
         assessed_by
     )
     .execute(conn)
@@ -420,4 +422,107 @@ pub async fn heat_maps(conn: &mut PgConnection) -> sqlx::Result<(HeatMap, HeatMa
         residual.add(row.residual_likelihood, row.residual_impact, row.count);
     }
     Ok((inherent, residual))
+}
+
+/// A risk as the register stood at a past moment: its assessment in force then.
+pub struct PastRisk {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub category_name: String,
+    pub likelihood: i16,
+    pub impact: i16,
+    pub residual_likelihood: i16,
+    pub residual_impact: i16,
+    pub status: String,
+    pub treatment: String,
+}
+
+impl PastRisk {
+    pub fn inherent_score(&self) -> i16 {
+        model::score(self.likelihood, self.impact)
+    }
+
+    pub fn residual_score(&self) -> i16 {
+        model::score(self.residual_likelihood, self.residual_impact)
+    }
+
+    pub fn residual_band(&self) -> &'static str {
+        model::band(self.residual_score())
+    }
+}
+
+/// The register as it stood just before `moment`: risks recorded by then, each with the
+/// last assessment made before it (keyset paging on the reference).
+pub async fn as_of(
+    conn: &mut PgConnection,
+    moment: OffsetDateTime,
+    after: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<PastRisk>> {
+    sqlx::query_as!(
+        PastRisk,
+        r#"SELECT r.id, r.reference, r.title, c.name AS category_name,
+                  a.likelihood AS "likelihood!", a.impact AS "impact!",
+                  a.residual_likelihood AS "residual_likelihood!",
+                  a.residual_impact AS "residual_impact!", a.status AS "status!",
+                  a.treatment AS "treatment!"
+           FROM risks r
+           JOIN risk_categories c ON c.id = r.category_id
+           CROSS JOIN LATERAL (
+               SELECT likelihood, impact, residual_likelihood, residual_impact, status, treatment
+               FROM risk_assessments
+               WHERE risk_id = r.id AND assessed_at < $1
+               ORDER BY assessed_at DESC, id DESC
+               LIMIT 1
+           ) a
+           WHERE $2::text IS NULL OR r.reference > $2
+           ORDER BY r.reference
+           LIMIT $3"#,
+        moment,
+        after,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How a risk's residual score moved since a moment (`before` is `None` for a new risk).
+pub struct Movement {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub before: Option<i16>,
+    pub now: i16,
+}
+
+/// The risks whose residual score changed since `moment`, or which are new, biggest
+/// rise first.
+pub async fn movement_since(
+    conn: &mut PgConnection,
+    moment: OffsetDateTime,
+    limit: i64,
+) -> sqlx::Result<Vec<Movement>> {
+    sqlx::query_as!(
+        Movement,
+        r#"SELECT r.id, r.reference, r.title,
+                  (a.residual_likelihood * a.residual_impact)::smallint AS before,
+                  (r.residual_likelihood * r.residual_impact)::smallint AS "now!"
+           FROM risks r
+           LEFT JOIN LATERAL (
+               SELECT residual_likelihood, residual_impact FROM risk_assessments
+               WHERE risk_id = r.id AND assessed_at < $1
+               ORDER BY assessed_at DESC, id DESC LIMIT 1
+           ) a ON true
+           WHERE r.status <> 'closed'
+             AND (a.residual_likelihood IS NULL
+                  OR a.residual_likelihood * a.residual_impact <> r.residual_likelihood * r.residual_impact)
+           ORDER BY r.residual_likelihood * r.residual_impact
+                    - coalesce(a.residual_likelihood * a.residual_impact, 0) DESC, r.reference
+           LIMIT $2"#,
+        moment,
+        limit
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -266,3 +266,74 @@ async fn the_demo_register_has_forty_risks_some_above_appetite() {
         "some reviews are overdue"
     );
 }
+
+#[tokio::test]
+async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let security = category(&app, "Security").await;
+    let path = location(
+        record(
+            &manager,
+            &risk_fields(&security, &owner, ["4", "5", "2", "3"], "Old risk"),
+        )
+        .await
+        .headers(),
+    );
+    // It was recorded, rated 2 × 3, long ago.
+    sqlx::query("UPDATE risk_assessments SET assessed_at = now() - interval '200 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Today it is re-rated 4 × 4 and closed for treatment; a second risk is new.
+    let mut rerated = risk_fields(&security, &owner, ["4", "5", "4", "4"], "Old risk");
+    rerated.push(("version", "1"));
+    assert_redirects_to(
+        &manager.post_form(&format!("{path}/edit"), &rerated).await,
+        &path,
+    );
+    record(
+        &manager,
+        &risk_fields(&security, &owner, ["2", "2", "1", "1"], "New risk"),
+    )
+    .await;
+
+    let long_ago = (quorum::projects::today() - time::Duration::days(100)).to_string();
+    let (status, then) = board
+        .page(&format!("/board/risks/as-of?date={long_ago}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let table = then.split(r#"id="as-of-register""#).nth(1).unwrap();
+    assert!(table.contains("Old risk"));
+    assert!(
+        table.contains(r#"<span class="score score-medium">6</span>"#),
+        "the rating then"
+    );
+    assert!(!table.contains("New risk"), "not recorded yet");
+    let (_, now) = board
+        .page(&format!(
+            "/board/risks/as-of?date={}",
+            quorum::projects::today()
+        ))
+        .await;
+    assert!(now.contains(r#"<span class="score score-high">16</span>"#));
+    assert!(now.contains("New risk"));
+    let (status, bad) = board.page("/board/risks/as-of?date=last-tuesday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("Enter a date as YYYY-MM-DD"));
+
+    let (_, page) = board.page("/board/risks").await;
+    let movement = page
+        .split(r#"id="movement""#)
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap();
+    assert!(movement.contains("Old risk</a> — 6 → 16"), "{movement}");
+    assert!(movement.contains("New risk</a> — new, 1"));
+}

@@ -153,6 +153,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/board/risks/register",
         Access::Roles(&[Role::Board]),
     ),
+    ("GET", "/board/risks/as-of", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/manage/risks/as-of",
+        Access::Roles(&[Role::ItManager]),
+    ),
     (
         "POST",
         "/board/risks/appetite/1",
