@@ -40,6 +40,8 @@ pub fn manage_routes() -> Router<AppState> {
         .route("/risks/as-of", get(manage_as_of))
         .route("/risks/{id}", get(manage_detail))
         .route("/risks/{id}/edit", get(edit_page).post(update))
+        .route("/risks/{id}/actions", post(add_action))
+        .route("/risks/{id}/actions/{action}/done", post(complete_action))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
@@ -464,6 +466,9 @@ struct RiskPage {
     ctx: PageContext,
     risk: Risk,
     history: Vec<Assessment>,
+    actions: Vec<repo::Action>,
+    /// Who an action can be given to.
+    owners: Vec<PersonOption>,
     area: &'static str,
     today: time::Date,
 }
@@ -492,6 +497,8 @@ async fn risk_page(
     Ok(RiskPage {
         ctx,
         history: repo::history(&mut conn, id).await?,
+        actions: repo::actions(&mut conn, Some(id), None, 200).await?,
+        owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
         risk,
         area,
         today: today(),
@@ -570,6 +577,84 @@ async fn update(
         &format!("/manage/risks/{id}"),
     )
     .await
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    due_date: String,
+}
+
+/// `POST /manage/risks/{id}/actions`: a new action treating the risk.
+async fn add_action(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> AppResult<Response> {
+    let back = format!("/manage/risks/{id}");
+    let mut conn = state.pool.acquire().await?;
+    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let owners = crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?;
+    drop(conn);
+    let mut errors = FieldErrors::new();
+    let description = form::required_text(&mut errors, "description", &form.description, 2_000);
+    let owner_id = form
+        .owner_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| owners.iter().any(|o| o.id == *id));
+    let due_date = form::required_date(&mut errors, "due_date", &form.due_date);
+    let (Some(owner_id), Some(due_date), true) = (owner_id, due_date, errors.is_empty()) else {
+        let message = "The action needs a description, an owner and a due date.";
+        return refuse_and_redirect(&session, message, &back).await;
+    };
+    let mut tx = state.pool.begin().await?;
+    repo::add_action(&mut tx, id, &description, owner_id, due_date).await?;
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("risk.action_added", "risk", Some(risk.reference)).after(
+                json!({ "description": description, "owner_id": owner_id, "due_date": due_date }),
+            ),
+        )
+        .await?;
+    commit_and_redirect(tx, &session, "The action has been added.", &back).await
+}
+
+/// `POST /manage/risks/{id}/actions/{action}/done`
+async fn complete_action(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path((id, action)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    let back = format!("/manage/risks/{id}");
+    let mut tx = state.pool.begin().await?;
+    if !repo::complete_action(&mut tx, id, action).await? {
+        drop(tx);
+        return refuse_and_redirect(
+            &session,
+            "That action is already done, or belongs to another risk.",
+            &back,
+        )
+        .await;
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("risk.action_done", "risk", Some(id.to_string()))
+                .after(json!({ "action": action })),
+        )
+        .await?;
+    commit_and_redirect(tx, &session, "The action is done.", &back).await
 }
 
 /// One cell of a drawn heat map.
@@ -708,6 +793,7 @@ struct BoardRiskPage {
     maps: [HeatMapView; 2],
     above: Vec<Risk>,
     overdue_reviews: Vec<Risk>,
+    overdue_actions: Vec<repo::Action>,
     categories: Vec<Category>,
 }
 
@@ -748,6 +834,7 @@ async fn board_overview(
     Ok(BoardRiskPage {
         ctx,
         movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
+        overdue_actions: repo::actions(&mut conn, None, Some(today), 25).await?,
         quarter_end,
         maps: [
             HeatMapView::new("Inherent", false, &inherent),

@@ -526,3 +526,82 @@ pub async fn movement_since(
     .fetch_all(conn)
     .await
 }
+
+/// An action treating a risk.
+pub struct Action {
+    pub id: i64,
+    pub risk_id: i64,
+    pub risk_reference: String,
+    pub risk_title: String,
+    pub description: String,
+    pub owner_name: String,
+    pub due_date: Date,
+    pub done_at: Option<OffsetDateTime>,
+}
+
+impl Action {
+    pub fn is_overdue(&self, today: Date) -> bool {
+        self.done_at.is_none() && self.due_date < today
+    }
+}
+
+/// A risk's actions (`risk_id`), or every open action due before `due_before`, soonest first.
+pub async fn actions(
+    conn: &mut PgConnection,
+    risk_id: Option<i64>,
+    due_before: Option<Date>,
+    limit: i64,
+) -> sqlx::Result<Vec<Action>> {
+    sqlx::query_as!(
+        Action,
+        "SELECT a.id, a.risk_id, r.reference AS risk_reference, r.title AS risk_title,
+                a.description, u.display_name AS owner_name, a.due_date, a.done_at
+         FROM risk_actions a
+         JOIN risks r ON r.id = a.risk_id
+         JOIN users u ON u.id = a.owner_id
+         WHERE ($1::bigint IS NULL OR a.risk_id = $1)
+           AND ($2::date IS NULL OR (a.done_at IS NULL AND a.due_date < $2))
+         ORDER BY a.done_at IS NOT NULL, a.due_date, a.id
+         LIMIT $3",
+        risk_id,
+        due_before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_action(
+    conn: &mut PgConnection,
+    risk_id: i64,
+    description: &str,
+    owner_id: i64,
+    due_date: Date,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO risk_actions (risk_id, description, owner_id, due_date)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+        risk_id,
+        description,
+        owner_id,
+        due_date
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Marks an open action of `risk_id` done; false if there is no such open action.
+pub async fn complete_action(
+    conn: &mut PgConnection,
+    risk_id: i64,
+    action_id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE risk_actions SET done_at = now() WHERE id = $1 AND risk_id = $2 AND done_at IS NULL",
+        action_id,
+        risk_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -337,3 +337,92 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
     assert!(movement.contains("Old risk</a> — 6 → 16"), "{movement}");
     assert!(movement.contains("New risk</a> — new, 1"));
 }
+
+#[tokio::test]
+async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let security = category(&app, "Security").await;
+    let path = location(
+        record(
+            &manager,
+            &risk_fields(&security, &owner, ["4", "4", "3", "3"], "Phishing"),
+        )
+        .await
+        .headers(),
+    );
+
+    let refused = manager
+        .post_form(
+            &format!("{path}/actions"),
+            &[
+                ("description", ""),
+                ("owner_id", &owner),
+                ("due_date", "2020-01-01"),
+            ],
+        )
+        .await;
+    assert_redirects_to(&refused, &path);
+    let (_, page) = manager.page(&path).await;
+    assert!(page.contains("The action needs a description, an owner and a due date."));
+
+    let yesterday = (quorum::projects::today() - time::Duration::days(1)).to_string();
+    manager
+        .post_form(
+            &format!("{path}/actions"),
+            &[
+                ("description", "Run a phishing drill"),
+                ("owner_id", &owner),
+                ("due_date", &yesterday),
+            ],
+        )
+        .await;
+    manager
+        .post_form(
+            &format!("{path}/actions"),
+            &[
+                ("description", "Enforce MFA"),
+                ("owner_id", &owner),
+                ("due_date", "2999-01-01"),
+            ],
+        )
+        .await;
+    let (_, page) = manager.page(&path).await;
+    let actions = page.split(r#"id="risk-actions""#).nth(1).unwrap();
+    assert!(actions.contains("Run a phishing drill") && actions.contains("Overdue"));
+
+    let (_, overview) = board.page("/board/risks").await;
+    let overdue = overview
+        .split(r#"id="overdue-actions""#)
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap();
+    assert!(overdue.contains("Run a phishing drill"));
+    assert!(!overdue.contains("Enforce MFA"));
+
+    let action: i64 = sqlx::query_scalar(
+        "SELECT id FROM risk_actions WHERE description = 'Run a phishing drill'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_redirects_to(
+        &manager
+            .post_form(&format!("{path}/actions/{action}/done"), &[])
+            .await,
+        &path,
+    );
+    let (_, overview) = board.page("/board/risks").await;
+    assert!(overview.contains("No action is overdue."));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"risk.action_done".to_owned())
+    );
+}

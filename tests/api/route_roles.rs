@@ -147,6 +147,16 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(&[Role::ItManager]),
     ),
     ("GET", "/board/risks/{risk}", Access::Roles(&[Role::Board])),
+    (
+        "POST",
+        "/manage/risks/{risk}/actions",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/risks/{risk}/actions/0/done",
+        Access::Roles(&[Role::ItManager]),
+    ),
     ("GET", "/board/risks", Access::Roles(&[Role::Board])),
     (
         "GET",
