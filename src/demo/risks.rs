@@ -382,6 +382,38 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
             )
             .await?;
     }
+    // The register was first rated half a year ago...
+    sqlx::query!("UPDATE risk_assessments SET assessed_at = assessed_at - interval '200 days'")
+        .execute(&mut *tx)
+        .await?;
+    // ...and every fifth risk has been re-rated since the quarter end, up or down.
+    let register = repo::find_risks(&mut tx, &repo::RiskQuery::all(100)).await?;
+    for (index, row) in register.iter().enumerate().filter(|(i, _)| i % 5 == 0) {
+        let risk = &row.risk;
+        let residual_likelihood = if index % 10 == 0 {
+            (risk.residual_likelihood + 1).min(risk.likelihood)
+        } else {
+            (risk.residual_likelihood - 1).max(1)
+        };
+        let fields = RiskFields {
+            title: risk.title.clone(),
+            description: risk.description.clone(),
+            category_id: risk.category_id,
+            owner_id: risk.owner_id,
+            project_id: risk.project_id,
+            objective_id: risk.objective_id,
+            likelihood: risk.likelihood,
+            impact: risk.impact,
+            controls: risk.controls.clone(),
+            residual_likelihood,
+            residual_impact: risk.residual_impact,
+            treatment: risk.treatment(),
+            treatment_plan: risk.treatment_plan.clone(),
+            next_review_date: risk.next_review_date,
+            status: risk.status(),
+        };
+        repo::update(&mut tx, risk, risk.version, &fields, risk.owner_id).await?;
+    }
     Context::new(Actor::account(chair, "chair@example.com"), None)
         .record(
             &mut tx,
