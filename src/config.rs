@@ -71,6 +71,14 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_BUDGET_MAJORITY_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=99))]
     pub budget_majority_percent: i32,
 
+    /// Risk acceptances above appetite: share of eligible board members who must vote.
+    #[arg(long, env = "QUORUM_RISK_QUORUM_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub risk_quorum_percent: i32,
+
+    /// Risk acceptances above appetite: approval needs more than this share of the votes.
+    #[arg(long, env = "QUORUM_RISK_MAJORITY_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub risk_majority_percent: i32,
+
     /// SMTP server for e-mail notifications, e.g. `smtp://localhost:25` or
     /// `smtps://user:password@mail.example.org`. Without it, no e-mail is sent.
     #[arg(long, env = "QUORUM_SMTP_URL", hide_env_values = true)]
@@ -103,6 +111,8 @@ impl ServerConfig {
             mail_from: "Quorum <quorum@localhost>".to_owned(),
             budget_quorum_percent: 50,
             budget_majority_percent: 50,
+            risk_quorum_percent: 50,
+            risk_majority_percent: 50,
             currency: "EUR".to_owned(),
         }
     }

@@ -25,6 +25,8 @@ pub enum Refusal {
     NotDue(Date),
     NotRequester,
     Stale,
+    /// Only budget requests are edited; a risk acceptance is withdrawn and asked again.
+    NotEditable,
 }
 
 impl Refusal {
@@ -44,6 +46,9 @@ impl Refusal {
                 "Only the person who filed the request changes or withdraws it.".to_owned()
             }
             Refusal::Stale => "The request changed while you were editing it.".to_owned(),
+            Refusal::NotEditable => {
+                "This request is not edited: withdraw it and ask again.".to_owned()
+            }
         }
     }
 }
@@ -146,6 +151,9 @@ pub async fn change(
     }
     if before.status().is_closed() {
         return refuse(Refusal::NotOpen(before.status()));
+    }
+    if !before.is_budget() {
+        return refuse(Refusal::NotEditable);
     }
     let Some(content_version) = repo::update_budget_request(conn, id, version, content).await?
     else {
@@ -351,7 +359,7 @@ async fn close(
     repo::set_status(conn, request.id, status).await?;
     let year = OffsetDateTime::now_utc().year();
     let reference = repo::next_reference(conn, "DEC", year).await?;
-    repo::insert_resolution(
+    let decision_id = repo::insert_resolution(
         conn,
         &reference,
         request,
@@ -361,7 +369,7 @@ async fn close(
     )
     .await?;
     if outcome == Outcome::Approved {
-        apply_approval(conn, request, &reference, closed_by).await?;
+        apply_approval(conn, request, &reference, decision_id, closed_by).await?;
     }
     audit
         .record(
@@ -378,6 +386,7 @@ async fn apply_approval(
     conn: &mut PgConnection,
     request: &Request,
     decision: &str,
+    decision_id: i64,
     decided_by: i64,
 ) -> EngineResult<()> {
     match request.kind.parse::<RequestKind>() {
@@ -394,6 +403,24 @@ async fn apply_approval(
                 .await?;
             }
             repo::commit_to_fiscal_year(conn, request.fiscal_year, request.amount).await?;
+        }
+        Ok(RequestKind::RiskAcceptance) => {
+            if let (Some(risk_id), Some(likelihood), Some(impact), Some(until)) = (
+                request.accept_risk_id,
+                request.accept_residual_likelihood,
+                request.accept_residual_impact,
+                request.accept_expires_on,
+            ) {
+                crate::risks::repo::record_acceptance(
+                    conn,
+                    risk_id,
+                    decision_id,
+                    likelihood,
+                    impact,
+                    until,
+                )
+                .await?;
+            }
         }
         Err(_) => {}
     }

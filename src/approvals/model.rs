@@ -9,6 +9,7 @@ text_enum! {
     /// table, and its effect in `engine::apply_approval`.
     pub enum RequestKind {
         Budget => ("budget", "Budget request"),
+        RiskAcceptance => ("risk_acceptance", "Risk acceptance above appetite"),
     }
 }
 

@@ -178,9 +178,34 @@ pub struct Request {
     pub costs: String,
     pub risks: String,
     pub alternatives: String,
+    /// For a risk acceptance: the risk and the assessment the board is asked to accept.
+    pub accept_risk_id: Option<i64>,
+    pub accept_risk_reference: Option<String>,
+    pub accept_risk_title: Option<String>,
+    pub accept_residual_likelihood: Option<i16>,
+    pub accept_residual_impact: Option<i16>,
+    pub accept_appetite: Option<i16>,
+    pub accept_justification: Option<String>,
+    pub accept_expires_on: Option<Date>,
 }
 
 impl Request {
+    pub fn kind(&self) -> super::model::RequestKind {
+        self.kind
+            .parse()
+            .unwrap_or(super::model::RequestKind::Budget)
+    }
+
+    pub fn is_budget(&self) -> bool {
+        self.kind() == super::model::RequestKind::Budget
+    }
+
+    /// The residual score a risk acceptance is about.
+    pub fn accept_score(&self) -> i16 {
+        self.accept_residual_likelihood.unwrap_or_default()
+            * self.accept_residual_impact.unwrap_or_default()
+    }
+
     pub fn status(&self) -> RequestStatus {
         self.status.parse().unwrap_or(RequestStatus::Draft)
     }
@@ -193,7 +218,11 @@ impl Request {
     }
 
     pub fn amount_text(&self) -> String {
-        format_minor(self.amount)
+        if self.is_budget() {
+            format_minor(self.amount)
+        } else {
+            "—".to_owned()
+        }
     }
 
     pub fn spend_type_label(&self) -> &'static str {
@@ -262,11 +291,21 @@ pub async fn find_requests(
                   a.opened_at, a.closed_at, a.version,
                   d.id AS "decision_id?", d.reference AS "decision_reference?",
                   a.title, a.summary, a.due_date, a.hide_tally,
-                  b.amount, b.spend_type, b.fiscal_year, b.benefits, b.costs, b.risks,
-                  b.alternatives
+                  coalesce(b.amount, 0) AS "amount!", coalesce(b.spend_type, '') AS "spend_type!",
+                  coalesce(b.fiscal_year, 0) AS "fiscal_year!", coalesce(b.benefits, '') AS "benefits!",
+                  coalesce(b.costs, '') AS "costs!", coalesce(b.risks, '') AS "risks!",
+                  coalesce(b.alternatives, '') AS "alternatives!",
+                  ra.risk_id AS "accept_risk_id?", rk.reference AS "accept_risk_reference?",
+                  rk.title AS "accept_risk_title?",
+                  ra.residual_likelihood AS "accept_residual_likelihood?",
+                  ra.residual_impact AS "accept_residual_impact?",
+                  ra.appetite AS "accept_appetite?", ra.justification AS "accept_justification?",
+                  ra.expires_on AS "accept_expires_on?"
            FROM approval_requests a
            JOIN users u ON u.id = a.requester_id
-           JOIN budget_requests b ON b.request_id = a.id
+           LEFT JOIN budget_requests b ON b.request_id = a.id
+           LEFT JOIN risk_acceptances ra ON ra.request_id = a.id
+           LEFT JOIN risks rk ON rk.id = ra.risk_id
            LEFT JOIN projects p ON p.id = a.project_id
            LEFT JOIN decisions d ON d.request_id = a.id
            WHERE ($1::bigint IS NULL OR a.id = $1)
@@ -610,5 +649,80 @@ pub async fn committed_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<Commit
            ORDER BY b.fiscal_year DESC, o.reference, b.spend_type"#
     )
     .fetch_all(conn)
+    .await
+}
+
+/// What a risk acceptance asks the board: this rating of this risk, above this appetite,
+/// accepted until this date, for these reasons.
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptanceContent {
+    pub risk_id: i64,
+    pub residual_likelihood: i16,
+    pub residual_impact: i16,
+    pub appetite: i16,
+    pub justification: String,
+    pub expires_on: Date,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn create_risk_acceptance_request(
+    conn: &mut PgConnection,
+    reference: &str,
+    requester_id: i64,
+    rule: Rule,
+    title: &str,
+    project_id: Option<i64>,
+    due_date: Date,
+    content: &AcceptanceContent,
+) -> sqlx::Result<i64> {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(content).unwrap_or_default(),
+    ));
+    let id = sqlx::query_scalar!(
+        "INSERT INTO approval_requests (reference, kind, title, summary, requester_id, project_id,
+                                        due_date, quorum_percent, majority_percent, content_hash)
+         VALUES ($1, 'risk_acceptance', $2, '', $3, $4, $5, $6, $7, $8)
+         RETURNING id",
+        reference,
+        title,
+        requester_id,
+        project_id,
+        due_date,
+        rule.quorum_percent,
+        rule.majority_percent,
+        hash
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO risk_acceptances (request_id, risk_id, residual_likelihood, residual_impact,
+                                       appetite, justification, expires_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        content.risk_id,
+        content.residual_likelihood,
+        content.residual_impact,
+        content.appetite,
+        content.justification,
+        content.expires_on
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Whether a risk already has an open acceptance request.
+pub async fn open_acceptance_for(
+    conn: &mut PgConnection,
+    risk_id: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT a.id FROM risk_acceptances ra JOIN approval_requests a ON a.id = ra.request_id
+         WHERE ra.risk_id = $1 AND a.status IN ('draft', 'open')
+         LIMIT 1",
+        risk_id
+    )
+    .fetch_optional(conn)
     .await
 }

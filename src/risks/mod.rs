@@ -41,6 +41,7 @@ pub fn manage_routes() -> Router<AppState> {
         .route("/risks/{id}", get(manage_detail))
         .route("/risks/{id}/edit", get(edit_page).post(update))
         .route("/risks/{id}/actions", post(add_action))
+        .route("/risks/{id}/acceptance", post(ask_acceptance))
         .route("/risks/{id}/actions/{action}/done", post(complete_action))
 }
 
@@ -657,6 +658,112 @@ async fn complete_action(
     commit_and_redirect(tx, &session, "The action is done.", &back).await
 }
 
+#[derive(Deserialize)]
+struct AcceptanceForm {
+    #[serde(default)]
+    justification: String,
+    #[serde(default)]
+    expires_on: String,
+}
+
+/// `POST /manage/risks/{id}/acceptance`: asks the board to accept the risk above its
+/// appetite, on its current rating, until a date. Opens a request for the board's votes.
+async fn ask_acceptance(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<AcceptanceForm>,
+) -> AppResult<Response> {
+    use crate::approvals::{self, engine, model::Rule, notices, repo::AcceptanceContent};
+    let back = format!("/manage/risks/{id}");
+    let mut conn = state.pool.acquire().await?;
+    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let pending = approvals::repo::open_acceptance_for(&mut conn, id).await?;
+    drop(conn);
+    let today = today();
+    let mut errors = FieldErrors::new();
+    let justification =
+        form::required_text(&mut errors, "justification", &form.justification, 10_000);
+    let expires_on = form::required_date(&mut errors, "expires_on", &form.expires_on);
+    let refusal = if !risk.is_unapproved_exception(today) {
+        Some(
+            "Only a risk accepted above its appetite without a valid board acceptance needs one."
+                .to_owned(),
+        )
+    } else if pending.is_some() {
+        Some("The board already has an open request to accept this risk.".to_owned())
+    } else if !errors.is_empty() || expires_on.is_none_or(|until| until <= today) {
+        Some("Give the reasons and an expiry date after today.".to_owned())
+    } else {
+        None
+    };
+    if let Some(message) = refusal {
+        return refuse_and_redirect(&session, message, &back).await;
+    }
+    let content = AcceptanceContent {
+        risk_id: risk.id,
+        residual_likelihood: risk.residual_likelihood,
+        residual_impact: risk.residual_impact,
+        appetite: risk.appetite.unwrap_or_default(),
+        justification,
+        expires_on: expires_on.unwrap_or(today),
+    };
+    let rule = Rule {
+        quorum_percent: state.config.risk_quorum_percent,
+        majority_percent: state.config.risk_majority_percent,
+    };
+    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let mut tx = state.pool.begin().await?;
+    let reference = approvals::repo::next_reference(&mut tx, "REQ", today.year()).await?;
+    let title = format!(
+        "Accept {} above appetite ({} against {})",
+        risk.reference,
+        risk.residual_score(),
+        content.appetite
+    );
+    let request_id = approvals::repo::create_risk_acceptance_request(
+        &mut tx,
+        &reference,
+        user.id,
+        rule,
+        &title,
+        risk.project_id,
+        today + time::Duration::days(14),
+        &content,
+    )
+    .await?;
+    audit
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "request.created",
+                "approval_request",
+                Some(reference.clone()),
+            )
+            .after(json!({ "kind": "risk_acceptance", "content": content })),
+        )
+        .await?;
+    if let Err(error) = engine::open(&mut tx, request_id, &user, &audit).await {
+        drop(tx);
+        return refuse_and_redirect(
+            &session,
+            format!("The request could not be opened: {error}"),
+            &back,
+        )
+        .await;
+    }
+    notices::request_opened(&mut tx, &state.config, request_id).await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{reference} asks the board to accept {}.", risk.reference),
+        &back,
+    )
+    .await
+}
+
 /// One cell of a drawn heat map.
 pub struct Cell {
     pub likelihood: i16,
@@ -792,6 +899,8 @@ struct BoardRiskPage {
     movement: Vec<repo::Movement>,
     maps: [HeatMapView; 2],
     above: Vec<Risk>,
+    /// Accepted above appetite without a valid board acceptance.
+    exceptions: Vec<Risk>,
     overdue_reviews: Vec<Risk>,
     overdue_actions: Vec<repo::Action>,
     categories: Vec<Category>,
@@ -808,14 +917,20 @@ async fn board_overview(
     let above = RiskQuery {
         above_appetite: true,
         sort: "residual",
-        ..RiskQuery::all(25)
+        ..RiskQuery::all(500)
     };
-    let above = repo::find_risks(&mut conn, &above)
+    let mut above: Vec<Risk> = repo::find_risks(&mut conn, &above)
         .await?
         .into_iter()
         .map(|row| row.risk)
         .filter(|r| r.status() != RiskStatus::Closed)
         .collect();
+    let exceptions = above
+        .iter()
+        .filter(|risk| risk.is_unapproved_exception(today()))
+        .cloned()
+        .collect();
+    above.truncate(25);
     let today = today();
     let overdue_reviews = repo::find_risks(
         &mut conn,
@@ -833,6 +948,7 @@ async fn board_overview(
     let quarter_end = model::last_quarter_end(today);
     Ok(BoardRiskPage {
         ctx,
+        exceptions,
         movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
         overdue_actions: repo::actions(&mut conn, None, Some(today), 25).await?,
         quarter_end,

@@ -69,9 +69,43 @@ pub struct Risk {
     pub next_review_date: Date,
     pub status: String,
     pub version: i32,
+    /// The board's acceptance above appetite, if any: its decision, the rating it covers
+    /// and its expiry.
+    pub accepted_decision_id: Option<i64>,
+    pub accepted_residual_likelihood: Option<i16>,
+    pub accepted_residual_impact: Option<i16>,
+    pub accepted_until: Option<Date>,
+}
+
+/// Where a risk stands with the board's appetite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppetiteState {
+    /// Within appetite, or being treated rather than accepted.
+    Fine,
+    /// Accepted above appetite by the board, on this very rating, until the date.
+    Accepted { until: Date },
+    /// Accepted above appetite without a valid board acceptance (none, expired, or for an
+    /// earlier rating): an unapproved exception.
+    Unapproved,
 }
 
 impl Risk {
+    pub fn appetite_state(&self, today: Date) -> AppetiteState {
+        if !(self.is_above_appetite() && self.treatment() == Treatment::Accept) {
+            return AppetiteState::Fine;
+        }
+        let same_rating = self.accepted_residual_likelihood == Some(self.residual_likelihood)
+            && self.accepted_residual_impact == Some(self.residual_impact);
+        match self.accepted_until {
+            Some(until) if same_rating && until >= today => AppetiteState::Accepted { until },
+            _ => AppetiteState::Unapproved,
+        }
+    }
+
+    pub fn is_unapproved_exception(&self, today: Date) -> bool {
+        self.appetite_state(today) == AppetiteState::Unapproved
+    }
+
     pub fn inherent_score(&self) -> i16 {
         model::score(self.likelihood, self.impact)
     }
@@ -153,7 +187,8 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
                     p.reference AS "project_reference?", r.objective_id,
                     o.reference AS "objective_reference?", r.likelihood, r.impact, r.controls,
                     r.residual_likelihood, r.residual_impact, r.treatment, r.treatment_plan,
-                    r.next_review_date, r.status, r.version,
+                    r.next_review_date, r.status, r.version, r.accepted_decision_id,
+                    r.accepted_residual_likelihood, r.accepted_residual_impact, r.accepted_until,
                     CASE $1::text
                         WHEN 'residual' THEN lpad((100 - r.residual_likelihood * r.residual_impact)::text, 3, '0')
                         ELSE r.reference
@@ -218,6 +253,10 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
                 next_review_date: row.next_review_date,
                 status: row.status,
                 version: row.version,
+                accepted_decision_id: row.accepted_decision_id,
+                accepted_residual_likelihood: row.accepted_residual_likelihood,
+                accepted_residual_impact: row.accepted_residual_impact,
+                accepted_until: row.accepted_until,
             },
         })
         .collect())
@@ -604,4 +643,29 @@ pub async fn complete_action(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The board accepted this rating of the risk until `until` (decision `decision_id`).
+pub async fn record_acceptance(
+    conn: &mut PgConnection,
+    risk_id: i64,
+    decision_id: i64,
+    residual_likelihood: i16,
+    residual_impact: i16,
+    until: Date,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE risks SET accepted_decision_id = $2, accepted_residual_likelihood = $3,
+                          accepted_residual_impact = $4, accepted_until = $5,
+                          status = 'accepted', version = version + 1, updated_at = now()
+         WHERE id = $1",
+        risk_id,
+        decision_id,
+        residual_likelihood,
+        residual_impact,
+        until
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

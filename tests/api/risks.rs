@@ -426,3 +426,110 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
             .contains(&"risk.action_done".to_owned())
     );
 }
+
+#[tokio::test]
+async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let vendor = category(&app, "Vendor").await;
+    sqlx::query("UPDATE risk_categories SET appetite = 6 WHERE name = 'Vendor'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut fields = risk_fields(&vendor, &owner, ["4", "4", "3", "3"], "SOC provider fails");
+    fields.retain(|(name, _)| !matches!(*name, "treatment" | "status"));
+    fields.push(("treatment", "accept"));
+    fields.push(("status", "accepted"));
+    let path = location(record(&manager, &fields).await.headers());
+
+    // Accepted above appetite with no board decision: an unapproved exception.
+    let (_, page) = manager.page(&path).await;
+    assert!(page.contains("Unapproved exception"));
+    let (_, overview) = board.page("/board/risks").await;
+    assert!(
+        overview
+            .split(r#"id="unapproved-exceptions""#)
+            .nth(1)
+            .unwrap()
+            .contains("SOC provider fails")
+    );
+
+    let until = (quorum::projects::today() + time::Duration::days(180)).to_string();
+    let response = manager
+        .post_form(
+            &format!("{path}/acceptance"),
+            &[
+                (
+                    "justification",
+                    "Cheaper than the alternatives until the tender.",
+                ),
+                ("expires_on", &until),
+            ],
+        )
+        .await;
+    assert_redirects_to(&response, &path);
+    let again = manager
+        .post_form(
+            &format!("{path}/acceptance"),
+            &[("justification", "Again"), ("expires_on", &until)],
+        )
+        .await;
+    assert_redirects_to(&again, &path);
+    let (_, page) = manager.page(&path).await;
+    assert!(page.contains("already has an open request"));
+
+    // The board votes on that exact rating; one eligible member settles it.
+    let request_id: i64 = sqlx::query_scalar("SELECT request_id FROM risk_acceptances")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (_, request_page) = board.page(&format!("/board/requests/{request_id}")).await;
+    let facts = request_page
+        .split(r#"id="acceptance-request""#)
+        .nth(1)
+        .unwrap();
+    assert!(facts.contains("3 × 3 = 9"));
+    board
+        .post_form(
+            &format!("/board/requests/{request_id}/vote"),
+            &[("choice", "approve")],
+        )
+        .await;
+    let (_, page) = manager.page(&path).await;
+    assert!(page.contains(&format!("Accepted by the board until {until}")));
+    let (_, overview) = board.page("/board/risks").await;
+    assert!(overview.contains("No unapproved exception."));
+    let (_, decision) = board.page("/decisions?kind=resolution").await;
+    assert!(decision.contains("Accept RSK-0001 above appetite"));
+
+    // Once expired, it is an unapproved exception again.
+    sqlx::query("UPDATE risks SET accepted_until = current_date - 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, page) = manager.page(&path).await;
+    assert!(page.contains("Unapproved exception"));
+
+    // A re-rating also needs a new acceptance.
+    sqlx::query("UPDATE risks SET accepted_until = current_date + 100")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut rerated = fields.clone();
+    rerated.retain(|(name, _)| *name != "residual_impact");
+    rerated.push(("residual_impact", "4"));
+    rerated.push(("version", "2"));
+    assert_redirects_to(
+        &manager.post_form(&format!("{path}/edit"), &rerated).await,
+        &path,
+    );
+    let (_, page) = manager.page(&path).await;
+    assert!(
+        page.contains("Unapproved exception"),
+        "the acceptance covered 3 × 3, not 3 × 4"
+    );
+}

@@ -154,6 +154,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
+        "/manage/risks/{risk}/acceptance",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
         "/manage/risks/{risk}/actions/0/done",
         Access::Roles(&[Role::ItManager]),
     ),
