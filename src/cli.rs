@@ -155,7 +155,11 @@ async fn serve(
             majority_percent: server.budget_majority_percent,
         };
         demo::approvals::load(&pool, rule).await?;
-        demo::risks::load(&pool).await?;
+        let risk_rule = crate::approvals::model::Rule {
+            quorum_percent: server.risk_quorum_percent,
+            majority_percent: server.risk_majority_percent,
+        };
+        demo::risks::load(&pool, risk_rule).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

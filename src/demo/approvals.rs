@@ -221,7 +221,7 @@ pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn person(conn: &mut PgConnection, email: &str) -> anyhow::Result<CurrentUser> {
+pub(super) async fn person(conn: &mut PgConnection, email: &str) -> anyhow::Result<CurrentUser> {
     let id = users_repo::find_id_by_email(conn, email)
         .await?
         .ok_or_else(|| anyhow::anyhow!("missing demo account {email}"))?;

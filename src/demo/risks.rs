@@ -315,8 +315,9 @@ const OWNERS: [&str; 3] = [
     "cio@example.com",
 ];
 
-/// Loads the register unless risks exist already.
-pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
+/// Loads the register unless risks exist already; one acceptance above appetite waits for
+/// the board under `rule`.
+pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     if !repo::find_risks(&mut tx, &repo::RiskQuery::all(1))
         .await?
@@ -420,6 +421,30 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
             audit::Entry::new("risk.appetite_set", "risk_category", None).after(json!(APPETITE)),
         )
         .await?;
+    // The managed SOC provider is accepted above the vendor appetite: the board is asked.
+    let soc: i64 = sqlx::query_scalar!(
+        "SELECT id FROM risks WHERE title = 'Managed SOC provider fails to deliver'"
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(risk) = repo::get(&mut tx, soc).await? {
+        let owner_email = users_repo::get(&mut tx, risk.owner_id)
+            .await?
+            .map(|account| account.email)
+            .unwrap_or_default();
+        let owner = super::approvals::person(&mut tx, &owner_email).await?;
+        let audit = Context::new(Actor::user(&owner), None);
+        crate::risks::file_acceptance(
+            &mut tx,
+            rule,
+            &risk,
+            &owner,
+            "Switching provider mid-contract costs more than the residual risk until the tender.",
+            today + Duration::days(180),
+            &audit,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

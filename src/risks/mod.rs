@@ -676,7 +676,7 @@ async fn ask_acceptance(
     Path(id): Path<i64>,
     Form(form): Form<AcceptanceForm>,
 ) -> AppResult<Response> {
-    use crate::approvals::{self, engine, model::Rule, notices, repo::AcceptanceContent};
+    use crate::approvals::{self, model::Rule, notices};
     let back = format!("/manage/risks/{id}");
     let mut conn = state.pool.acquire().await?;
     let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
@@ -702,21 +702,62 @@ async fn ask_acceptance(
     if let Some(message) = refusal {
         return refuse_and_redirect(&session, message, &back).await;
     }
-    let content = AcceptanceContent {
-        risk_id: risk.id,
-        residual_likelihood: risk.residual_likelihood,
-        residual_impact: risk.residual_impact,
-        appetite: risk.appetite.unwrap_or_default(),
-        justification,
-        expires_on: expires_on.unwrap_or(today),
-    };
     let rule = Rule {
         quorum_percent: state.config.risk_quorum_percent,
         majority_percent: state.config.risk_majority_percent,
     };
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
-    let reference = approvals::repo::next_reference(&mut tx, "REQ", today.year()).await?;
+    let (request_id, reference) = match file_acceptance(
+        &mut tx,
+        rule,
+        &risk,
+        &user,
+        &justification,
+        expires_on.unwrap_or(today),
+        &audit,
+    )
+    .await
+    {
+        Ok(filed) => filed,
+        Err(error) => {
+            drop(tx);
+            let message = format!("The request could not be opened: {error}");
+            return refuse_and_redirect(&session, message, &back).await;
+        }
+    };
+    notices::request_opened(&mut tx, &state.config, request_id).await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{reference} asks the board to accept {}.", risk.reference),
+        &back,
+    )
+    .await
+}
+
+/// Files and opens a request for the board to accept `risk` above its appetite, on its
+/// current rating, until `expires_on`. Used by the risk page and the demo data.
+pub async fn file_acceptance(
+    conn: &mut sqlx::PgConnection,
+    rule: crate::approvals::model::Rule,
+    risk: &Risk,
+    requester: &crate::web::CurrentUser,
+    justification: &str,
+    expires_on: time::Date,
+    audit: &Context,
+) -> anyhow::Result<(i64, String)> {
+    use crate::approvals::{self, engine, repo::AcceptanceContent};
+    let today = today();
+    let content = AcceptanceContent {
+        risk_id: risk.id,
+        residual_likelihood: risk.residual_likelihood,
+        residual_impact: risk.residual_impact,
+        appetite: risk.appetite.unwrap_or_default(),
+        justification: justification.to_owned(),
+        expires_on,
+    };
+    let reference = approvals::repo::next_reference(conn, "REQ", today.year()).await?;
     let title = format!(
         "Accept {} above appetite ({} against {})",
         risk.reference,
@@ -724,9 +765,9 @@ async fn ask_acceptance(
         content.appetite
     );
     let request_id = approvals::repo::create_risk_acceptance_request(
-        &mut tx,
+        conn,
         &reference,
-        user.id,
+        requester.id,
         rule,
         &title,
         risk.project_id,
@@ -736,7 +777,7 @@ async fn ask_acceptance(
     .await?;
     audit
         .record(
-            &mut tx,
+            conn,
             audit::Entry::new(
                 "request.created",
                 "approval_request",
@@ -745,23 +786,10 @@ async fn ask_acceptance(
             .after(json!({ "kind": "risk_acceptance", "content": content })),
         )
         .await?;
-    if let Err(error) = engine::open(&mut tx, request_id, &user, &audit).await {
-        drop(tx);
-        return refuse_and_redirect(
-            &session,
-            format!("The request could not be opened: {error}"),
-            &back,
-        )
-        .await;
-    }
-    notices::request_opened(&mut tx, &state.config, request_id).await?;
-    commit_and_redirect(
-        tx,
-        &session,
-        format!("{reference} asks the board to accept {}.", risk.reference),
-        &back,
-    )
-    .await
+    engine::open(conn, request_id, requester, audit)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok((request_id, reference))
 }
 
 /// One cell of a drawn heat map.

@@ -232,8 +232,19 @@ async fn the_demo_register_has_forty_risks_some_above_appetite() {
     quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
         .await
         .unwrap();
-    quorum::demo::risks::load(&app.pool).await.unwrap();
-    quorum::demo::risks::load(&app.pool).await.unwrap();
+    let rule = quorum::approvals::model::Rule {
+        quorum_percent: 50,
+        majority_percent: 50,
+    };
+    quorum::demo::risks::load(&app.pool, rule).await.unwrap();
+    quorum::demo::risks::load(&app.pool, rule).await.unwrap();
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM approval_requests WHERE kind = 'risk_acceptance' AND status = 'open'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(waiting, 1, "one acceptance awaits the board");
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM risks")
         .fetch_one(&app.pool)
         .await
