@@ -225,6 +225,15 @@ impl Request {
         }
     }
 
+    /// What is asked, in a few words: the amount, or the kind of request.
+    pub fn what(&self) -> String {
+        if self.is_budget() {
+            format!("{} {}", format_minor(self.amount), self.spend_type_label())
+        } else {
+            self.kind().label().to_owned()
+        }
+    }
+
     pub fn spend_type_label(&self) -> &'static str {
         self.spend_type
             .parse::<SpendType>()
