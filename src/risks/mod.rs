@@ -1,9 +1,8 @@
-//! The risk register. IT managers keep it under `/manage/risks`; the board sets its appetite
-//! per category and watches the heat map under `/board/risks`.
-//!
-//! Not yet here (issue #6 goes on): acceptance above appetite through the approvals engine,
-//! actions with owners and due dates, the register as of a past date, movement since the
-//! quarter end.
+//! The risk register. IT managers keep it under `/manage/risks` (ratings with their history,
+//! actions, asking the board to accept a risk above appetite); the board sets the appetite
+//! per category and watches the heat maps, exceptions, overdue reviews and actions, and the
+//! movement since the quarter end under `/board/risks`. The register can be read as it
+//! stood at any past date.
 
 pub mod model;
 pub mod repo;
