@@ -469,6 +469,10 @@ struct RiskPage {
     actions: Vec<repo::Action>,
     /// Who an action can be given to.
     owners: Vec<PersonOption>,
+    /// The small forms on the page, as typed, and their messages.
+    action_form: ActionForm,
+    acceptance_form: AcceptanceForm,
+    errors: FieldErrors,
     area: &'static str,
     today: time::Date,
 }
@@ -499,6 +503,12 @@ async fn risk_page(
         history: repo::history(&mut conn, id).await?,
         actions: repo::actions(&mut conn, Some(id), None, 200).await?,
         owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
+        action_form: ActionForm {
+            owner_id: risk.owner_id.to_string(),
+            ..ActionForm::default()
+        },
+        acceptance_form: AcceptanceForm::default(),
+        errors: FieldErrors::new(),
         risk,
         area,
         today: today(),
@@ -579,7 +589,7 @@ async fn update(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct ActionForm {
     #[serde(default)]
     description: String,
@@ -592,40 +602,55 @@ struct ActionForm {
 /// `POST /manage/risks/{id}/actions`: a new action treating the risk.
 async fn add_action(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     ItManager(user): ItManager,
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    let back = format!("/manage/risks/{id}");
-    let mut conn = state.pool.acquire().await?;
-    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let owners = crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?;
-    drop(conn);
+    let page = risk_page(&state, ctx, id, "/manage").await?;
     let mut errors = FieldErrors::new();
     let description = form::required_text(&mut errors, "description", &form.description, 2_000);
     let owner_id = form
         .owner_id
         .parse::<i64>()
         .ok()
-        .filter(|id| owners.iter().any(|o| o.id == *id));
+        .filter(|id| page.owners.iter().any(|o| o.id == *id));
+    if owner_id.is_none() {
+        errors.add("owner_id", "Choose who carries the action out.");
+    }
     let due_date = form::required_date(&mut errors, "due_date", &form.due_date);
     let (Some(owner_id), Some(due_date), true) = (owner_id, due_date, errors.is_empty()) else {
-        let message = "The action needs a description, an owner and a due date.";
-        return refuse_and_redirect(&session, message, &back).await;
+        let page = RiskPage {
+            action_form: form,
+            errors,
+            ..page
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let mut tx = state.pool.begin().await?;
     repo::add_action(&mut tx, id, &description, owner_id, due_date).await?;
     Context::new(Actor::user(&user), meta.request_id.as_deref())
         .record(
             &mut tx,
-            audit::Entry::new("risk.action_added", "risk", Some(risk.reference)).after(
+            audit::Entry::new(
+                "risk.action_added",
+                "risk",
+                Some(page.risk.reference.clone()),
+            )
+            .after(
                 json!({ "description": description, "owner_id": owner_id, "due_date": due_date }),
             ),
         )
         .await?;
-    commit_and_redirect(tx, &session, "The action has been added.", &back).await
+    commit_and_redirect(
+        tx,
+        &session,
+        "The action has been added.",
+        &format!("/manage/risks/{id}"),
+    )
+    .await
 }
 
 /// `POST /manage/risks/{id}/actions/{action}/done`
@@ -657,7 +682,7 @@ async fn complete_action(
     commit_and_redirect(tx, &session, "The action is done.", &back).await
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct AcceptanceForm {
     #[serde(default)]
     justification: String,
@@ -669,6 +694,7 @@ struct AcceptanceForm {
 /// appetite, on its current rating, until a date. Opens a request for the board's votes.
 async fn ask_acceptance(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     ItManager(user): ItManager,
@@ -677,30 +703,44 @@ async fn ask_acceptance(
 ) -> AppResult<Response> {
     use crate::approvals::{self, model::Rule, notices};
     let back = format!("/manage/risks/{id}");
-    let mut conn = state.pool.acquire().await?;
-    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let pending = approvals::repo::open_acceptance_for(&mut conn, id).await?;
-    drop(conn);
+    let page = risk_page(&state, ctx, id, "/manage").await?;
+    let pending = {
+        let mut conn = state.pool.acquire().await?;
+        approvals::repo::open_acceptance_for(&mut conn, id).await?
+    };
     let today = today();
+    if !page.risk.is_unapproved_exception(today) {
+        let message =
+            "Only a risk accepted above its appetite without a valid board acceptance needs one.";
+        return refuse_and_redirect(&session, message, &back).await;
+    }
+    if pending.is_some() {
+        return refuse_and_redirect(
+            &session,
+            "The board already has an open request to accept this risk.",
+            &back,
+        )
+        .await;
+    }
     let mut errors = FieldErrors::new();
     let justification =
         form::required_text(&mut errors, "justification", &form.justification, 10_000);
     let expires_on = form::required_date(&mut errors, "expires_on", &form.expires_on);
-    let refusal = if !risk.is_unapproved_exception(today) {
-        Some(
-            "Only a risk accepted above its appetite without a valid board acceptance needs one."
-                .to_owned(),
-        )
-    } else if pending.is_some() {
-        Some("The board already has an open request to accept this risk.".to_owned())
-    } else if !errors.is_empty() || expires_on.is_none_or(|until| until <= today) {
-        Some("Give the reasons and an expiry date after today.".to_owned())
-    } else {
-        None
-    };
-    if let Some(message) = refusal {
-        return refuse_and_redirect(&session, message, &back).await;
+    if expires_on.is_some_and(|until| until <= today) {
+        errors.add(
+            "expires_on",
+            "The acceptance must run until a date after today.",
+        );
     }
+    let Some(expires_on) = expires_on.filter(|_| errors.is_empty()) else {
+        let page = RiskPage {
+            acceptance_form: form,
+            errors,
+            ..page
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let risk = page.risk;
     let rule = Rule {
         quorum_percent: state.config.risk_quorum_percent,
         majority_percent: state.config.risk_majority_percent,
@@ -713,7 +753,7 @@ async fn ask_acceptance(
         &risk,
         &user,
         &justification,
-        expires_on.unwrap_or(today),
+        expires_on,
         &audit,
     )
     .await

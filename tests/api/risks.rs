@@ -371,15 +371,19 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
         .post_form(
             &format!("{path}/actions"),
             &[
-                ("description", ""),
+                ("description", "Kept text"),
                 ("owner_id", &owner),
-                ("due_date", "2020-01-01"),
+                ("due_date", "soon"),
             ],
         )
         .await;
-    assert_redirects_to(&refused, &path);
-    let (_, page) = manager.page(&path).await;
-    assert!(page.contains("The action needs a description, an owner and a due date."));
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Enter a date as YYYY-MM-DD"));
+    assert!(
+        page.contains(r#"value="Kept text""#),
+        "what was typed is kept"
+    );
 
     let yesterday = (quorum::projects::today() - time::Duration::days(1)).to_string();
     manager
@@ -469,6 +473,19 @@ async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
             .contains("SOC provider fails")
     );
 
+    let refused = manager
+        .post_form(
+            &format!("{path}/acceptance"),
+            &[
+                ("justification", "Typed reasons"),
+                ("expires_on", "2001-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("a date after today"));
+    assert!(body.contains("Typed reasons"), "what was typed is kept");
     let until = (quorum::projects::today() + time::Duration::days(180)).to_string();
     let response = manager
         .post_form(
