@@ -4,7 +4,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
@@ -15,10 +16,10 @@ use super::repo::{self, Recusal, Request, RequestFilter, Vote};
 use super::{notices, refused};
 use crate::audit::{Actor, Context};
 use crate::projects::today;
-use crate::web::form::Form;
+use crate::web::form::{FieldErrors, Form};
 use crate::web::{
     AppError, AppResult, AppState, BoardMember, CurrentUser, PageContext, RequestMeta,
-    commit_and_redirect, refuse_and_redirect,
+    commit_and_redirect,
 };
 
 /// A request with its count and what the viewer may do, for the pages of both sides.
@@ -163,6 +164,45 @@ pub(super) async fn list(
 pub(super) struct BoardRequestPage {
     ctx: PageContext,
     view: RequestView,
+    /// What was typed into the vote or recusal form, kept when it is refused.
+    comment: Option<String>,
+    reason: String,
+    errors: FieldErrors,
+}
+
+impl BoardRequestPage {
+    async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        user: &CurrentUser,
+        id: i64,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let request = repo::get_request(&mut conn, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if request.status() == RequestStatus::Draft {
+            return Err(AppError::Forbidden(
+                "This request is a draft: the board sees it once it is submitted.".to_owned(),
+            ));
+        }
+        Ok(Self {
+            ctx,
+            view: RequestView::load(&mut conn, request, user, "/board").await?,
+            comment: None,
+            reason: String::new(),
+            errors: FieldErrors::new(),
+        })
+    }
+
+    /// The comment box: what was just typed, or the comment of the viewer's vote.
+    pub fn comment_text(&self) -> &str {
+        match (&self.comment, &self.view.viewer_vote) {
+            (Some(typed), _) => typed,
+            (None, Some(vote)) => &vote.comment,
+            (None, None) => "",
+        }
+    }
 }
 
 /// `GET /board/requests/{id}`: a request as the board reads it (drafts are the
@@ -173,19 +213,7 @@ pub(super) async fn show(
     BoardMember(user): BoardMember,
     Path(id): Path<i64>,
 ) -> AppResult<BoardRequestPage> {
-    let mut conn = state.pool.acquire().await?;
-    let request = repo::get_request(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if request.status() == RequestStatus::Draft {
-        return Err(AppError::Forbidden(
-            "This request is a draft: the board sees it once it is submitted.".to_owned(),
-        ));
-    }
-    Ok(BoardRequestPage {
-        ctx,
-        view: RequestView::load(&mut conn, request, &user, "/board").await?,
-    })
+    BoardRequestPage::load(&state, ctx, &user, id).await
 }
 
 #[derive(Deserialize)]
@@ -212,6 +240,7 @@ fn outcome_message(outcome: Option<Outcome>, default: &str) -> String {
 /// `POST /board/requests/{id}/vote`
 pub(super) async fn vote(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     BoardMember(user): BoardMember,
@@ -220,7 +249,11 @@ pub(super) async fn vote(
 ) -> AppResult<Response> {
     let path = format!("/board/requests/{id}");
     let Ok(choice) = form.choice.parse::<Choice>() else {
-        return refuse_and_redirect(&session, "Choose approve, reject or abstain.", &path).await;
+        let mut page = BoardRequestPage::load(&state, ctx, &user, id).await?;
+        page.comment = Some(form.comment);
+        page.errors
+            .add("choice", "Choose approve, reject or abstain.");
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let comment = form.comment.trim().chars().take(5_000).collect::<String>();
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
@@ -249,6 +282,7 @@ pub(super) struct RecuseForm {
 /// `POST /board/requests/{id}/recuse`: declares a conflict of interest.
 pub(super) async fn recuse(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     BoardMember(user): BoardMember,
@@ -258,8 +292,13 @@ pub(super) async fn recuse(
     let path = format!("/board/requests/{id}");
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2_000 {
-        let message = "Say briefly what the conflict of interest is (at most 2,000 characters).";
-        return refuse_and_redirect(&session, message, &path).await;
+        let mut page = BoardRequestPage::load(&state, ctx, &user, id).await?;
+        page.reason = form.reason.clone();
+        page.errors.add(
+            "reason",
+            "Say briefly what the conflict of interest is (at most 2,000 characters).",
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;

@@ -279,6 +279,25 @@ async fn a_recused_member_cannot_vote_and_the_quorum_shrinks() {
         .await;
     let request_id = app.seed_request(seeded.project_id, manager_id, 10).await;
     let path = format!("/board/requests/{request_id}");
+    // A vote without a choice, or a recusal without a reason, is refused; the text is kept.
+    let refused = board.members[1]
+        .post_form(&format!("{path}/vote"), &[("comment", "Typed comment")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Choose approve, reject or abstain."));
+    assert!(body.contains("Typed comment"));
+    let refused = board.members[1]
+        .post_form(&format!("{path}/recuse"), &[("reason", " ")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Say briefly what the conflict of interest is")
+    );
     vote(&board.members[0], request_id, "approve", "").await;
 
     let response = board.members[0]
