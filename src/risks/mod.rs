@@ -971,6 +971,9 @@ struct BoardRiskPage {
     overdue_reviews: Vec<Risk>,
     overdue_actions: Vec<repo::Action>,
     categories: Vec<Category>,
+    /// A refused appetite form: its category and what was typed.
+    appetite_refused: Option<(i64, String)>,
+    errors: FieldErrors,
 }
 
 /// `GET /board/risks`: heat maps, risks above appetite, overdue reviews, the appetite.
@@ -979,54 +982,74 @@ async fn board_overview(
     ctx: PageContext,
     BoardMember(_user): BoardMember,
 ) -> AppResult<BoardRiskPage> {
-    let mut conn = state.pool.acquire().await?;
-    let (inherent, residual) = repo::heat_maps(&mut conn).await?;
-    let above = RiskQuery {
-        above_appetite: true,
-        sort: "residual",
-        ..RiskQuery::all(500)
-    };
-    let mut above: Vec<Risk> = repo::find_risks(&mut conn, &above)
-        .await?
-        .into_iter()
-        .map(|row| row.risk)
-        .filter(|r| r.status() != RiskStatus::Closed)
-        .collect();
-    let exceptions = above
-        .iter()
-        .filter(|risk| risk.is_unapproved_exception(today()))
-        .cloned()
-        .collect();
-    above.truncate(25);
-    let today = today();
-    let overdue_reviews = repo::find_risks(
-        &mut conn,
-        &RiskQuery {
+    BoardRiskPage::load(&state, ctx).await
+}
+
+impl BoardRiskPage {
+    async fn load(state: &AppState, ctx: PageContext) -> AppResult<Self> {
+        let today = today();
+        let mut conn = state.pool.acquire().await?;
+        let (inherent, residual) = repo::heat_maps(&mut conn).await?;
+        let above = RiskQuery {
+            above_appetite: true,
             sort: "residual",
-            ..RiskQuery::all(200)
-        },
-    )
-    .await?
-    .into_iter()
-    .map(|row| row.risk)
-    .filter(|risk| risk.review_overdue(today))
-    .take(25)
-    .collect();
-    let quarter_end = model::last_quarter_end(today);
-    Ok(BoardRiskPage {
-        ctx,
-        exceptions,
-        movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
-        overdue_actions: repo::actions(&mut conn, None, Some(today), 25).await?,
-        quarter_end,
-        maps: [
-            HeatMapView::new("Inherent", false, &inherent),
-            HeatMapView::new("Residual", true, &residual),
-        ],
-        above,
-        overdue_reviews,
-        categories: repo::categories(&mut conn).await?,
-    })
+            ..RiskQuery::all(500)
+        };
+        let mut above: Vec<Risk> = repo::find_risks(&mut conn, &above)
+            .await?
+            .into_iter()
+            .map(|row| row.risk)
+            .filter(|r| r.status() != RiskStatus::Closed)
+            .collect();
+        let exceptions = above
+            .iter()
+            .filter(|risk| risk.is_unapproved_exception(today))
+            .cloned()
+            .collect();
+        above.truncate(25);
+        let overdue = RiskQuery {
+            review_due_before: Some(today),
+            sort: "residual",
+            ..RiskQuery::all(25)
+        };
+        let overdue_reviews = repo::find_risks(&mut conn, &overdue)
+            .await?
+            .into_iter()
+            .map(|row| row.risk)
+            .collect();
+        let quarter_end = model::last_quarter_end(today);
+        Ok(Self {
+            ctx,
+            exceptions,
+            movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
+            overdue_actions: repo::actions(&mut conn, None, Some(today), 25).await?,
+            quarter_end,
+            maps: [
+                HeatMapView::new("Inherent", false, &inherent),
+                HeatMapView::new("Residual", true, &residual),
+            ],
+            above,
+            overdue_reviews,
+            categories: repo::categories(&mut conn).await?,
+            appetite_refused: None,
+            errors: FieldErrors::new(),
+        })
+    }
+
+    /// What an appetite field shows: what was just typed into it, or the appetite.
+    fn appetite_value(&self, category: &Category) -> String {
+        match &self.appetite_refused {
+            Some((id, typed)) if *id == category.id => typed.clone(),
+            _ => category.appetite.map(|a| a.to_string()).unwrap_or_default(),
+        }
+    }
+
+    fn appetite_error(&self, category: &Category) -> Option<&str> {
+        match &self.appetite_refused {
+            Some((id, _)) if *id == category.id => self.errors.get("appetite"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -1040,6 +1063,7 @@ struct AppetiteForm {
 /// `POST /board/risks/appetite/{id}`: the board sets a category's appetite (empty: none).
 async fn set_appetite(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     BoardMember(user): BoardMember,
@@ -1047,19 +1071,18 @@ async fn set_appetite(
     Form(form): Form<AppetiteForm>,
 ) -> AppResult<Response> {
     let back = "/board/risks";
-    let appetite = match form::optional(&form.appetite) {
+    let appetite = match form::optional(&form.appetite).map(|text| text.parse::<i16>()) {
         None => None,
-        Some(text) => match text.parse::<i16>() {
-            Ok(value) if (1..=25).contains(&value) => Some(value),
-            _ => {
-                return refuse_and_redirect(
-                    &session,
-                    "The appetite is a residual score from 1 to 25 (likelihood × impact).",
-                    back,
-                )
-                .await;
-            }
-        },
+        Some(Ok(value)) if (1..=25).contains(&value) => Some(value),
+        Some(_) => {
+            let mut page = BoardRiskPage::load(&state, ctx).await?;
+            page.appetite_refused = Some((id, form.appetite));
+            page.errors.add(
+                "appetite",
+                "The appetite is a residual score from 1 to 25 (likelihood × impact).",
+            );
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
     let mut tx = state.pool.begin().await?;
     if !repo::set_appetite(&mut tx, id, form.version, appetite).await? {

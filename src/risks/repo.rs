@@ -151,6 +151,8 @@ pub struct RiskQuery {
     pub cell: Option<(i16, i16, bool)>,
     /// Full-text search (PostgreSQL `websearch_to_tsquery`).
     pub text: Option<String>,
+    /// Only open risks whose review was due before this day.
+    pub review_due_before: Option<Date>,
     /// `reference` or `residual` (highest first).
     pub sort: &'static str,
     /// Continue after this (sort key, reference).
@@ -206,6 +208,7 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
                AND ($6::smallint IS NULL OR (CASE WHEN $8 THEN r.residual_likelihood ELSE r.likelihood END = $6
                                              AND CASE WHEN $8 THEN r.residual_impact ELSE r.impact END = $7::smallint))
                AND ($9::text IS NULL OR r.search @@ websearch_to_tsquery('english', $9))
+               AND ($13::date IS NULL OR (r.status <> 'closed' AND r.next_review_date < $13))
            ) AS listed
            WHERE $10::text IS NULL OR (listed.sort_key, listed.reference) > ($10, $11::text)
            ORDER BY listed.sort_key, listed.reference
@@ -221,7 +224,8 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
         query.text,
         query.after.as_ref().map(|(key, _)| key.as_str()),
         query.after.as_ref().map(|(_, reference)| reference.as_str()),
-        query.limit
+        query.limit,
+        query.review_due_before
     )
     .fetch_all(conn)
     .await?;
