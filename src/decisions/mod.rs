@@ -166,6 +166,39 @@ struct DecisionPage {
     can_manage: bool,
     /// Where the subject's pages are for this viewer (`/board` or `/manage`), if any.
     subject_area: Option<&'static str>,
+    /// The successor reference as typed, kept when it is refused.
+    successor: String,
+    errors: FieldErrors,
+}
+
+impl DecisionPage {
+    async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        user: &crate::web::CurrentUser,
+        id: i64,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        let is_board = user.has_role(crate::users::Role::Board);
+        let is_manager = user.has_role(crate::users::Role::ItManager);
+        Ok(Self {
+            can_manage: !decision.is_resolution()
+                && is_manager
+                && decision.author_id == Some(user.id),
+            subject_area: if is_board {
+                Some("/board")
+            } else if is_manager {
+                Some("/manage")
+            } else {
+                None
+            },
+            decision,
+            ctx,
+            successor: String::new(),
+            errors: FieldErrors::new(),
+        })
+    }
 }
 
 /// `GET /decisions/{id}`
@@ -175,22 +208,7 @@ async fn show(
     SignedIn(user): SignedIn,
     Path(id): Path<i64>,
 ) -> AppResult<DecisionPage> {
-    let mut conn = state.pool.acquire().await?;
-    let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let is_board = user.has_role(crate::users::Role::Board);
-    let is_manager = user.has_role(crate::users::Role::ItManager);
-    Ok(DecisionPage {
-        can_manage: !decision.is_resolution() && is_manager && decision.author_id == Some(user.id),
-        subject_area: if is_board {
-            Some("/board")
-        } else if is_manager {
-            Some("/manage")
-        } else {
-            None
-        },
-        decision,
-        ctx,
-    })
+    DecisionPage::load(&state, ctx, &user, id).await
 }
 
 /// The management decision form, as typed.
@@ -436,6 +454,7 @@ struct StatusForm {
 /// `POST /manage/decisions/{id}/status`: accept, deprecate, or supersede by another record.
 async fn set_status(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     ItManager(user): ItManager,
@@ -453,11 +472,17 @@ async fn set_status(
         match repo::find_by_reference(&mut tx, &reference).await? {
             Some(successor) if successor != id => Some(successor),
             _ => {
-                let message = format!(
-                    "Name the decision that supersedes it, e.g. DEC-{}-0012.",
-                    today().year()
+                drop(tx);
+                let mut page = DecisionPage::load(&state, ctx, &user, id).await?;
+                page.errors.add(
+                    "successor",
+                    format!(
+                        "Name another decision that supersedes it, e.g. DEC-{}-0012.",
+                        today().year()
+                    ),
                 );
-                return refuse_and_redirect(&session, message, &back).await;
+                page.successor = form.successor;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
             }
         }
     } else {

@@ -87,6 +87,22 @@ async fn a_management_decision_is_proposed_edited_accepted_then_superseded() {
         "{error}"
     );
 
+    // An unknown successor is refused, the typed reference kept.
+    let refused = manager
+        .post_form(
+            &format!("/manage/decisions/{id}/status"),
+            &[
+                ("to", "superseded"),
+                ("successor", "DEC-1999-0404"),
+                ("version", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Name another decision that supersedes it"));
+    assert!(body.contains(r#"value="DEC-1999-0404""#));
+
     // A newer decision supersedes it, and the old one links to it.
     let response = manager.post_form("/manage/decisions", ADR).await;
     let successor_path = location(response.headers());
