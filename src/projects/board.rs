@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
@@ -24,8 +23,7 @@ use crate::audit::{self, Actor};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::format_minor;
 use crate::web::{
-    AppError, AppResult, AppState, BoardMember, CurrentUser, PageContext, RequestMeta,
-    commit_and_redirect,
+    AppError, AppResult, AppState, BoardMember, PageContext, RequestMeta, commit_and_redirect,
 };
 
 /// How many of each project's latest reports the trend shows.
@@ -317,101 +315,6 @@ pub(super) async fn project(
     Path(id): Path<i64>,
 ) -> AppResult<ProjectDetailPage> {
     ProjectDetailPage::load(&state, ctx, &user, id, "/board").await
-}
-
-#[derive(Deserialize)]
-pub struct BudgetForm {
-    #[serde(default)]
-    approved_budget: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    version: i32,
-}
-
-/// `POST /board/projects/{id}/budget`: sets the approved budget (approving a proposed
-/// project). Until budget requests arrive, the board decides it here directly.
-pub(super) async fn set_budget(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    session: Session,
-    meta: RequestMeta,
-    BoardMember(user): BoardMember,
-    Path(id): Path<i64>,
-    Form(form): Form<BudgetForm>,
-) -> AppResult<Response> {
-    let before = load_project(&state, id).await?;
-    let mut errors = FieldErrors::new();
-    let budget = form::required_money(&mut errors, "approved_budget", &form.approved_budget);
-    let reason = form::required_text(&mut errors, "reason", &form.reason, 2_000);
-    if matches!(before.phase(), Phase::Closed | Phase::Cancelled) {
-        errors.add(
-            "approved_budget",
-            "The project is closed: its budget no longer changes.",
-        );
-    }
-    let Some(budget) = budget.filter(|_| errors.is_empty()) else {
-        return budget_refused(
-            &state,
-            ctx,
-            &user,
-            id,
-            &form,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let mut tx = state.pool.begin().await?;
-    if !repo::set_budget(&mut tx, id, form.version, budget, &reason, user.id).await? {
-        let mut errors = FieldErrors::new();
-        errors.add(
-            "approved_budget",
-            "The project changed while you were deciding; check it above and decide again.",
-        );
-        drop(tx);
-        return budget_refused(&state, ctx, &user, id, &form, errors, StatusCode::CONFLICT).await;
-    }
-    let after = repo::get_project(&mut tx, id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    audit::record(
-        &mut tx,
-        &Actor::user(&user),
-        meta.request_id.as_deref(),
-        audit::Entry::new("project.budget_set", "project", Some(after.reference.clone()))
-            .before(json!({ "approved_budget": before.approved_budget, "phase": before.phase }))
-            .after(json!({ "approved_budget": after.approved_budget, "phase": after.phase, "reason": reason })),
-    )
-    .await?;
-    commit_and_redirect(
-        tx,
-        &session,
-        format!(
-            "The approved budget of {} is now {}.",
-            after.reference,
-            format_minor(after.approved_budget)
-        ),
-        &format!("/board/projects/{id}"),
-    )
-    .await
-}
-
-/// The project page again, with the budget form's input and messages.
-async fn budget_refused(
-    state: &AppState,
-    ctx: PageContext,
-    user: &CurrentUser,
-    id: i64,
-    form: &BudgetForm,
-    errors: FieldErrors,
-    status: StatusCode,
-) -> AppResult<Response> {
-    let mut page = ProjectDetailPage::load(state, ctx, user, id, "/board").await?;
-    page.budget_errors = errors;
-    page.budget_input = form.approved_budget.clone();
-    page.budget_reason = form.reason.clone();
-    Ok((status, page).into_response())
 }
 
 /// `GET /board/reports/{id}`: a submitted report, read-only.

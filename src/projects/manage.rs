@@ -346,7 +346,7 @@ pub(super) async fn create(
         tx,
         &session,
         format!(
-            "{} {} has been proposed. The board approves it by setting its budget.",
+            "{} {} has been proposed. The board approves it by approving a budget request for it.",
             created.reference, created.name
         ),
         &format!("/manage/projects/{id}"),
@@ -370,10 +370,6 @@ pub struct ProjectDetailPage {
     /// `/manage` or `/board`: where this viewer's links go.
     pub area: &'static str,
     pub can_manage: bool,
-    pub can_set_budget: bool,
-    pub budget_errors: FieldErrors,
-    pub budget_input: String,
-    pub budget_reason: String,
 }
 
 impl ProjectDetailPage {
@@ -415,13 +411,9 @@ impl ProjectDetailPage {
             .await?,
             viewer_id: viewer.id,
             state: project.reporting_state(today()),
-            budget_input: crate::web::money::input_value(project.approved_budget),
-            can_set_budget: area == "/board",
             project,
             area,
             can_manage,
-            budget_errors: FieldErrors::new(),
-            budget_reason: String::new(),
         })
     }
 }

@@ -39,7 +39,6 @@ pub fn board_routes() -> Router<AppState> {
         .route("/portfolio", get(board::portfolio))
         .route("/projects", get(board::projects))
         .route("/projects/{id}", get(board::project))
-        .route("/projects/{id}/budget", post(board::set_budget))
         .route("/reports/{id}", get(board::report))
         .route(
             "/objectives",

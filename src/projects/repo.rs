@@ -450,8 +450,10 @@ pub async fn update_project(
     Ok(updated.rows_affected() == 1)
 }
 
-/// The board sets a project's approved budget (approving a proposed project with it).
-/// Returns false when the project changed meanwhile.
+/// Sets a project's approved budget, approving a proposed project with it, with its history
+/// line. Pages change budgets only through approved budget requests ([`add_to_budget`]);
+/// this serves the demo's history and test set-ups. Returns false when the project changed
+/// meanwhile.
 pub async fn set_budget(
     conn: &mut PgConnection,
     id: i64,

@@ -113,17 +113,34 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
         .get(&format!("/manage/projects/{project_id}/reports/new"))
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let response = chair
+    // The board approves it by approving its budget request (the chair is the only voter).
+    let year = quorum::projects::today().year().to_string();
+    let due = (quorum::projects::today() + time::Duration::days(7)).to_string();
+    let project_text = project_id.to_string();
+    let response = manager
         .post_form(
-            &format!("/board/projects/{project_id}/budget"),
+            "/manage/requests",
             &[
-                ("approved_budget", "100,000"),
-                ("reason", "Business case approved"),
-                ("version", "1"),
+                ("title", "Business case approved"),
+                ("project_id", &project_text),
+                ("amount", "100,000"),
+                ("spend_type", "capex"),
+                ("fiscal_year", &year),
+                ("due_date", &due),
+                ("benefits", "Exit the data centre"),
+                ("costs", "100k"),
+                ("action", "submit"),
             ],
         )
         .await;
-    assert_redirects_to(&response, &format!("/board/projects/{project_id}"));
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let request_id: i64 = sqlx::query_scalar("SELECT id FROM approval_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let vote_path = format!("/board/requests/{request_id}/vote");
+    let response = chair.post_form(&vote_path, &[("choice", "approve")]).await;
+    assert_redirects_to(&response, &format!("/board/requests/{request_id}"));
     let (_, page) = manager.page(&project_path).await;
     assert!(page.contains("Approved"));
     assert!(page.contains("100,000"));
@@ -191,7 +208,7 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
     for action in [
         "objective.created",
         "project.created",
-        "project.budget_set",
+        "decision.recorded",
         "report.submitted",
     ] {
         assert!(

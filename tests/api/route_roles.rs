@@ -206,11 +206,6 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(&[Role::Board]),
     ),
     (
-        "POST",
-        "/board/projects/{project}/budget",
-        Access::Roles(&[Role::Board]),
-    ),
-    (
         "GET",
         "/board/reports/{report}",
         Access::Roles(&[Role::Board]),
