@@ -150,16 +150,10 @@ async fn serve(
     if let Some(password) = &demo_password {
         demo::load(&pool, password).await?;
         demo::portfolio::load(&pool).await?;
-        let rule = crate::approvals::model::Rule {
-            quorum_percent: server.budget_quorum_percent,
-            majority_percent: server.budget_majority_percent,
-        };
-        demo::approvals::load(&pool, rule).await?;
-        let risk_rule = crate::approvals::model::Rule {
-            quorum_percent: server.risk_quorum_percent,
-            majority_percent: server.risk_majority_percent,
-        };
-        demo::risks::load(&pool, risk_rule).await?;
+        use crate::approvals::model::RequestKind;
+        demo::approvals::load(&pool, server.rule(RequestKind::Budget)).await?;
+        demo::risks::load(&pool, server.rule(RequestKind::RiskAcceptance)).await?;
+        demo::policies::load(&pool, server.rule(RequestKind::PolicyPublication)).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

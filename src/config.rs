@@ -79,6 +79,14 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_RISK_MAJORITY_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=99))]
     pub risk_majority_percent: i32,
 
+    /// Policy publications and exceptions: share of eligible board members who must vote.
+    #[arg(long, env = "QUORUM_POLICY_QUORUM_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub policy_quorum_percent: i32,
+
+    /// Policy publications and exceptions: approval needs more than this share of the votes.
+    #[arg(long, env = "QUORUM_POLICY_MAJORITY_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub policy_majority_percent: i32,
+
     /// SMTP server for e-mail notifications, e.g. `smtp://localhost:25` or
     /// `smtps://user:password@mail.example.org`. Without it, no e-mail is sent.
     #[arg(long, env = "QUORUM_SMTP_URL", hide_env_values = true)]
@@ -113,7 +121,28 @@ impl ServerConfig {
             budget_majority_percent: 50,
             risk_quorum_percent: 50,
             risk_majority_percent: 50,
+            policy_quorum_percent: 50,
+            policy_majority_percent: 50,
             currency: "EUR".to_owned(),
+        }
+    }
+
+    /// The voting rule a new request of `kind` is opened with.
+    pub fn rule(
+        &self,
+        kind: crate::approvals::model::RequestKind,
+    ) -> crate::approvals::model::Rule {
+        use crate::approvals::model::{RequestKind, Rule};
+        let (quorum_percent, majority_percent) = match kind {
+            RequestKind::Budget => (self.budget_quorum_percent, self.budget_majority_percent),
+            RequestKind::RiskAcceptance => (self.risk_quorum_percent, self.risk_majority_percent),
+            RequestKind::PolicyPublication | RequestKind::PolicyException => {
+                (self.policy_quorum_percent, self.policy_majority_percent)
+            }
+        };
+        Rule {
+            quorum_percent,
+            majority_percent,
         }
     }
 

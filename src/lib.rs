@@ -15,6 +15,7 @@ pub mod db;
 pub mod decisions;
 pub mod demo;
 pub mod notify;
+pub mod policies;
 pub mod projects;
 pub mod risks;
 pub mod startup;

@@ -74,6 +74,8 @@ pub fn why_not_eligible(member_id: i64, request: &Request, recusals: &[Recusal])
         Some("You filed it, and nobody approves their own request.".to_owned())
     } else if Some(member_id) == request.project_manager_id {
         Some("You manage the project it is about.".to_owned())
+    } else if Some(member_id) == request.policy_owner_id {
+        Some("You own the policy it is about.".to_owned())
     } else {
         recusals
             .iter()
@@ -422,7 +424,14 @@ async fn apply_approval(
                 .await?;
             }
         }
-        Err(_) => {}
+        Ok(RequestKind::PolicyPublication) => {
+            if let Some(version_id) = request.policy_version_id {
+                crate::policies::repo::mark_approved(conn, version_id, decision_id).await?;
+            }
+        }
+        // An exception is in force from its approval: its dates and the request's status
+        // say so, nothing else changes.
+        Ok(RequestKind::PolicyException) | Err(_) => {}
     }
     Ok(())
 }

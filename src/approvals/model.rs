@@ -10,6 +10,8 @@ text_enum! {
     pub enum RequestKind {
         Budget => ("budget", "Budget request"),
         RiskAcceptance => ("risk_acceptance", "Risk acceptance above appetite"),
+        PolicyPublication => ("policy_publication", "Policy publication"),
+        PolicyException => ("policy_exception", "Policy exception"),
     }
 }
 

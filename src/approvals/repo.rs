@@ -187,6 +187,18 @@ pub struct Request {
     pub accept_appetite: Option<i16>,
     pub accept_justification: Option<String>,
     pub accept_expires_on: Option<Date>,
+    /// For a policy publication or exception: the policy, and the version to publish.
+    pub policy_id: Option<i64>,
+    pub policy_reference: Option<String>,
+    pub policy_title: Option<String>,
+    pub policy_owner_id: Option<i64>,
+    pub policy_version_id: Option<i64>,
+    pub policy_version_number: Option<i32>,
+    pub exception_scope: Option<String>,
+    pub exception_justification: Option<String>,
+    pub exception_controls: Option<String>,
+    pub exception_starts_on: Option<Date>,
+    pub exception_expires_on: Option<Date>,
 }
 
 impl Request {
@@ -309,12 +321,23 @@ pub async fn find_requests(
                   ra.residual_likelihood AS "accept_residual_likelihood?",
                   ra.residual_impact AS "accept_residual_impact?",
                   ra.appetite AS "accept_appetite?", ra.justification AS "accept_justification?",
-                  ra.expires_on AS "accept_expires_on?"
+                  ra.expires_on AS "accept_expires_on?",
+                  pol.id AS "policy_id?", pol.reference AS "policy_reference?",
+                  pol.title AS "policy_title?", pol.owner_id AS "policy_owner_id?",
+                  pp.policy_version_id AS "policy_version_id?",
+                  pv.number AS "policy_version_number?",
+                  pe.scope AS "exception_scope?", pe.justification AS "exception_justification?",
+                  pe.compensating_controls AS "exception_controls?",
+                  pe.starts_on AS "exception_starts_on?", pe.expires_on AS "exception_expires_on?"
            FROM approval_requests a
            JOIN users u ON u.id = a.requester_id
            LEFT JOIN budget_requests b ON b.request_id = a.id
            LEFT JOIN risk_acceptances ra ON ra.request_id = a.id
            LEFT JOIN risks rk ON rk.id = ra.risk_id
+           LEFT JOIN policy_publications pp ON pp.request_id = a.id
+           LEFT JOIN policy_versions pv ON pv.id = pp.policy_version_id
+           LEFT JOIN policy_exceptions pe ON pe.request_id = a.id
+           LEFT JOIN policies pol ON pol.id = coalesce(pv.policy_id, pe.policy_id)
            LEFT JOIN projects p ON p.id = a.project_id
            LEFT JOIN decisions d ON d.request_id = a.id
            WHERE ($1::bigint IS NULL OR a.id = $1)
@@ -324,6 +347,7 @@ pub async fn find_requests(
              AND ($6::bigint IS NULL OR (
                    a.status = 'open' AND a.requester_id <> $6
                    AND p.manager_id IS DISTINCT FROM $6
+                   AND pol.owner_id IS DISTINCT FROM $6
                    AND NOT EXISTS (SELECT FROM recusals r WHERE r.request_id = a.id AND r.member_id = $6)
                    AND NOT EXISTS (SELECT FROM votes v WHERE v.request_id = a.id AND v.voter_id = $6
                                                        AND v.ended_at IS NULL)))
@@ -673,37 +697,55 @@ pub struct AcceptanceContent {
     pub expires_on: Date,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn create_risk_acceptance_request(
-    conn: &mut PgConnection,
-    reference: &str,
-    requester_id: i64,
-    rule: Rule,
-    title: &str,
-    project_id: Option<i64>,
-    due_date: Date,
-    content: &AcceptanceContent,
-) -> sqlx::Result<i64> {
+/// The envelope of a request whose subject lives in its own table.
+pub struct NewRequest<'a> {
+    pub reference: &'a str,
+    pub kind: super::model::RequestKind,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub requester_id: i64,
+    pub project_id: Option<i64>,
+    pub due_date: Date,
+    pub rule: Rule,
+    /// What the board reads, hashed: a vote binds to it.
+    pub content_hash: String,
+}
+
+/// The SHA-256 of a subject's canonical JSON.
+pub fn content_hash(content: &impl Serialize) -> String {
     use sha2::{Digest, Sha256};
-    let hash = hex::encode(Sha256::digest(
+    hex::encode(Sha256::digest(
         serde_json::to_vec(content).unwrap_or_default(),
-    ));
-    let id = sqlx::query_scalar!(
+    ))
+}
+
+async fn insert_request(conn: &mut PgConnection, new: &NewRequest<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
         "INSERT INTO approval_requests (reference, kind, title, summary, requester_id, project_id,
                                         due_date, quorum_percent, majority_percent, content_hash)
-         VALUES ($1, 'risk_acceptance', $2, '', $3, $4, $5, $6, $7, $8)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          RETURNING id",
-        reference,
-        title,
-        requester_id,
-        project_id,
-        due_date,
-        rule.quorum_percent,
-        rule.majority_percent,
-        hash
+        new.reference,
+        new.kind.as_str(),
+        new.title,
+        new.summary,
+        new.requester_id,
+        new.project_id,
+        new.due_date,
+        new.rule.quorum_percent,
+        new.rule.majority_percent,
+        new.content_hash
     )
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn create_risk_acceptance_request(
+    conn: &mut PgConnection,
+    new: &NewRequest<'_>,
+    content: &AcceptanceContent,
+) -> sqlx::Result<i64> {
+    let id = insert_request(conn, new).await?;
     sqlx::query!(
         "INSERT INTO risk_acceptances (request_id, risk_id, residual_likelihood, residual_impact,
                                        appetite, justification, expires_on)
@@ -714,6 +756,58 @@ pub async fn create_risk_acceptance_request(
         content.residual_impact,
         content.appetite,
         content.justification,
+        content.expires_on
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Asks the board to approve the publication of one policy version; the request's hash is
+/// the version's.
+pub async fn create_policy_publication_request(
+    conn: &mut PgConnection,
+    new: &NewRequest<'_>,
+    version_id: i64,
+) -> sqlx::Result<i64> {
+    let id = insert_request(conn, new).await?;
+    sqlx::query!(
+        "INSERT INTO policy_publications (request_id, policy_version_id) VALUES ($1, $2)",
+        id,
+        version_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// What an exception to a policy asks the board.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceptionContent {
+    pub policy_id: i64,
+    pub scope: String,
+    pub justification: String,
+    pub compensating_controls: String,
+    pub starts_on: Date,
+    pub expires_on: Date,
+}
+
+pub async fn create_policy_exception_request(
+    conn: &mut PgConnection,
+    new: &NewRequest<'_>,
+    content: &ExceptionContent,
+) -> sqlx::Result<i64> {
+    let id = insert_request(conn, new).await?;
+    sqlx::query!(
+        "INSERT INTO policy_exceptions (request_id, policy_id, scope, justification,
+                                        compensating_controls, starts_on, expires_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        content.policy_id,
+        content.scope,
+        content.justification,
+        content.compensating_controls,
+        content.starts_on,
         content.expires_on
     )
     .execute(conn)

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::board::RequestView;
 use super::engine::{self, EngineError, Refusal};
-use super::model::{Rule, SpendType};
+use super::model::{RequestKind, Rule, SpendType};
 use super::repo::{self, BudgetContent, Request, RequestFilter};
 use super::{notices, refused};
 use crate::audit::{self, Actor, Context};
@@ -275,20 +275,12 @@ impl RequestFormPage {
             projects: projects::repo::projects(&mut conn, &mine).await?,
             objectives: projects::repo::list_objectives(&mut conn).await?,
             spend_types: SpendType::ALL,
-            rule: budget_rule(state),
+            rule: state.config.rule(RequestKind::Budget),
         })
     }
 
     fn refused(self, errors: FieldErrors) -> Response {
         (StatusCode::UNPROCESSABLE_ENTITY, Self { errors, ..self }).into_response()
-    }
-}
-
-/// The rule budget requests are decided by (configured).
-pub fn budget_rule(state: &AppState) -> Rule {
-    Rule {
-        quorum_percent: state.config.budget_quorum_percent,
-        majority_percent: state.config.budget_majority_percent,
     }
 }
 

@@ -13,6 +13,7 @@ use axum::extract::State;
 
 use crate::approvals;
 use crate::approvals::repo::Request;
+use crate::policies::{self, repo::Policy, repo::PolicyQuery};
 use crate::projects;
 use crate::projects::board::PortfolioSummary;
 use crate::projects::model::{Period, ReportingState};
@@ -68,6 +69,7 @@ struct BoardHome {
     user: CurrentUser,
     waiting: Vec<Request>,
     summary: PortfolioSummary,
+    overdue_policies: Vec<Policy>,
 }
 
 async fn board_home(
@@ -81,7 +83,25 @@ async fn board_home(
         waiting: approvals::board::waiting_for_vote(&mut conn, user.id).await?,
         user,
         summary: PortfolioSummary::load(&mut conn).await?,
+        overdue_policies: overdue_policy_reviews(&mut conn, None).await?,
     })
+}
+
+/// Published policies past their review date (of one owner, or all), oldest first.
+async fn overdue_policy_reviews(
+    conn: &mut sqlx::PgConnection,
+    owner_id: Option<i64>,
+) -> sqlx::Result<Vec<Policy>> {
+    let today = projects::today();
+    let query = PolicyQuery {
+        overdue_on: Some(today),
+        owner_id,
+        limit: 50,
+        ..PolicyQuery::default()
+    };
+    let mut overdue = policies::repo::find_policies(conn, &query, today).await?;
+    overdue.sort_by_key(|policy| policy.next_review_on);
+    Ok(overdue)
 }
 
 /// The most projects one manager's home lists (the project list pages through all).
@@ -102,6 +122,8 @@ struct ManageHome {
     user: CurrentUser,
     projects: Vec<MyProject>,
     board_decisions: Vec<BoardDecision>,
+    /// Published policies this manager owns whose review date has passed.
+    overdue_policies: Vec<Policy>,
 }
 
 impl ManageHome {
@@ -150,6 +172,7 @@ async fn manage_home(
     Ok(ManageHome {
         ctx,
         board_decisions: repo::recent_budget_decisions(&mut conn, user.id, 5).await?,
+        overdue_policies: overdue_policy_reviews(&mut conn, Some(user.id)).await?,
         user,
         projects,
     })

@@ -3,6 +3,7 @@
 //! risk register ([`risks`]).
 
 pub mod approvals;
+pub mod policies;
 pub mod portfolio;
 pub mod risks;
 

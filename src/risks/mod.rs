@@ -467,6 +467,8 @@ struct RiskPage {
     risk: Risk,
     history: Vec<Assessment>,
     actions: Vec<repo::Action>,
+    /// The policies that mitigate it.
+    policies: Vec<crate::policies::repo::LinkedPolicy>,
     /// Who an action can be given to.
     owners: Vec<PersonOption>,
     /// The small forms on the page, as typed, and their messages.
@@ -502,6 +504,7 @@ async fn risk_page(
         ctx,
         history: repo::history(&mut conn, id).await?,
         actions: repo::actions(&mut conn, Some(id), None, 200).await?,
+        policies: crate::policies::repo::policies_for_risk(&mut conn, id).await?,
         owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
         action_form: ActionForm {
             owner_id: risk.owner_id.to_string(),
@@ -701,7 +704,7 @@ async fn ask_acceptance(
     Path(id): Path<i64>,
     Form(form): Form<AcceptanceForm>,
 ) -> AppResult<Response> {
-    use crate::approvals::{self, model::Rule, notices};
+    use crate::approvals::{self, notices};
     let back = format!("/manage/risks/{id}");
     let page = risk_page(&state, ctx, id, "/manage").await?;
     let pending = {
@@ -741,10 +744,9 @@ async fn ask_acceptance(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let risk = page.risk;
-    let rule = Rule {
-        quorum_percent: state.config.risk_quorum_percent,
-        majority_percent: state.config.risk_majority_percent,
-    };
+    let rule = state
+        .config
+        .rule(crate::approvals::model::RequestKind::RiskAcceptance);
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
     let (request_id, reference) = match file_acceptance(
@@ -803,17 +805,18 @@ pub async fn file_acceptance(
         risk.residual_score(),
         content.appetite
     );
-    let request_id = approvals::repo::create_risk_acceptance_request(
-        conn,
-        &reference,
-        requester.id,
+    let new = approvals::repo::NewRequest {
+        reference: &reference,
+        kind: approvals::model::RequestKind::RiskAcceptance,
+        title: &title,
+        summary: "",
+        requester_id: requester.id,
+        project_id: risk.project_id,
+        due_date: today + time::Duration::days(14),
         rule,
-        &title,
-        risk.project_id,
-        today + time::Duration::days(14),
-        &content,
-    )
-    .await?;
+        content_hash: approvals::repo::content_hash(&content),
+    };
+    let request_id = approvals::repo::create_risk_acceptance_request(conn, &new, &content).await?;
     audit
         .record(
             conn,

@@ -21,7 +21,7 @@ use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::{AppState, assets, csrf, error, identity, security_headers, session};
-use crate::{approvals, audit, auth, dashboards, decisions, projects, risks, users};
+use crate::{approvals, audit, auth, dashboards, decisions, policies, projects, risks, users};
 
 /// Request bodies larger than this are refused (forms are small; uploads will set their
 /// own limit on their route).
@@ -34,12 +34,14 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::board_routes())
         .merge(approvals::board_routes())
         .merge(risks::board_routes())
+        .merge(policies::board_routes())
         .route_layer(from_extractor::<BoardMember>());
     let manage = dashboards::manage_routes()
         .merge(projects::manage_routes())
         .merge(approvals::manage_routes())
         .merge(decisions::manage_routes())
         .merge(risks::manage_routes())
+        .merge(policies::manage_routes())
         .route_layer(from_extractor::<ItManager>());
     let audit = audit::auditor_routes().route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes().route_layer(from_extractor::<Admin>());

@@ -12,6 +12,7 @@ mod decisions;
 mod embedded;
 mod headers;
 mod mail;
+mod policies;
 mod portfolio;
 mod risks;
 mod route_roles;

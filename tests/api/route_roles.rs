@@ -179,6 +179,94 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/board/risks/appetite/1",
         Access::Roles(&[Role::Board]),
     ),
+    ("GET", "/manage/policies", Access::Roles(&[Role::ItManager])),
+    (
+        "GET",
+        "/manage/policies/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/policies/{policy}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/policies/{policy}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/publish",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/reviewed",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/retire",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/risks",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/risks/{risk}/unlink",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/policies/{policy}/exceptions",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/policies/{policy}/versions/1",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/policies/{policy}/diff",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    // Sends the seeded draft to the board: after the routes that read it as a draft.
+    (
+        "POST",
+        "/manage/policies/{policy}/submit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    ("GET", "/board/policies", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/board/policies/{policy}",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "GET",
+        "/board/policies/{policy}/versions/1",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "GET",
+        "/board/policies/{policy}/diff?from=1&to=1",
+        Access::Roles(&[Role::Board]),
+    ),
     ("GET", "/inbox", Access::SignedIn),
     ("GET", "/decisions", Access::SignedIn),
     ("GET", "/decisions/{decision}", Access::SignedIn),
@@ -338,6 +426,16 @@ async fn every_route_answers_every_role_as_the_table_says() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let policy: i64 = sqlx::query_scalar(
+        "WITH p AS (INSERT INTO policies (reference, title, owner_id, category, review_interval_months)
+                    VALUES ('POL-0001', 'Seeded policy', $1, 'governance', 12) RETURNING id)
+         INSERT INTO policy_versions (policy_id, number, title, scope, body, content_hash, created_by)
+         SELECT id, 1, 'Seeded policy', 'Everyone', 'Text.', 'hash', $1 FROM p RETURNING policy_id",
+    )
+    .bind(manager_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let open_request = app.seed_request(seeded.project_id, manager_id, 10).await;
     // A closed request with its resolution, for the decision page.
     let decided = app.seed_request(seeded.project_id, manager_id, 0).await;
@@ -366,7 +464,8 @@ async fn every_route_answers_every_role_as_the_table_says() {
                 .replace("{objective}", &seeded.objective_id.to_string())
                 .replace("{request}", &open_request.to_string())
                 .replace("{decision}", &decision.to_string())
-                .replace("{risk}", &risk.to_string());
+                .replace("{risk}", &risk.to_string())
+                .replace("{policy}", &policy.to_string());
             let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }

@@ -1,0 +1,611 @@
+//! The SQL of policies, their versions, exceptions and links to risks.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::model::{ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
+use crate::web::page::format_time;
+
+/// A policy in the register: its metadata, the version everyone reads and the newest one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub category: String,
+    pub review_interval_months: i16,
+    pub published_version_id: Option<i64>,
+    pub published_number: Option<i32>,
+    #[serde(skip)]
+    pub published_at: Option<OffsetDateTime>,
+    pub next_review_on: Option<Date>,
+    pub last_reviewed_on: Option<Date>,
+    #[serde(skip)]
+    pub retired_at: Option<OffsetDateTime>,
+    pub retired_reason: String,
+    pub version: i32,
+    pub latest_version_id: i64,
+    pub latest_number: i32,
+    pub lifecycle: String,
+    /// The open request asking the board to approve the newest version.
+    pub review_request_id: Option<i64>,
+    pub exceptions_in_force: i64,
+}
+
+impl Policy {
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle.parse().unwrap_or(Lifecycle::Draft)
+    }
+
+    pub fn category_label(&self) -> &'static str {
+        self.category
+            .parse::<PolicyCategory>()
+            .map(PolicyCategory::label)
+            .unwrap_or("")
+    }
+
+    pub fn is_published(&self) -> bool {
+        self.published_version_id.is_some() && self.retired_at.is_none()
+    }
+
+    pub fn review_overdue(&self, today: Date) -> bool {
+        self.is_published() && self.next_review_on.is_some_and(|due| due < today)
+    }
+
+    /// A newer version than the published one is being written or decided.
+    pub fn has_newer_version(&self) -> bool {
+        self.published_number
+            .is_some_and(|published| self.latest_number > published)
+    }
+
+    pub fn published_when(&self) -> String {
+        self.published_at.map(format_time).unwrap_or_default()
+    }
+}
+
+/// Which policies a list shows.
+#[derive(Debug, Default)]
+pub struct PolicyQuery {
+    pub id: Option<i64>,
+    pub category: Option<String>,
+    pub lifecycle: Option<String>,
+    pub text: Option<String>,
+    /// Published policies whose review date has passed.
+    pub overdue_on: Option<Date>,
+    pub owner_id: Option<i64>,
+    /// Continue after this reference (keyset paging).
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn find_policies(
+    conn: &mut PgConnection,
+    query: &PolicyQuery,
+    today: Date,
+) -> sqlx::Result<Vec<Policy>> {
+    // The lifecycle is derived: retired, else the newest version's status, "in review"
+    // while a request for it is open.
+    sqlx::query_as!(
+        Policy,
+        r#"SELECT p.id, p.reference, p.title, p.owner_id, u.display_name AS owner_name,
+                  p.category, p.review_interval_months, p.published_version_id,
+                  pub.number AS "published_number?", pub.published_at AS "published_at?",
+                  p.next_review_on, p.last_reviewed_on, p.retired_at, p.retired_reason,
+                  p.version, lv.id AS latest_version_id, lv.number AS latest_number,
+                  CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
+                       WHEN review.request_id IS NOT NULL THEN 'in_review'
+                       ELSE lv.status END AS "lifecycle!",
+                  review.request_id AS "review_request_id?",
+                  (SELECT count(*) FROM policy_exceptions pe
+                   JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+                   WHERE pe.policy_id = p.id AND $9 BETWEEN pe.starts_on AND pe.expires_on
+                  ) AS "exceptions_in_force!"
+           FROM policies p
+           JOIN users u ON u.id = p.owner_id
+           JOIN LATERAL (SELECT v.id, v.number, v.status, v.title, v.body FROM policy_versions v
+                         WHERE v.policy_id = p.id ORDER BY v.number DESC LIMIT 1) lv ON true
+           LEFT JOIN policy_versions pub ON pub.id = p.published_version_id
+           LEFT JOIN LATERAL (SELECT pp.request_id FROM policy_publications pp
+                              JOIN approval_requests a ON a.id = pp.request_id
+                                                      AND a.status IN ('draft', 'open')
+                              WHERE pp.policy_version_id = lv.id LIMIT 1) review ON true
+           WHERE ($1::bigint IS NULL OR p.id = $1)
+             AND ($2::text IS NULL OR p.category = $2)
+             AND ($3::text IS NULL OR $3 = CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
+                                                WHEN review.request_id IS NOT NULL THEN 'in_review'
+                                                ELSE lv.status END)
+             AND ($4::text IS NULL OR p.reference ILIKE $4
+                  OR to_tsvector('english', lv.title || ' ' || lv.body)
+                     @@ websearch_to_tsquery('english', $4))
+             AND ($5::date IS NULL OR (p.retired_at IS NULL AND p.published_version_id IS NOT NULL
+                                       AND p.next_review_on < $5))
+             AND ($6::bigint IS NULL OR p.owner_id = $6)
+             AND ($7::text IS NULL OR p.reference > $7)
+           ORDER BY p.reference
+           LIMIT $8"#,
+        query.id,
+        query.category,
+        query.lifecycle,
+        query.text,
+        query.overdue_on,
+        query.owner_id,
+        query.after,
+        query.limit,
+        today
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn get(conn: &mut PgConnection, id: i64, today: Date) -> sqlx::Result<Option<Policy>> {
+    let query = PolicyQuery {
+        id: Some(id),
+        limit: 1,
+        ..PolicyQuery::default()
+    };
+    Ok(find_policies(conn, &query, today).await?.into_iter().next())
+}
+
+/// Locks a policy for the rest of the transaction: versions are numbered, submitted and
+/// published one after the other.
+pub async fn lock(conn: &mut PgConnection, id: i64, today: Date) -> sqlx::Result<Option<Policy>> {
+    sqlx::query!("SELECT id FROM policies WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    get(conn, id, today).await
+}
+
+/// What the owner keeps about a policy besides its text.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicySettings {
+    pub owner_id: i64,
+    pub category: PolicyCategory,
+    pub review_interval_months: i16,
+}
+
+/// The text of a version: what the board approves.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionText {
+    pub title: String,
+    pub scope: String,
+    pub body: String,
+    pub change_note: String,
+}
+
+impl VersionText {
+    /// The hash of what the board reads (the change note is the author's comment on it).
+    pub fn hash(&self) -> String {
+        let canonical = serde_json::json!([self.title, self.scope, self.body]);
+        hex::encode(Sha256::digest(canonical.to_string()))
+    }
+}
+
+/// Creates a policy with its first draft; returns its id and reference.
+pub async fn create(
+    conn: &mut PgConnection,
+    settings: &PolicySettings,
+    text: &VersionText,
+    author_id: i64,
+) -> sqlx::Result<(i64, String)> {
+    let row = sqlx::query!(
+        "INSERT INTO policies (reference, title, owner_id, category, review_interval_months)
+         VALUES ('POL-' || lpad(nextval('policy_reference_seq')::text, 4, '0'), $1, $2, $3, $4)
+         RETURNING id, reference",
+        text.title,
+        settings.owner_id,
+        settings.category.as_str(),
+        settings.review_interval_months
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    insert_version(conn, row.id, 1, text, author_id).await?;
+    Ok((row.id, row.reference))
+}
+
+async fn insert_version(
+    conn: &mut PgConnection,
+    policy_id: i64,
+    number: i32,
+    text: &VersionText,
+    author_id: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO policy_versions (policy_id, number, title, scope, body, change_note,
+                                      content_hash, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING id",
+        policy_id,
+        number,
+        text.title,
+        text.scope,
+        text.body,
+        text.change_note,
+        text.hash(),
+        author_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Changes a policy's settings and working title if it is still at `expected_version`
+/// (optimistic concurrency); false when it changed meanwhile.
+pub async fn update_settings(
+    conn: &mut PgConnection,
+    policy_id: i64,
+    expected_version: i32,
+    title: &str,
+    settings: &PolicySettings,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE policies SET title = $3, owner_id = $4, category = $5,
+                             review_interval_months = $6, version = version + 1,
+                             updated_at = now()
+         WHERE id = $1 AND version = $2",
+        policy_id,
+        expected_version,
+        title,
+        settings.owner_id,
+        settings.category.as_str(),
+        settings.review_interval_months
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Saves an edit as a new draft version after `policy`'s newest, with the settings, if
+/// the policy is still at `expected_version`. The caller holds the policy's lock.
+/// Returns the new version's number, or `None` when the policy changed meanwhile.
+pub async fn add_version(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    expected_version: i32,
+    settings: &PolicySettings,
+    text: &VersionText,
+    author_id: i64,
+) -> sqlx::Result<Option<i32>> {
+    if !update_settings(conn, policy.id, expected_version, &text.title, settings).await? {
+        return Ok(None);
+    }
+    let number = policy.latest_number + 1;
+    insert_version(conn, policy.id, number, text, author_id).await?;
+    Ok(Some(number))
+}
+
+/// One version of a policy, with its text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub id: i64,
+    pub policy_id: i64,
+    pub number: i32,
+    pub title: String,
+    pub scope: String,
+    pub body: String,
+    pub change_note: String,
+    pub content_hash: String,
+    pub status: String,
+    pub author_name: String,
+    #[serde(skip)]
+    pub created_at: OffsetDateTime,
+    pub approved_decision_id: Option<i64>,
+    pub approved_decision_reference: Option<String>,
+    #[serde(skip)]
+    pub approved_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub published_at: Option<OffsetDateTime>,
+}
+
+impl Version {
+    pub fn status(&self) -> VersionStatus {
+        self.status.parse().unwrap_or(VersionStatus::Draft)
+    }
+
+    pub fn written(&self) -> String {
+        format_time(self.created_at)
+    }
+
+    pub fn approved_when(&self) -> String {
+        self.approved_at.map(format_time).unwrap_or_default()
+    }
+
+    pub fn published_when(&self) -> String {
+        self.published_at.map(format_time).unwrap_or_default()
+    }
+
+    pub fn short_hash(&self) -> &str {
+        &self.content_hash[..self.content_hash.len().min(12)]
+    }
+
+    /// The text compared line by line between versions: title and scope first.
+    pub fn comparable_text(&self) -> String {
+        format!(
+            "# {}\n\nScope: {}\n\n{}\n",
+            self.title,
+            self.scope,
+            self.body.trim_end()
+        )
+    }
+}
+
+/// Every version of a policy, newest first.
+pub async fn versions(conn: &mut PgConnection, policy_id: i64) -> sqlx::Result<Vec<Version>> {
+    sqlx::query_as!(
+        Version,
+        r#"SELECT v.id, v.policy_id, v.number, v.title, v.scope, v.body, v.change_note,
+                  v.content_hash, v.status, u.display_name AS author_name, v.created_at,
+                  v.approved_decision_id, d.reference AS "approved_decision_reference?",
+                  v.approved_at, v.published_at
+           FROM policy_versions v
+           JOIN users u ON u.id = v.created_by
+           LEFT JOIN decisions d ON d.id = v.approved_decision_id
+           WHERE v.policy_id = $1
+           ORDER BY v.number DESC
+           LIMIT 1000"#,
+        policy_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The board approved the publication of this version (the engine's effect).
+pub async fn mark_approved(
+    conn: &mut PgConnection,
+    version_id: i64,
+    decision_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE policy_versions SET status = 'approved', approved_decision_id = $2,
+                                    approved_at = now()
+         WHERE id = $1 AND status = 'draft'",
+        version_id,
+        decision_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Publishes an approved version: the one published before is superseded, and the next
+/// review falls due `next_review_on`.
+pub async fn publish(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    version_id: i64,
+    published_by: i64,
+    today: Date,
+    next_review_on: Date,
+) -> sqlx::Result<()> {
+    if let Some(previous) = policy.published_version_id {
+        sqlx::query!(
+            "UPDATE policy_versions SET status = 'superseded' WHERE id = $1",
+            previous
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query!(
+        "UPDATE policy_versions SET status = 'published', published_by = $2, published_at = now()
+         WHERE id = $1",
+        version_id,
+        published_by
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE policies SET published_version_id = $2, next_review_on = $3, last_reviewed_on = $4,
+                             version = version + 1, updated_at = now()
+         WHERE id = $1",
+        policy.id,
+        version_id,
+        next_review_on,
+        today
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a review that kept the published text; false when the policy changed meanwhile.
+pub async fn record_review(
+    conn: &mut PgConnection,
+    policy_id: i64,
+    expected_version: i32,
+    today: Date,
+    next_review_on: Date,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE policies SET last_reviewed_on = $3, next_review_on = $4, version = version + 1,
+                             updated_at = now()
+         WHERE id = $1 AND version = $2",
+        policy_id,
+        expected_version,
+        today,
+        next_review_on
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Retires a policy; false when it changed meanwhile.
+pub async fn retire(
+    conn: &mut PgConnection,
+    policy_id: i64,
+    expected_version: i32,
+    reason: &str,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "UPDATE policies SET retired_at = now(), retired_reason = $3, version = version + 1,
+                             updated_at = now()
+         WHERE id = $1 AND version = $2 AND retired_at IS NULL",
+        policy_id,
+        expected_version,
+        reason
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// An exception to a policy, with the request that asks for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyException {
+    pub request_id: i64,
+    pub request_reference: String,
+    pub request_status: String,
+    pub policy_id: i64,
+    pub policy_reference: String,
+    pub policy_title: String,
+    pub requester_name: String,
+    pub scope: String,
+    pub justification: String,
+    pub compensating_controls: String,
+    pub starts_on: Date,
+    pub expires_on: Date,
+    pub decision_id: Option<i64>,
+    pub decision_reference: Option<String>,
+}
+
+impl PolicyException {
+    pub fn state(&self, today: Date) -> ExceptionState {
+        ExceptionState::of(&self.request_status, self.starts_on, self.expires_on, today)
+    }
+}
+
+/// Exceptions of one policy, or of all; those approved and expired first when asked.
+pub async fn exceptions(
+    conn: &mut PgConnection,
+    policy_id: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<PolicyException>> {
+    sqlx::query_as!(
+        PolicyException,
+        r#"SELECT pe.request_id, a.reference AS request_reference, a.status AS request_status,
+                  pe.policy_id, p.reference AS policy_reference, p.title AS policy_title,
+                  u.display_name AS requester_name, pe.scope, pe.justification,
+                  pe.compensating_controls, pe.starts_on, pe.expires_on,
+                  d.id AS "decision_id?", d.reference AS "decision_reference?"
+           FROM policy_exceptions pe
+           JOIN approval_requests a ON a.id = pe.request_id
+           JOIN policies p ON p.id = pe.policy_id
+           JOIN users u ON u.id = a.requester_id
+           LEFT JOIN decisions d ON d.request_id = a.id
+           WHERE ($1::bigint IS NULL OR pe.policy_id = $1)
+           ORDER BY a.status IN ('draft', 'open', 'approved') DESC, pe.expires_on DESC, a.id DESC
+           LIMIT $2"#,
+        policy_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Approved exceptions past their expiry, or awaiting the board: what the board watches.
+pub async fn exceptions_to_watch(
+    conn: &mut PgConnection,
+    today: Date,
+) -> sqlx::Result<Vec<PolicyException>> {
+    let all = exceptions(conn, None, 500).await?;
+    Ok(all
+        .into_iter()
+        .filter(|exception| {
+            matches!(
+                exception.state(today),
+                ExceptionState::Expired | ExceptionState::AwaitingBoard | ExceptionState::InForce
+            )
+        })
+        .collect())
+}
+
+/// A risk a policy mitigates.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkedRisk {
+    pub risk_id: i64,
+    pub reference: String,
+    pub title: String,
+    pub residual_score: i32,
+}
+
+pub async fn linked_risks(
+    conn: &mut PgConnection,
+    policy_id: i64,
+) -> sqlx::Result<Vec<LinkedRisk>> {
+    sqlx::query_as!(
+        LinkedRisk,
+        r#"SELECT r.id AS risk_id, r.reference, r.title,
+                  (r.residual_likelihood * r.residual_impact)::int AS "residual_score!"
+           FROM policy_risks pr JOIN risks r ON r.id = pr.risk_id
+           WHERE pr.policy_id = $1
+           ORDER BY r.reference
+           LIMIT 500"#,
+        policy_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// A policy that mitigates a risk, as the risk's page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkedPolicy {
+    pub policy_id: i64,
+    pub reference: String,
+    pub title: String,
+}
+
+pub async fn policies_for_risk(
+    conn: &mut PgConnection,
+    risk_id: i64,
+) -> sqlx::Result<Vec<LinkedPolicy>> {
+    sqlx::query_as!(
+        LinkedPolicy,
+        "SELECT p.id AS policy_id, p.reference, p.title
+         FROM policy_risks pr JOIN policies p ON p.id = pr.policy_id
+         WHERE pr.risk_id = $1
+         ORDER BY p.reference
+         LIMIT 500",
+        risk_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Links a risk by its reference; returns the risk's id, or `None` when no risk has it.
+/// Linking twice is harmless.
+pub async fn link_risk(
+    conn: &mut PgConnection,
+    policy_id: i64,
+    risk_reference: &str,
+    linked_by: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "INSERT INTO policy_risks (policy_id, risk_id, linked_by)
+         SELECT $1, r.id, $3 FROM risks r WHERE r.reference = $2
+         ON CONFLICT (policy_id, risk_id) DO UPDATE SET linked_by = policy_risks.linked_by
+         RETURNING risk_id",
+        policy_id,
+        risk_reference,
+        linked_by
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn unlink_risk(
+    conn: &mut PgConnection,
+    policy_id: i64,
+    risk_id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(
+        "DELETE FROM policy_risks pr USING risks r
+         WHERE pr.policy_id = $1 AND pr.risk_id = $2 AND r.id = pr.risk_id
+         RETURNING r.reference",
+        policy_id,
+        risk_id
+    )
+    .fetch_optional(conn)
+    .await
+}
