@@ -170,6 +170,13 @@ pub async fn create_database_if_missing(options: &PgConnectOptions) -> Result<()
     Ok(())
 }
 
+/// Whether a statement failed on a unique constraint (a name or number already taken).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|error| error.is_unique_violation())
+}
+
 /// Quotes an SQL identifier (for the few statements that cannot take parameters).
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

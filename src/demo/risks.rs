@@ -331,7 +331,14 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
         .ok_or_else(|| anyhow::anyhow!("the demo accounts must exist first"))?;
     for (name, appetite) in APPETITE {
         if let Some(category) = categories.iter().find(|c| c.name == *name) {
-            repo::set_appetite(&mut tx, category.id, category.version, Some(*appetite)).await?;
+            repo::set_appetite(
+                &mut tx,
+                category.id,
+                category.version,
+                Some(*appetite),
+                chair,
+            )
+            .await?;
         }
     }
     let today = today();
@@ -350,8 +357,8 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
             description: format!("{title}: identified in the annual IT risk workshop."),
             category_id,
             owner_id: owner,
-            project_id: None,
-            objective_id: None,
+            project_ids: Vec::new(),
+            objective_ids: Vec::new(),
             likelihood: inherent.0,
             impact: inherent.1,
             controls: "Controls documented in the control library.".to_owned(),
@@ -387,6 +394,10 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
     sqlx::query!("UPDATE risk_assessments SET assessed_at = assessed_at - interval '200 days'")
         .execute(&mut *tx)
         .await?;
+    // ...against the appetites the board had set by then.
+    sqlx::query!("UPDATE risk_appetite_history SET set_at = set_at - interval '200 days'")
+        .execute(&mut *tx)
+        .await?;
     // ...and every fifth risk has been re-rated since the quarter end, up or down.
     let register = repo::find_risks(&mut tx, &repo::RiskQuery::all(100)).await?;
     for (index, row) in register.iter().enumerate().filter(|(i, _)| i % 5 == 0) {
@@ -401,8 +412,8 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
             description: risk.description.clone(),
             category_id: risk.category_id,
             owner_id: risk.owner_id,
-            project_id: risk.project_id,
-            objective_id: risk.objective_id,
+            project_ids: risk.project_ids.clone(),
+            objective_ids: risk.objective_ids.clone(),
             likelihood: risk.likelihood,
             impact: risk.impact,
             controls: risk.controls.clone(),

@@ -510,7 +510,7 @@ pub(super) async fn create(
     let report_id =
         match repo::create_report(&mut tx, page.project.id, user.id, &fields, correction).await {
             Ok(report_id) => report_id,
-            Err(error) if is_unique_violation(&error) => {
+            Err(error) if crate::db::is_unique_violation(&error) => {
                 // Someone filed a report for this period meanwhile.
                 let mut errors = FieldErrors::new();
                 errors.add(
@@ -558,12 +558,6 @@ pub(super) async fn create(
         &format!("/manage/reports/{report_id}"),
     )
     .await
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|error| error.is_unique_violation())
 }
 
 #[derive(Template, WebTemplate)]
@@ -689,7 +683,7 @@ pub(super) async fn save(
     let mut tx = state.pool.begin().await?;
     let saved = match repo::update_draft(&mut tx, id, page.form.version, &fields).await {
         Ok(saved) => saved,
-        Err(error) if is_unique_violation(&error) => {
+        Err(error) if crate::db::is_unique_violation(&error) => {
             let mut errors = FieldErrors::new();
             errors.add("period_start", "This period already has a report.");
             return Ok(ReportFormPage { errors, ..page }.refused());

@@ -37,6 +37,8 @@ pub fn manage_routes() -> Router<AppState> {
         .route("/risks", get(manage_list).post(create))
         .route("/risks/new", get(new_page))
         .route("/risks/as-of", get(manage_as_of))
+        .route("/risks/categories", get(categories_page).post(add_category))
+        .route("/risks/categories/{id}", post(rename_category))
         .route("/risks/{id}", get(manage_detail))
         .route("/risks/{id}/edit", get(edit_page).post(update))
         .route("/risks/{id}/actions", post(add_action))
@@ -190,10 +192,11 @@ struct RiskForm {
     category_id: String,
     #[serde(default)]
     owner_id: String,
+    /// Repeated fields: every project and objective chosen.
     #[serde(default)]
-    project_id: String,
+    project_ids: Vec<String>,
     #[serde(default)]
-    objective_id: String,
+    objective_ids: Vec<String>,
     #[serde(default)]
     likelihood: String,
     #[serde(default)]
@@ -226,14 +229,14 @@ struct Choices {
 
 impl RiskForm {
     fn from_risk(risk: &Risk) -> Self {
-        let id = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+        let ids = |values: &[i64]| values.iter().map(i64::to_string).collect();
         Self {
             title: risk.title.clone(),
             description: risk.description.clone(),
             category_id: risk.category_id.to_string(),
             owner_id: risk.owner_id.to_string(),
-            project_id: id(risk.project_id),
-            objective_id: id(risk.objective_id),
+            project_ids: ids(&risk.project_ids),
+            objective_ids: ids(&risk.objective_ids),
             likelihood: risk.likelihood.to_string(),
             impact: risk.impact.to_string(),
             controls: risk.controls.clone(),
@@ -278,29 +281,33 @@ impl RiskForm {
             &owner_ids,
             "Choose who owns the risk.",
         );
-        let optional_pick = |errors: &mut FieldErrors,
-                             field: &'static str,
-                             text: &str,
-                             ids: Vec<i64>| match form::optional(text) {
-            None => None,
-            Some(_) => pick(
-                errors,
-                field,
-                text,
-                &ids,
-                "Choose one from the list, or none.",
-            ),
-        };
-        let project_id = optional_pick(
+        let pick_many =
+            |errors: &mut FieldErrors, field: &'static str, texts: &[String], ids: Vec<i64>| {
+                let mut chosen: Vec<i64> = Vec::new();
+                for text in texts.iter().filter(|text| !text.trim().is_empty()) {
+                    match text
+                        .trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|id| ids.contains(id))
+                    {
+                        Some(id) if !chosen.contains(&id) => chosen.push(id),
+                        Some(_) => {}
+                        None => errors.add(field, "Choose from the list only."),
+                    }
+                }
+                chosen
+            };
+        let project_ids = pick_many(
             &mut errors,
-            "project_id",
-            &self.project_id,
+            "project_ids",
+            &self.project_ids,
             choices.projects.iter().map(|p| p.id).collect(),
         );
-        let objective_id = optional_pick(
+        let objective_ids = pick_many(
             &mut errors,
-            "objective_id",
-            &self.objective_id,
+            "objective_ids",
+            &self.objective_ids,
             choices.objectives.iter().map(|o| o.id).collect(),
         );
         let level = |errors: &mut FieldErrors, field: &'static str, text: &str| match text
@@ -347,8 +354,8 @@ impl RiskForm {
             description,
             category_id: category_id.unwrap_or_default(),
             owner_id: owner_id.unwrap_or_default(),
-            project_id,
-            objective_id,
+            project_ids,
+            objective_ids,
             likelihood: likelihood.unwrap_or(1),
             impact: impact.unwrap_or(1),
             controls,
@@ -412,6 +419,14 @@ impl RiskFormPage {
 
     fn impacts(&self) -> [(i16, &'static str, &'static str); 5] {
         std::array::from_fn(|i| (i as i16 + 1, IMPACT[i].0, IMPACT[i].1))
+    }
+
+    fn chosen_project(&self, id: &i64) -> bool {
+        self.form.project_ids.contains(&id.to_string())
+    }
+
+    fn chosen_objective(&self, id: &i64) -> bool {
+        self.form.objective_ids.contains(&id.to_string())
     }
 }
 
@@ -811,7 +826,8 @@ pub async fn file_acceptance(
         title: &title,
         summary: "",
         requester_id: requester.id,
-        project_id: risk.project_id,
+        // The first project it touches: its manager does not vote on the acceptance.
+        project_id: risk.project_ids.first().copied(),
         due_date: today + time::Duration::days(14),
         rule,
         content_hash: approvals::repo::content_hash(&content),
@@ -1088,7 +1104,7 @@ async fn set_appetite(
         }
     };
     let mut tx = state.pool.begin().await?;
-    if !repo::set_appetite(&mut tx, id, form.version, appetite).await? {
+    if !repo::set_appetite(&mut tx, id, form.version, appetite, user.id).await? {
         drop(tx);
         return refuse_and_redirect(
             &session,
@@ -1105,4 +1121,158 @@ async fn set_appetite(
         )
         .await?;
     commit_and_redirect(tx, &session, "The appetite has been set.", back).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "risks/categories.html")]
+struct CategoriesPage {
+    ctx: PageContext,
+    categories: Vec<Category>,
+    /// A refused form: the category (`None` for a new one) and what was typed.
+    refused: Option<(Option<i64>, String)>,
+    errors: FieldErrors,
+}
+
+impl CategoriesPage {
+    async fn load(state: &AppState, ctx: PageContext) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        Ok(Self {
+            ctx,
+            categories: repo::categories(&mut conn).await?,
+            refused: None,
+            errors: FieldErrors::new(),
+        })
+    }
+
+    /// What a name field shows: what was just typed into it, or the name.
+    fn name_value(&self, category: Option<&Category>) -> String {
+        match (&self.refused, category) {
+            (Some((refused, typed)), _) if *refused == category.map(|c| c.id) => typed.clone(),
+            (_, Some(category)) => category.name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn name_error(&self, category: Option<&Category>) -> Option<&str> {
+        match &self.refused {
+            Some((refused, _)) if *refused == category.map(|c| c.id) => self.errors.get("name"),
+            _ => None,
+        }
+    }
+
+    fn refused(mut self, category: Option<i64>, typed: String, message: &str) -> Response {
+        self.refused = Some((category, typed));
+        self.errors.add("name", message.to_owned());
+        (StatusCode::UNPROCESSABLE_ENTITY, self).into_response()
+    }
+}
+
+/// `GET /manage/risks/categories`: the list the register's risks are filed under.
+async fn categories_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+) -> AppResult<CategoriesPage> {
+    CategoriesPage::load(&state, ctx).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CategoryForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    version: i32,
+}
+
+const CATEGORY_TAKEN: &str = "A category already has this name.";
+
+/// `POST /manage/risks/categories`
+async fn add_category(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Form(form): Form<CategoryForm>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    let name = form::required_text(&mut errors, "name", &form.name, 80);
+    if let Some(message) = errors.get("name") {
+        let page = CategoriesPage::load(&state, ctx).await?;
+        return Ok(page.refused(None, form.name, message));
+    }
+    let mut tx = state.pool.begin().await?;
+    let Ok(id) = repo::add_category(&mut tx, &name).await? else {
+        drop(tx);
+        let page = CategoriesPage::load(&state, ctx).await?;
+        return Ok(page.refused(None, form.name, CATEGORY_TAKEN));
+    };
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("risk.category_added", "risk_category", Some(id.to_string()))
+                .after(json!({ "name": name })),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("Risks can now be filed under {name}; the board sets its appetite."),
+        "/manage/risks/categories",
+    )
+    .await
+}
+
+/// `POST /manage/risks/categories/{id}`: renames a category (its risks follow).
+async fn rename_category(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<CategoryForm>,
+) -> AppResult<Response> {
+    let page = CategoriesPage::load(&state, ctx).await?;
+    let Some(before) = page.categories.iter().find(|c| c.id == id).cloned() else {
+        return Err(AppError::NotFound);
+    };
+    let mut errors = FieldErrors::new();
+    let name = form::required_text(&mut errors, "name", &form.name, 80);
+    if let Some(message) = errors.get("name") {
+        return Ok(page.refused(Some(id), form.name, message));
+    }
+    let mut tx = state.pool.begin().await?;
+    match repo::rename_category(&mut tx, id, form.version, &name).await? {
+        Ok(()) => {}
+        Err(refusal) => {
+            drop(tx);
+            let message = match refusal {
+                repo::CategoryRefusal::NameTaken => CATEGORY_TAKEN,
+                repo::CategoryRefusal::Stale => {
+                    "Someone changed this category meanwhile; it is shown as it is now."
+                }
+            };
+            return Ok(page.refused(Some(id), form.name, message));
+        }
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "risk.category_renamed",
+                "risk_category",
+                Some(id.to_string()),
+            )
+            .before(json!({ "name": before.name }))
+            .after(json!({ "name": name })),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{} is now called {name}.", before.name),
+        "/manage/risks/categories",
+    )
+    .await
 }

@@ -24,12 +24,14 @@ pub async fn categories(conn: &mut PgConnection) -> sqlx::Result<Vec<Category>> 
     .await
 }
 
-/// Sets a category's appetite; false when it changed meanwhile.
+/// Sets a category's appetite and keeps it in the appetite history; false when the
+/// category changed meanwhile.
 pub async fn set_appetite(
     conn: &mut PgConnection,
     id: i64,
     version: i32,
     appetite: Option<i16>,
+    set_by: i64,
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query!(
         "UPDATE risk_categories SET appetite = $3, version = version + 1
@@ -38,9 +40,71 @@ pub async fn set_appetite(
         version,
         appetite
     )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "INSERT INTO risk_appetite_history (category_id, appetite, set_by) VALUES ($1, $2, $3)",
+        id,
+        appetite,
+        set_by
+    )
     .execute(conn)
     .await?;
-    Ok(updated.rows_affected() == 1)
+    Ok(true)
+}
+
+/// Why a category name was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CategoryRefusal {
+    NameTaken,
+    Stale,
+}
+
+/// Adds a category at the end of the list.
+pub async fn add_category(
+    conn: &mut PgConnection,
+    name: &str,
+) -> sqlx::Result<Result<i64, CategoryRefusal>> {
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO risk_categories (name, position)
+         SELECT $1, coalesce(max(position), 0) + 1 FROM risk_categories
+         RETURNING id",
+        name
+    )
+    .fetch_one(conn)
+    .await;
+    match inserted {
+        Ok(id) => Ok(Ok(id)),
+        Err(error) if crate::db::is_unique_violation(&error) => Ok(Err(CategoryRefusal::NameTaken)),
+        Err(error) => Err(error),
+    }
+}
+
+/// Renames a category if it is still at `version`.
+pub async fn rename_category(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    name: &str,
+) -> sqlx::Result<Result<(), CategoryRefusal>> {
+    let renamed = sqlx::query!(
+        "UPDATE risk_categories SET name = $3, version = version + 1
+         WHERE id = $1 AND version = $2",
+        id,
+        version,
+        name
+    )
+    .execute(conn)
+    .await;
+    match renamed {
+        Ok(done) if done.rows_affected() == 1 => Ok(Ok(())),
+        Ok(_) => Ok(Err(CategoryRefusal::Stale)),
+        Err(error) if crate::db::is_unique_violation(&error) => Ok(Err(CategoryRefusal::NameTaken)),
+        Err(error) => Err(error),
+    }
 }
 
 /// A risk with its category, appetite and owner.
@@ -55,10 +119,11 @@ pub struct Risk {
     pub appetite: Option<i16>,
     pub owner_id: i64,
     pub owner_name: String,
-    pub project_id: Option<i64>,
-    pub project_reference: Option<String>,
-    pub objective_id: Option<i64>,
-    pub objective_reference: Option<String>,
+    /// The projects and objectives it touches: ids and references, in reference order.
+    pub project_ids: Vec<i64>,
+    pub project_references: Vec<String>,
+    pub objective_ids: Vec<i64>,
+    pub objective_references: Vec<String>,
     pub likelihood: i16,
     pub impact: i16,
     pub controls: String,
@@ -90,6 +155,15 @@ pub enum AppetiteState {
 }
 
 impl Risk {
+    /// The projects it touches, as (id, reference).
+    pub fn projects(&self) -> Vec<(i64, &str)> {
+        self.project_ids
+            .iter()
+            .copied()
+            .zip(self.project_references.iter().map(String::as_str))
+            .collect()
+    }
+
     pub fn appetite_state(&self, today: Date) -> AppetiteState {
         if !(self.is_above_appetite() && self.treatment() == Treatment::Accept) {
             return AppetiteState::Fine;
@@ -185,9 +259,12 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
         r#"SELECT * FROM (
              SELECT r.id, r.reference, r.title, r.description, r.category_id,
                     c.name AS category_name, c.appetite, r.owner_id,
-                    u.display_name AS owner_name, r.project_id,
-                    p.reference AS "project_reference?", r.objective_id,
-                    o.reference AS "objective_reference?", r.likelihood, r.impact, r.controls,
+                    u.display_name AS owner_name,
+                    coalesce(links.project_ids, '{}') AS "project_ids!",
+                    coalesce(links.project_references, '{}') AS "project_references!",
+                    coalesce(goals.objective_ids, '{}') AS "objective_ids!",
+                    coalesce(goals.objective_references, '{}') AS "objective_references!",
+                    r.likelihood, r.impact, r.controls,
                     r.residual_likelihood, r.residual_impact, r.treatment, r.treatment_plan,
                     r.next_review_date, r.status, r.version, r.accepted_decision_id,
                     r.accepted_residual_likelihood, r.accepted_residual_impact, r.accepted_until,
@@ -198,8 +275,16 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
              FROM risks r
              JOIN risk_categories c ON c.id = r.category_id
              JOIN users u ON u.id = r.owner_id
-             LEFT JOIN projects p ON p.id = r.project_id
-             LEFT JOIN objectives o ON o.id = r.objective_id
+             LEFT JOIN LATERAL (
+                 SELECT array_agg(p.id ORDER BY p.reference) AS project_ids,
+                        array_agg(p.reference ORDER BY p.reference) AS project_references
+                 FROM risk_projects rp JOIN projects p ON p.id = rp.project_id
+                 WHERE rp.risk_id = r.id) links ON true
+             LEFT JOIN LATERAL (
+                 SELECT array_agg(o.id ORDER BY o.reference) AS objective_ids,
+                        array_agg(o.reference ORDER BY o.reference) AS objective_references
+                 FROM risk_objectives ro JOIN objectives o ON o.id = ro.objective_id
+                 WHERE ro.risk_id = r.id) goals ON true
              WHERE ($2::bigint IS NULL OR r.id = $2)
                AND ($3::bigint IS NULL OR r.category_id = $3)
                AND ($4::text IS NULL OR r.status = $4)
@@ -243,10 +328,10 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
                 appetite: row.appetite,
                 owner_id: row.owner_id,
                 owner_name: row.owner_name,
-                project_id: row.project_id,
-                project_reference: row.project_reference,
-                objective_id: row.objective_id,
-                objective_reference: row.objective_reference,
+                project_ids: row.project_ids,
+                project_references: row.project_references,
+                objective_ids: row.objective_ids,
+                objective_references: row.objective_references,
                 likelihood: row.likelihood,
                 impact: row.impact,
                 controls: row.controls,
@@ -285,8 +370,8 @@ pub struct RiskFields {
     pub description: String,
     pub category_id: i64,
     pub owner_id: i64,
-    pub project_id: Option<i64>,
-    pub objective_id: Option<i64>,
+    pub project_ids: Vec<i64>,
+    pub objective_ids: Vec<i64>,
     pub likelihood: i16,
     pub impact: i16,
     pub controls: String,
@@ -304,18 +389,16 @@ pub async fn create(
     assessed_by: i64,
 ) -> sqlx::Result<(i64, String)> {
     let row = sqlx::query!(
-        "INSERT INTO risks (reference, title, description, category_id, owner_id, project_id,
-                            objective_id, likelihood, impact, controls, residual_likelihood,
+        "INSERT INTO risks (reference, title, description, category_id, owner_id,
+                            likelihood, impact, controls, residual_likelihood,
                             residual_impact, treatment, treatment_plan, next_review_date, status)
          VALUES ('RSK-' || lpad(nextval('risk_reference_seq')::text, 4, '0'),
-                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          RETURNING id, reference",
         fields.title,
         fields.description,
         fields.category_id,
         fields.owner_id,
-        fields.project_id,
-        fields.objective_id,
         fields.likelihood,
         fields.impact,
         fields.controls,
@@ -328,8 +411,34 @@ pub async fn create(
     )
     .fetch_one(&mut *conn)
     .await?;
+    set_links(conn, row.id, fields).await?;
     record_assessment(conn, row.id, fields, assessed_by).await?;
     Ok((row.id, row.reference))
+}
+
+/// Replaces the projects and objectives a risk touches with those of `fields`.
+async fn set_links(conn: &mut PgConnection, risk_id: i64, fields: &RiskFields) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM risk_projects WHERE risk_id = $1", risk_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO risk_projects (risk_id, project_id) SELECT $1, unnest($2::bigint[])",
+        risk_id,
+        &fields.project_ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM risk_objectives WHERE risk_id = $1", risk_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO risk_objectives (risk_id, objective_id) SELECT $1, unnest($2::bigint[])",
+        risk_id,
+        &fields.objective_ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn record_assessment(
@@ -367,10 +476,10 @@ pub async fn update(
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query!(
         "UPDATE risks SET title = $3, description = $4, category_id = $5, owner_id = $6,
-                          project_id = $7, objective_id = $8, likelihood = $9, impact = $10,
-                          controls = $11, residual_likelihood = $12, residual_impact = $13,
-                          treatment = $14, treatment_plan = $15, next_review_date = $16,
-                          status = $17, version = version + 1, updated_at = now()
+                          likelihood = $7, impact = $8,
+                          controls = $9, residual_likelihood = $10, residual_impact = $11,
+                          treatment = $12, treatment_plan = $13, next_review_date = $14,
+                          status = $15, version = version + 1, updated_at = now()
          WHERE id = $1 AND version = $2",
         before.id,
         version,
@@ -378,8 +487,6 @@ pub async fn update(
         fields.description,
         fields.category_id,
         fields.owner_id,
-        fields.project_id,
-        fields.objective_id,
         fields.likelihood,
         fields.impact,
         fields.controls,
@@ -395,6 +502,7 @@ pub async fn update(
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
+    set_links(conn, before.id, fields).await?;
     let rating_changed = (
         before.likelihood,
         before.impact,
@@ -479,9 +587,16 @@ pub struct PastRisk {
     pub residual_impact: i16,
     pub status: String,
     pub treatment: String,
+    /// The category's appetite in force at that moment.
+    pub appetite: Option<i16>,
 }
 
 impl PastRisk {
+    pub fn is_above_appetite(&self) -> bool {
+        self.appetite
+            .is_some_and(|appetite| self.residual_score() > appetite)
+    }
+
     pub fn inherent_score(&self) -> i16 {
         model::score(self.likelihood, self.impact)
     }
@@ -509,7 +624,10 @@ pub async fn as_of(
                   a.likelihood AS "likelihood!", a.impact AS "impact!",
                   a.residual_likelihood AS "residual_likelihood!",
                   a.residual_impact AS "residual_impact!", a.status AS "status!",
-                  a.treatment AS "treatment!"
+                  a.treatment AS "treatment!",
+                  (SELECT h.appetite FROM risk_appetite_history h
+                   WHERE h.category_id = r.category_id AND h.set_at < $1
+                   ORDER BY h.set_at DESC, h.id DESC LIMIT 1) AS appetite
            FROM risks r
            JOIN risk_categories c ON c.id = r.category_id
            CROSS JOIN LATERAL (

@@ -296,11 +296,28 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
         .await
         .headers(),
     );
-    // It was recorded, rated 2 × 3, long ago.
+    // It was recorded, rated 2 × 3, long ago, when the board's Security appetite was 5.
+    board
+        .post_form(
+            &format!("/board/risks/appetite/{security}"),
+            &[("appetite", "5"), ("version", "1")],
+        )
+        .await;
     sqlx::query("UPDATE risk_assessments SET assessed_at = now() - interval '200 days'")
         .execute(&app.pool)
         .await
         .unwrap();
+    sqlx::query("UPDATE risk_appetite_history SET set_at = now() - interval '200 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Today the board tolerates more.
+    board
+        .post_form(
+            &format!("/board/risks/appetite/{security}"),
+            &[("appetite", "20"), ("version", "2")],
+        )
+        .await;
     // Today it is re-rated 4 × 4 and closed for treatment; a second risk is new.
     let mut rerated = risk_fields(&security, &owner, ["4", "5", "4", "4"], "Old risk");
     rerated.push(("version", "1"));
@@ -326,6 +343,10 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
         "the rating then"
     );
     assert!(!table.contains("New risk"), "not recorded yet");
+    assert!(
+        table.contains("Above (5)"),
+        "judged against the appetite then"
+    );
     let (_, now) = board
         .page(&format!(
             "/board/risks/as-of?date={}",
@@ -333,6 +354,7 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
         ))
         .await;
     assert!(now.contains(r#"<span class="score score-high">16</span>"#));
+    assert!(now.contains("Within (20)"));
     assert!(now.contains("New risk"));
     let (status, bad) = board.page("/board/risks/as-of?date=last-tuesday").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -561,4 +583,127 @@ async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
         page.contains("Unapproved exception"),
         "the acceptance covered 3 × 3, not 3 × 4"
     );
+}
+
+#[tokio::test]
+async fn a_risk_touches_several_projects_and_objectives() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let manager_id = app.user_id("manager@example.com").await;
+    let board_id = app.create_user("board@example.com", &[Role::Board]).await;
+    let first = app.seed_project(manager_id, board_id).await;
+    let second = app.seed_project(manager_id, board_id).await;
+    let security = category(&app, "Security").await;
+    let owner = manager_id.to_string();
+    let (first_id, second_id) = (first.project_id.to_string(), second.project_id.to_string());
+    let objective = first.objective_id.to_string();
+
+    let mut fields = risk_fields(&security, &owner, ["3", "3", "2", "2"], "Shared vendor");
+    fields.push(("project_ids", &first_id));
+    fields.push(("project_ids", &second_id));
+    fields.push(("objective_ids", &objective));
+    fields.push(("project_ids", "999999"));
+    let refused = record(&manager, &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains(r#"id="project_ids-error""#));
+    assert!(
+        page.contains(&format!(r#"<option value="{first_id}" selected>"#)),
+        "the choices are kept"
+    );
+
+    fields.pop();
+    let path = location(record(&manager, &fields).await.headers());
+    let (_, page) = manager.page(&path).await;
+    let projects = page.split(r#"id="risk-projects""#).nth(1).unwrap();
+    let projects = projects.split("</dd>").next().unwrap();
+    assert_eq!(
+        projects.matches("/manage/projects/").count(),
+        2,
+        "{projects}"
+    );
+
+    // Editing to one project drops the other.
+    let mut edited = risk_fields(&security, &owner, ["3", "3", "2", "2"], "Shared vendor");
+    edited.push(("project_ids", &second_id));
+    edited.push(("version", "1"));
+    assert_redirects_to(
+        &manager.post_form(&format!("{path}/edit"), &edited).await,
+        &path,
+    );
+    let linked: Vec<i64> = sqlx::query_scalar("SELECT project_id FROM risk_projects")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, [second.project_id]);
+    let objectives: i64 = sqlx::query_scalar("SELECT count(*) FROM risk_objectives")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(objectives, 0);
+}
+
+#[tokio::test]
+async fn it_managers_keep_the_list_of_risk_categories() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let added = manager
+        .post_form(
+            "/manage/risks/categories",
+            &[("name", "Artificial intelligence")],
+        )
+        .await;
+    assert_redirects_to(&added, "/manage/risks/categories");
+    let (_, form) = manager.page("/manage/risks/new").await;
+    assert!(form.contains("Artificial intelligence"));
+
+    // A name already taken, or empty: refused next to the field, nothing changed.
+    let taken = manager
+        .post_form("/manage/risks/categories", &[("name", "Security")])
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = taken.text().await.unwrap();
+    assert!(page.contains("A category already has this name."));
+    assert!(page.contains(r#"id="name-error""#));
+    let vendor = category(&app, "Vendor").await;
+    let renamed_to_taken = manager
+        .post_form(
+            &format!("/manage/risks/categories/{vendor}"),
+            &[("name", "Data"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(renamed_to_taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        renamed_to_taken
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"value="Data""#)
+    );
+
+    let renamed = manager
+        .post_form(
+            &format!("/manage/risks/categories/{vendor}"),
+            &[("name", "Suppliers and cloud"), ("version", "1")],
+        )
+        .await;
+    assert_redirects_to(&renamed, "/manage/risks/categories");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM risk_categories ORDER BY position")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(names.contains(&"Suppliers and cloud".to_owned()));
+    assert!(!names.contains(&"Vendor".to_owned()));
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("Artificial intelligence")
+    );
+    let actions = app.audit_actions().await;
+    assert!(actions.contains(&"risk.category_added".to_owned()));
+    assert!(actions.contains(&"risk.category_renamed".to_owned()));
 }

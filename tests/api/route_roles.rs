@@ -179,6 +179,21 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/board/risks/appetite/1",
         Access::Roles(&[Role::Board]),
     ),
+    (
+        "GET",
+        "/manage/risks/categories",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/risks/categories",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/risks/categories/1",
+        Access::Roles(&[Role::ItManager]),
+    ),
     ("GET", "/manage/policies", Access::Roles(&[Role::ItManager])),
     (
         "GET",
