@@ -342,7 +342,19 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
         }
     }
     let today = today();
+    let projects =
+        crate::projects::repo::projects(&mut tx, &crate::projects::repo::ProjectQuery::all(100))
+            .await?;
     for (index, (category, title, inherent, residual, treatment)) in RISKS.iter().enumerate() {
+        // Delivery risks touch two projects; every third other risk touches one.
+        let touched: Vec<&crate::projects::repo::Project> = match (projects.len(), *category) {
+            (0, _) => Vec::new(),
+            (n, "Project delivery") => vec![&projects[index % n], &projects[(index + 3) % n]],
+            (n, _) if index % 3 == 0 => vec![&projects[index % n]],
+            _ => Vec::new(),
+        };
+        let mut objective_ids: Vec<i64> = touched.iter().map(|p| p.objective_id).collect();
+        objective_ids.dedup();
         let owner_email = OWNERS[index % OWNERS.len()];
         let owner = users_repo::find_id_by_email(&mut tx, owner_email)
             .await?
@@ -357,8 +369,8 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
             description: format!("{title}: identified in the annual IT risk workshop."),
             category_id,
             owner_id: owner,
-            project_ids: Vec::new(),
-            objective_ids: Vec::new(),
+            project_ids: touched.iter().map(|p| p.id).collect(),
+            objective_ids,
             likelihood: inherent.0,
             impact: inherent.1,
             controls: "Controls documented in the control library.".to_owned(),

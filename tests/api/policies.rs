@@ -580,3 +580,54 @@ async fn a_policy_lists_the_risks_it_mitigates_and_the_risk_lists_it() {
     let (_, risk_page) = board.page(&format!("/board/risks/{risk}")).await;
     assert!(risk_page.contains("none linked"));
 }
+
+#[tokio::test]
+async fn the_demo_policies_cover_every_stage_with_exceptions_and_overdue_reviews() {
+    let app = TestApp::spawn().await;
+    quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
+        .await
+        .unwrap();
+    let rule = quorum::approvals::model::Rule {
+        quorum_percent: 50,
+        majority_percent: 50,
+    };
+    quorum::demo::risks::load(&app.pool, rule).await.unwrap();
+    quorum::demo::policies::load(&app.pool, rule).await.unwrap();
+    quorum::demo::policies::load(&app.pool, rule).await.unwrap();
+    let today = today();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let query = quorum::policies::repo::PolicyQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let policies = quorum::policies::repo::find_policies(&mut conn, &query, today)
+        .await
+        .unwrap();
+    assert_eq!(policies.len(), 16, "loaded once");
+    for stage in ["draft", "in_review", "approved", "published", "retired"] {
+        assert!(
+            policies.iter().any(|p| p.lifecycle == stage),
+            "no demo policy is {stage}"
+        );
+    }
+    assert_eq!(
+        policies.iter().filter(|p| p.review_overdue(today)).count(),
+        2
+    );
+    assert!(
+        policies
+            .iter()
+            .any(|p| p.has_newer_version() && p.is_published())
+    );
+    assert_eq!(
+        policies.iter().map(|p| p.exceptions_in_force).sum::<i64>(),
+        1
+    );
+    let awaiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM approval_requests WHERE kind = 'policy_exception' AND status = 'open'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(awaiting, 1);
+}
