@@ -96,12 +96,11 @@ async fn overdue_policy_reviews(
     let query = PolicyQuery {
         overdue_on: Some(today),
         owner_id,
+        sort: "review",
         limit: 50,
         ..PolicyQuery::default()
     };
-    let mut overdue = policies::repo::find_policies(conn, &query, today).await?;
-    overdue.sort_by_key(|policy| policy.next_review_on);
-    Ok(overdue)
+    policies::repo::find_policies(conn, &query, today).await
 }
 
 /// The most projects one manager's home lists (the project list pages through all).

@@ -73,7 +73,9 @@ pub(crate) struct RegisterQuery {
     category: Option<String>,
     overdue: Option<String>,
     q: Option<String>,
+    sort: Option<String>,
     after: Option<String>,
+    after_ref: Option<String>,
 }
 
 impl RegisterQuery {
@@ -84,7 +86,12 @@ impl RegisterQuery {
             category: chosen(&self.category).filter(|c| c.parse::<PolicyCategory>().is_ok()),
             overdue_on: (self.overdue.as_deref() == Some("1")).then_some(today),
             text: chosen(&self.q),
-            after: chosen(&self.after),
+            sort: if self.sort.as_deref() == Some("review") {
+                "review"
+            } else {
+                "reference"
+            },
+            after: self.after.clone().zip(self.after_ref.clone()),
             limit: fetch_limit(PAGE_SIZE),
             ..PolicyQuery::default()
         }
@@ -96,6 +103,7 @@ impl RegisterQuery {
             ("category", &self.category),
             ("overdue", &self.overdue),
             ("q", &self.q),
+            ("sort", &self.sort),
         ])
     }
 
@@ -103,6 +111,7 @@ impl RegisterQuery {
         let current = match field {
             "lifecycle" => &self.lifecycle,
             "category" => &self.category,
+            "sort" => &self.sort,
             _ => &self.overdue,
         };
         current.as_deref() == Some(value)
@@ -140,17 +149,20 @@ async fn register_page(
 ) -> AppResult<RegisterPage> {
     let today = today();
     let mut conn = state.pool.acquire().await?;
-    let rows = repo::find_policies(&mut conn, &query.to_query(today), today).await?;
-    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |policy| policy.reference.clone());
-    let next_page = page.next.map(|reference| {
+    let rows = repo::find_rows(&mut conn, &query.to_query(today), today).await?;
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+        (row.sort_key.clone(), row.policy.reference.clone())
+    });
+    let next_page = page.next.map(|(key, reference)| {
         let mut next = form_urlencoded::Serializer::new(query.without_position());
-        next.append_pair("after", &reference);
+        next.append_pair("after", &key)
+            .append_pair("after_ref", &reference);
         next.finish()
     });
     Ok(RegisterPage {
         ctx,
         query,
-        policies: page.items,
+        policies: page.items.into_iter().map(|row| row.policy).collect(),
         next_page,
         exceptions: repo::exceptions_to_watch(&mut conn, today).await?,
         area,

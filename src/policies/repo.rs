@@ -67,7 +67,7 @@ impl Policy {
     }
 }
 
-/// Which policies a list shows.
+/// Which policies a list shows, in which order.
 #[derive(Debug, Default)]
 pub struct PolicyQuery {
     pub id: Option<i64>,
@@ -77,9 +77,17 @@ pub struct PolicyQuery {
     /// Published policies whose review date has passed.
     pub overdue_on: Option<Date>,
     pub owner_id: Option<i64>,
-    /// Continue after this reference (keyset paging).
-    pub after: Option<String>,
+    /// `review` (next review first) or the reference.
+    pub sort: &'static str,
+    /// Continue after this sort key and reference (keyset paging).
+    pub after: Option<(String, String)>,
     pub limit: i64,
+}
+
+/// A policy with the key its page continues after.
+pub struct PolicyRow {
+    pub policy: Policy,
+    pub sort_key: String,
 }
 
 pub async fn find_policies(
@@ -87,45 +95,60 @@ pub async fn find_policies(
     query: &PolicyQuery,
     today: Date,
 ) -> sqlx::Result<Vec<Policy>> {
+    Ok(find_rows(conn, query, today)
+        .await?
+        .into_iter()
+        .map(|row| row.policy)
+        .collect())
+}
+
+pub async fn find_rows(
+    conn: &mut PgConnection,
+    query: &PolicyQuery,
+    today: Date,
+) -> sqlx::Result<Vec<PolicyRow>> {
     // The lifecycle is derived: retired, else the newest version's status, "in review"
     // while a request for it is open.
-    sqlx::query_as!(
-        Policy,
-        r#"SELECT p.id, p.reference, p.title, p.owner_id, u.display_name AS owner_name,
-                  p.category, p.review_interval_months, p.published_version_id,
-                  pub.number AS "published_number?", pub.published_at AS "published_at?",
-                  p.next_review_on, p.last_reviewed_on, p.retired_at, p.retired_reason,
-                  p.version, lv.id AS latest_version_id, lv.number AS latest_number,
-                  CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
-                       WHEN review.request_id IS NOT NULL THEN 'in_review'
-                       ELSE lv.status END AS "lifecycle!",
-                  review.request_id AS "review_request_id?",
-                  (SELECT count(*) FROM policy_exceptions pe
-                   JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
-                   WHERE pe.policy_id = p.id AND $9 BETWEEN pe.starts_on AND pe.expires_on
-                  ) AS "exceptions_in_force!"
-           FROM policies p
-           JOIN users u ON u.id = p.owner_id
-           JOIN LATERAL (SELECT v.id, v.number, v.status, v.title, v.body FROM policy_versions v
-                         WHERE v.policy_id = p.id ORDER BY v.number DESC LIMIT 1) lv ON true
-           LEFT JOIN policy_versions pub ON pub.id = p.published_version_id
-           LEFT JOIN LATERAL (SELECT pp.request_id FROM policy_publications pp
-                              JOIN approval_requests a ON a.id = pp.request_id
-                                                      AND a.status IN ('draft', 'open')
-                              WHERE pp.policy_version_id = lv.id LIMIT 1) review ON true
-           WHERE ($1::bigint IS NULL OR p.id = $1)
-             AND ($2::text IS NULL OR p.category = $2)
-             AND ($3::text IS NULL OR $3 = CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
-                                                WHEN review.request_id IS NOT NULL THEN 'in_review'
-                                                ELSE lv.status END)
-             AND ($4::text IS NULL OR p.reference ILIKE $4
-                  OR to_tsvector('english', lv.title || ' ' || lv.body)
-                     @@ websearch_to_tsquery('english', $4))
-             AND ($5::date IS NULL OR (p.retired_at IS NULL AND p.published_version_id IS NOT NULL
-                                       AND p.next_review_on < $5))
-             AND ($6::bigint IS NULL OR p.owner_id = $6)
-             AND ($7::text IS NULL OR p.reference > $7)
-           ORDER BY p.reference
+    let rows = sqlx::query!(
+        r#"SELECT * FROM (
+             SELECT p.id, p.reference, p.title, p.owner_id, u.display_name AS owner_name,
+                    p.category, p.review_interval_months, p.published_version_id,
+                    pub.number AS "published_number?", pub.published_at AS "published_at?",
+                    p.next_review_on, p.last_reviewed_on, p.retired_at, p.retired_reason,
+                    p.version, lv.id AS latest_version_id, lv.number AS latest_number,
+                    CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
+                         WHEN review.request_id IS NOT NULL THEN 'in_review'
+                         ELSE lv.status END AS "lifecycle!",
+                    review.request_id AS "review_request_id?",
+                    (SELECT count(*) FROM policy_exceptions pe
+                     JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+                     WHERE pe.policy_id = p.id AND $9 BETWEEN pe.starts_on AND pe.expires_on
+                    ) AS "exceptions_in_force!",
+                    CASE $10::text
+                        WHEN 'review' THEN coalesce(to_char(p.next_review_on, 'YYYY-MM-DD'), '9999-12-31')
+                        ELSE p.reference
+                    END AS "sort_key!"
+             FROM policies p
+             JOIN users u ON u.id = p.owner_id
+             JOIN LATERAL (SELECT v.id, v.number, v.status, v.title, v.body FROM policy_versions v
+                           WHERE v.policy_id = p.id ORDER BY v.number DESC LIMIT 1) lv ON true
+             LEFT JOIN policy_versions pub ON pub.id = p.published_version_id
+             LEFT JOIN LATERAL (SELECT pp.request_id FROM policy_publications pp
+                                JOIN approval_requests a ON a.id = pp.request_id
+                                                        AND a.status IN ('draft', 'open')
+                                WHERE pp.policy_version_id = lv.id LIMIT 1) review ON true
+             WHERE ($1::bigint IS NULL OR p.id = $1)
+               AND ($2::text IS NULL OR p.category = $2)
+               AND ($4::text IS NULL OR p.reference ILIKE $4
+                    OR to_tsvector('english', lv.title || ' ' || lv.body)
+                       @@ websearch_to_tsquery('english', $4))
+               AND ($5::date IS NULL OR (p.retired_at IS NULL AND p.published_version_id IS NOT NULL
+                                         AND p.next_review_on < $5))
+               AND ($6::bigint IS NULL OR p.owner_id = $6)
+           ) AS listed
+           WHERE ($3::text IS NULL OR listed."lifecycle!" = $3)
+             AND ($7::text IS NULL OR (listed."sort_key!", listed.reference) > ($7, $11::text))
+           ORDER BY listed."sort_key!", listed.reference
            LIMIT $8"#,
         query.id,
         query.category,
@@ -133,12 +156,42 @@ pub async fn find_policies(
         query.text,
         query.overdue_on,
         query.owner_id,
-        query.after,
+        query.after.as_ref().map(|(key, _)| key.as_str()),
         query.limit,
-        today
+        today,
+        query.sort,
+        query.after.as_ref().map(|(_, reference)| reference.as_str())
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| PolicyRow {
+            sort_key: row.sort_key,
+            policy: Policy {
+                id: row.id,
+                reference: row.reference,
+                title: row.title,
+                owner_id: row.owner_id,
+                owner_name: row.owner_name,
+                category: row.category,
+                review_interval_months: row.review_interval_months,
+                published_version_id: row.published_version_id,
+                published_number: row.published_number,
+                published_at: row.published_at,
+                next_review_on: row.next_review_on,
+                last_reviewed_on: row.last_reviewed_on,
+                retired_at: row.retired_at,
+                retired_reason: row.retired_reason,
+                version: row.version,
+                latest_version_id: row.latest_version_id,
+                latest_number: row.latest_number,
+                lifecycle: row.lifecycle,
+                review_request_id: row.review_request_id,
+                exceptions_in_force: row.exceptions_in_force,
+            },
+        })
+        .collect())
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64, today: Date) -> sqlx::Result<Option<Policy>> {

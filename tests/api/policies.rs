@@ -631,3 +631,60 @@ async fn the_demo_policies_cover_every_stage_with_exceptions_and_overdue_reviews
     .unwrap();
     assert_eq!(awaiting, 1);
 }
+
+#[tokio::test]
+async fn the_policy_list_filters_sorts_and_pages_by_key() {
+    let app = TestApp::spawn().await;
+    let (manager, _board) = people(&app).await;
+    let owner = app.user_id("manager@example.com").await;
+    // 55 published policies; the review of POL-0055 falls due first, POL-0001's last.
+    sqlx::query(
+        "WITH p AS (
+             INSERT INTO policies (reference, title, owner_id, category, review_interval_months,
+                                   next_review_on)
+             SELECT 'POL-' || lpad(n::text, 4, '0'), 'Policy ' || n, $1,
+                    CASE WHEN n % 2 = 0 THEN 'data' ELSE 'access' END, 12,
+                    current_date + (100 - n)
+             FROM generate_series(1, 55) n RETURNING id, title)
+         INSERT INTO policy_versions (policy_id, number, title, scope, body, content_hash, created_by)
+         SELECT id, 1, title, 'All', 'Text of ' || title, 'hash', $1 FROM p",
+    )
+    .bind(owner)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let (_, first) = manager.page("/manage/policies").await;
+    let table = first.split(r#"id="policy-register""#).nth(1).unwrap();
+    assert_eq!(
+        table.matches("<tr>").count(),
+        50 + 1,
+        "a header and 50 rows"
+    );
+    let next = first
+        .split(r#"<a href="/manage/policies?"#)
+        .find_map(|part| part.split_once(r#"">Next page"#).map(|(query, _)| query))
+        .expect("a next page link");
+    let (_, second) = manager
+        .page(&format!("/manage/policies?{}", next.replace("&#38;", "&")))
+        .await;
+    let table = second.split(r#"id="policy-register""#).nth(1).unwrap();
+    assert_eq!(table.matches("<tr>").count(), 5 + 1);
+    assert!(table.contains("POL-0055") && !table.contains("POL-0050"));
+
+    let (_, by_review) = manager
+        .page("/manage/policies?sort=review&category=access")
+        .await;
+    let table = by_review.split(r#"id="policy-register""#).nth(1).unwrap();
+    let first_row = table.split("<tr>").nth(2).unwrap();
+    assert!(first_row.contains("POL-0055"), "{first_row}");
+    assert!(
+        !table.contains("POL-0054"),
+        "data policies are filtered out"
+    );
+    let (_, search) = manager
+        .page("/manage/policies?q=%22Text+of+Policy+7%22")
+        .await;
+    assert!(search.contains("POL-0007"));
+    assert!(!search.contains("POL-0008"));
+}
