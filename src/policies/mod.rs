@@ -414,11 +414,8 @@ async fn save_edit(
     Path(id): Path<i64>,
     Form(form): Form<PolicyForm>,
 ) -> AppResult<Response> {
-    let today = today();
     let mut tx = state.pool.begin().await?;
-    let policy = repo::lock(&mut tx, id, today)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let policy = locked(&mut tx, id).await?;
     let latest = repo::versions(&mut tx, id)
         .await?
         .into_iter()
@@ -667,6 +664,13 @@ async fn refused_on_page(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
+/// Locks policy `id` for the rest of the transaction (or there is no such page).
+async fn locked(conn: &mut PgConnection, id: i64) -> AppResult<Policy> {
+    repo::lock(conn, id, today())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// `POST /manage/policies/{id}/submit`: asks the board to approve the publication of the
 /// newest draft, exactly as it is.
 async fn submit_for_review(
@@ -678,9 +682,7 @@ async fn submit_for_review(
 ) -> AppResult<Response> {
     let back = format!("/manage/policies/{id}");
     let mut tx = state.pool.begin().await?;
-    let policy = repo::lock(&mut tx, id, today())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let policy = locked(&mut tx, id).await?;
     if policy.lifecycle() != Lifecycle::Draft {
         drop(tx);
         let message = format!(
@@ -787,9 +789,7 @@ async fn publish(
     let back = format!("/manage/policies/{id}");
     let today = today();
     let mut tx = state.pool.begin().await?;
-    let policy = repo::lock(&mut tx, id, today)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let policy = locked(&mut tx, id).await?;
     if policy.lifecycle() != Lifecycle::Approved {
         drop(tx);
         let message = "Only a version the board approved is published.";
@@ -829,6 +829,7 @@ async fn publish(
 /// it; the next review falls due one interval from today.
 async fn record_review(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     meta: RequestMeta,
     ItManager(user): ItManager,
@@ -837,15 +838,17 @@ async fn record_review(
 ) -> AppResult<Response> {
     let back = format!("/manage/policies/{id}");
     let today = today();
+    let mut errors = FieldErrors::new();
+    let note = form::bounded_text(&mut errors, "note", &form.note, 2_000);
+    if !errors.is_empty() {
+        return refused_on_page(&state, ctx, id, errors, |page| page.review_form = form).await;
+    }
     let mut tx = state.pool.begin().await?;
-    let policy = repo::lock(&mut tx, id, today)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let policy = locked(&mut tx, id).await?;
     if !policy.is_published() {
         drop(tx);
         return refuse_and_redirect(&session, "Only a published policy is reviewed.", &back).await;
     }
-    let note = form.note.trim().chars().take(2_000).collect::<String>();
     let next_review_on = model::review_due(today, policy.review_interval_months);
     if !repo::record_review(&mut tx, id, form.version, today, next_review_on).await? {
         drop(tx);
@@ -887,9 +890,7 @@ async fn retire(
         return refused_on_page(&state, ctx, id, errors, |page| page.retire_form = form).await;
     }
     let mut tx = state.pool.begin().await?;
-    let policy = repo::lock(&mut tx, id, today())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let policy = locked(&mut tx, id).await?;
     let refusal = match policy.lifecycle() {
         Lifecycle::Retired => Some("The policy is already retired."),
         Lifecycle::InReview => {
@@ -1079,9 +1080,7 @@ async fn ask_exception(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let policy = repo::lock(&mut tx, id, today)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let policy = locked(&mut tx, id).await?;
     if !policy.is_published() {
         drop(tx);
         let message = "Exceptions are to a published policy; this one is not in force.";
