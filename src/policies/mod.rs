@@ -30,13 +30,23 @@ use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
     AppError, AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext, RequestMeta,
-    commit_and_redirect, refuse_and_redirect,
+    SignedIn, commit_and_redirect, refuse_and_redirect,
 };
 use model::{ExceptionState, Lifecycle, PolicyCategory};
 use repo::{
     LinkedRisk, Policy, PolicyException, PolicyQuery, PolicySettings, Version, VersionText,
 };
 use text::{DiffHunk, SafeHtml};
+
+/// The policies in force, for everyone signed in: what the organisation must follow.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/policies", get(in_force_list))
+        .route("/policies/{id}", get(in_force_policy))
+}
+
+/// The area of the pages everyone reads (no prefix).
+const EVERYONE: &str = "";
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
 pub fn manage_routes() -> Router<AppState> {
@@ -149,7 +159,11 @@ async fn register_page(
 ) -> AppResult<RegisterPage> {
     let today = today();
     let mut conn = state.pool.acquire().await?;
-    let rows = repo::find_rows(&mut conn, &query.to_query(today), today).await?;
+    let listed = PolicyQuery {
+        in_force_only: area == EVERYONE,
+        ..query.to_query(today)
+    };
+    let rows = repo::find_rows(&mut conn, &listed, today).await?;
     let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
         (row.sort_key.clone(), row.policy.reference.clone())
     });
@@ -164,10 +178,23 @@ async fn register_page(
         query,
         policies: page.items.into_iter().map(|row| row.policy).collect(),
         next_page,
-        exceptions: repo::exceptions_to_watch(&mut conn, today).await?,
+        exceptions: if area == EVERYONE {
+            Vec::new()
+        } else {
+            repo::exceptions_to_watch(&mut conn, today).await?
+        },
         area,
         today,
     })
+}
+
+async fn in_force_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(_user): SignedIn,
+    Query(query): Query<RegisterQuery>,
+) -> AppResult<RegisterPage> {
+    register_page(&state, ctx, query, EVERYONE).await
 }
 
 async fn manage_list(
@@ -1179,6 +1206,25 @@ async fn version_page(
         version,
         area,
     })
+}
+
+/// `GET /policies/{id}`: the version in force; drafts and history stay with management
+/// and the board.
+async fn in_force_policy(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(_user): SignedIn,
+    Path(id): Path<i64>,
+) -> AppResult<VersionPage> {
+    let published = {
+        let mut conn = state.pool.acquire().await?;
+        repo::get(&mut conn, id, today())
+            .await?
+            .filter(Policy::is_published)
+            .and_then(|policy| policy.published_number)
+            .ok_or(AppError::NotFound)?
+    };
+    version_page(&state, ctx, id, published, EVERYONE).await
 }
 
 async fn manage_version(

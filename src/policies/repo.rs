@@ -77,6 +77,8 @@ pub struct PolicyQuery {
     /// Published policies whose review date has passed.
     pub overdue_on: Option<Date>,
     pub owner_id: Option<i64>,
+    /// Only the policies in force: published and not retired.
+    pub in_force_only: bool,
     /// `review` (next review first) or the reference.
     pub sort: &'static str,
     /// Continue after this sort key and reference (keyset paging).
@@ -145,6 +147,7 @@ pub async fn find_rows(
                AND ($5::date IS NULL OR (p.retired_at IS NULL AND p.published_version_id IS NOT NULL
                                          AND p.next_review_on < $5))
                AND ($6::bigint IS NULL OR p.owner_id = $6)
+               AND (NOT $12 OR (p.published_version_id IS NOT NULL AND p.retired_at IS NULL))
            ) AS listed
            WHERE ($3::text IS NULL OR listed."lifecycle!" = $3)
              AND ($7::text IS NULL OR (listed."sort_key!", listed.reference) > ($7, $11::text))
@@ -160,7 +163,8 @@ pub async fn find_rows(
         query.limit,
         today,
         query.sort,
-        query.after.as_ref().map(|(_, reference)| reference.as_str())
+        query.after.as_ref().map(|(_, reference)| reference.as_str()),
+        query.in_force_only
     )
     .fetch_all(conn)
     .await?;

@@ -63,9 +63,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                     .iter()
                     .map(|role| link(role.home_path(), role.home_label()))
                     .collect();
-                // Every signed-in role has an inbox and reads the decision log.
+                // Every signed-in role has an inbox, reads the decision log and the
+                // policies in force.
                 nav.push(link("/inbox", "Inbox"));
                 nav.push(link("/decisions", "Decisions"));
+                nav.push(link("/policies", "Policies"));
                 nav
             })
             .unwrap_or_default();

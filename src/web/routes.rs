@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(dashboards::routes())
         .merge(decisions::routes())
+        .merge(policies::routes())
         .nest("/board", board)
         .nest("/manage", manage)
         .nest("/audit", audit)

@@ -688,3 +688,38 @@ async fn the_policy_list_filters_sorts_and_pages_by_key() {
     assert!(search.contains("POL-0007"));
     assert!(!search.contains("POL-0008"));
 }
+
+#[tokio::test]
+async fn everyone_reads_the_policies_in_force_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let (manager, board) = people(&app).await;
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    let published = published_policy(&app, &manager, &board).await;
+    let draft = write_policy(&app, &manager, "A draft nobody follows yet.").await;
+    let id = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+
+    let (status, list) = auditor.page("/policies").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("POL-0001") && !list.contains("POL-0002"));
+    let (status, page) = auditor.page(&format!("/policies/{}", id(&published))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Screens lock after 5 minutes."));
+    let (status, _) = auditor.page(&format!("/policies/{}", id(&draft))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A newer draft does not reach readers; retiring takes the policy away.
+    write_version(&app, &manager, &published, "Screens lock after 1 minute.").await;
+    let (_, page) = auditor.page(&format!("/policies/{}", id(&published))).await;
+    assert!(page.contains("Screens lock after 5 minutes."));
+    let version = policy_version(&app, &published).await;
+    manager
+        .post_form(
+            &format!("{published}/retire"),
+            &[("reason", "Superseded."), ("version", &version)],
+        )
+        .await;
+    let (status, _) = auditor.page(&format!("/policies/{}", id(&published))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = auditor.page("/policies").await;
+    assert!(!list.contains("POL-0001"));
+}

@@ -444,13 +444,19 @@ async fn every_route_answers_every_role_as_the_table_says() {
     let policy: i64 = sqlx::query_scalar(
         "WITH p AS (INSERT INTO policies (reference, title, owner_id, category, review_interval_months)
                     VALUES ('POL-0001', 'Seeded policy', $1, 'governance', 12) RETURNING id)
-         INSERT INTO policy_versions (policy_id, number, title, scope, body, content_hash, created_by)
-         SELECT id, 1, 'Seeded policy', 'Everyone', 'Text.', 'hash', $1 FROM p RETURNING policy_id",
+         INSERT INTO policy_versions (policy_id, number, title, scope, body, content_hash, created_by,
+                                      status)
+         SELECT id, 1, 'Seeded policy', 'Everyone', 'Text.', 'hash', $1, 'published' FROM p
+         RETURNING policy_id",
     )
     .bind(manager_id)
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    sqlx::query("UPDATE policies SET published_version_id = (SELECT id FROM policy_versions)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let open_request = app.seed_request(seeded.project_id, manager_id, 10).await;
     // A closed request with its resolution, for the decision page.
     let decided = app.seed_request(seeded.project_id, manager_id, 0).await;
