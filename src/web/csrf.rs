@@ -20,6 +20,8 @@ pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
 /// Url-encoded forms larger than this are refused before their token is read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
+/// Multipart uploads larger than this are refused before their token is read.
+const MAX_MULTIPART_BYTES: usize = crate::compliance::evidence::MAX_UPLOAD_REQUEST_BYTES;
 
 /// The session's token, created on first use. It stays the same for the whole session so
 /// that a page opened in another tab never invalidates an open form.
@@ -47,12 +49,24 @@ pub async fn verify_token(session: Session, request: Request, next: Next) -> Res
         Ok(None) => return AppError::CsrfRejected.into_response(),
         Err(error) => return AppError::Session(error).into_response(),
     };
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    let (request, presented) = if is_form {
+        .unwrap_or_default()
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let multipart_boundary = multer::parse_boundary(&content_type).ok();
+    let (request, presented) = if let Some(boundary) = multipart_boundary {
+        // An upload: the token is one of its fields. Read the body (up to the largest
+        // upload), find the field, then hand the same bytes to the handler.
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = to_bytes(body, MAX_MULTIPART_BYTES).await else {
+            return (axum::http::StatusCode::PAYLOAD_TOO_LARGE).into_response();
+        };
+        let presented = multipart_token(bytes.clone(), boundary).await;
+        (Request::from_parts(parts, Body::from(bytes)), presented)
+    } else if is_form {
         // Read the body to find the token, then hand the same bytes to the handler.
         let (parts, body) = request.into_parts();
         let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
@@ -76,4 +90,17 @@ pub async fn verify_token(session: Session, request: Request, next: Next) -> Res
         }
         _ => AppError::CsrfRejected.into_response(),
     }
+}
+
+/// The value of the token field of a multipart body, if it has one.
+async fn multipart_token(body: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream =
+        futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(body)));
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(FORM_FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }

@@ -26,6 +26,13 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The board, IT managers and auditors read the compliance pages.
+    pub fn reads_compliance(&self) -> bool {
+        [Role::Board, Role::ItManager, Role::Auditor]
+            .into_iter()
+            .any(|role| self.has_role(role))
+    }
+
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
@@ -131,6 +138,26 @@ fn require_role(parts: &Parts, role: Role) -> Result<CurrentUser, AppError> {
                 user.role_labels()
             },
         )))
+    }
+}
+
+/// Someone who reads the compliance pages: a board member, an IT manager or an auditor.
+pub struct ComplianceReader(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for ComplianceReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let user = signed_in_user(parts)?;
+        if user.reads_compliance() {
+            Ok(ComplianceReader(user))
+        } else {
+            Err(AppError::Forbidden(
+                "Compliance is read by the board, IT managers and auditors; your account has \
+                 none of these roles. If you need access, ask an administrator."
+                    .to_owned(),
+            ))
+        }
     }
 }
 

@@ -21,7 +21,9 @@ use sqlx::PgPool;
 use crate::config::ServerConfig;
 
 pub use error::{AppError, AppResult};
-pub use identity::{Admin, Auditor, BoardMember, CurrentUser, ItManager, SignedIn};
+pub use identity::{
+    Admin, Auditor, BoardMember, ComplianceReader, CurrentUser, ItManager, SignedIn,
+};
 pub use page::PageContext;
 pub use request::RequestMeta;
 

@@ -68,6 +68,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                 nav.push(link("/inbox", "Inbox"));
                 nav.push(link("/decisions", "Decisions"));
                 nav.push(link("/policies", "Policies"));
+                if user.reads_compliance() {
+                    nav.push(link("/compliance", "Compliance"));
+                }
                 nav
             })
             .unwrap_or_default();

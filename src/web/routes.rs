@@ -21,11 +21,13 @@ use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::{AppState, assets, csrf, error, identity, security_headers, session};
-use crate::{approvals, audit, auth, dashboards, decisions, policies, projects, risks, users};
+use crate::{
+    approvals, audit, auth, compliance, dashboards, decisions, policies, projects, risks, users,
+};
 
-/// Request bodies larger than this are refused (forms are small; uploads will set their
-/// own limit on their route).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Request bodies larger than this are refused: the largest is an evidence upload (forms
+/// are held to much less by the CSRF check and axum's default limit).
+const MAX_BODY_BYTES: usize = crate::compliance::evidence::MAX_UPLOAD_REQUEST_BYTES;
 
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(decisions::manage_routes())
         .merge(risks::manage_routes())
         .merge(policies::manage_routes())
+        .merge(compliance::manage_routes())
         .route_layer(from_extractor::<ItManager>());
     let audit = audit::auditor_routes().route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboards::routes())
         .merge(decisions::routes())
         .merge(policies::routes())
+        .merge(compliance::reader_routes())
         .nest("/board", board)
         .nest("/manage", manage)
         .nest("/audit", audit)

@@ -7,6 +7,7 @@ mod admin;
 mod approvals;
 mod audit_trail;
 mod auth;
+mod compliance;
 mod csrf;
 mod decisions;
 mod embedded;

@@ -282,6 +282,72 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/board/policies/{policy}/diff?from=1&to=1",
         Access::Roles(&[Role::Board]),
     ),
+    (
+        "GET",
+        "/compliance",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    (
+        "GET",
+        "/compliance/frameworks/iso27001_2022",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    (
+        "GET",
+        "/compliance/soa",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    (
+        "GET",
+        "/compliance/controls/{control}",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    (
+        "GET",
+        "/compliance/evidence/{evidence}",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    ("GET", "/manage/controls", Access::Roles(&[Role::ItManager])),
+    (
+        "GET",
+        "/manage/controls/new",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/controls",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/controls/{control}",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/controls/{control}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/controls/{control}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/controls/{control}/tests",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/controls/{control}/evidence",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/applicability/1",
+        Access::Roles(&[Role::ItManager]),
+    ),
     ("GET", "/inbox", Access::SignedIn),
     ("GET", "/decisions", Access::SignedIn),
     ("GET", "/decisions/{decision}", Access::SignedIn),
@@ -457,6 +523,31 @@ async fn every_route_answers_every_role_as_the_table_says() {
         .execute(&app.pool)
         .await
         .unwrap();
+    let control: i64 = sqlx::query_scalar(
+        "INSERT INTO controls (reference, title, owner_id, frequency) VALUES ('CTL-0001', 'Seeded', $1, 'annual')
+         RETURNING id",
+    )
+    .bind(manager_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO control_status_history (control_id, implementation, changed_by) VALUES ($1, 'not_started', $2)")
+        .bind(control)
+        .bind(manager_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let evidence: i64 = sqlx::query_scalar(
+        "INSERT INTO evidence (control_id, title, original_name, content_type, size_bytes, sha256,
+                               about_date, uploaded_by, content)
+         VALUES ($1, 'Seeded', 'seeded.txt', 'text/plain', 4, repeat('0', 64), current_date, $2, 'text')
+         RETURNING id",
+    )
+    .bind(control)
+    .bind(manager_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let open_request = app.seed_request(seeded.project_id, manager_id, 10).await;
     // A closed request with its resolution, for the decision page.
     let decided = app.seed_request(seeded.project_id, manager_id, 0).await;
@@ -486,7 +577,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
                 .replace("{request}", &open_request.to_string())
                 .replace("{decision}", &decision.to_string())
                 .replace("{risk}", &risk.to_string())
-                .replace("{policy}", &policy.to_string());
+                .replace("{policy}", &policy.to_string())
+                .replace("{control}", &control.to_string())
+                .replace("{evidence}", &evidence.to_string());
             let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }

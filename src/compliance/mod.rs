@@ -1,0 +1,842 @@
+//! Compliance: the framework catalogues (COBIT 2019, ISO/IEC 27001:2022 Annex A, NIST CSF
+//! 2.0, and frameworks an administrator imports), the organisation's controls mapped to
+//! their requirements, control tests, evidence, coverage per framework and the ISO 27001
+//! Statement of Applicability. IT managers keep the controls under `/manage/controls`; the
+//! board, IT managers and auditors read coverage under `/compliance`.
+
+pub mod evidence;
+pub mod model;
+pub mod repo;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+use tower_sessions::Session;
+
+use crate::audit::{self, Actor, Context};
+use crate::projects::today;
+use crate::users::{Role, repo::PersonOption};
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::{
+    AppError, AppResult, AppState, ComplianceReader, ItManager, PageContext, RequestMeta,
+    commit_and_redirect,
+};
+use model::{Frequency, Implementation, TestResult};
+use repo::{Control, ControlFields, ControlQuery, CoverageRow, CoverageSummary, Framework};
+
+/// Routes under `/manage` (the router requires the `it_manager` role).
+pub fn manage_routes() -> Router<AppState> {
+    Router::new()
+        .route("/controls", get(control_list).post(create))
+        .route("/controls/new", get(new_page))
+        .route("/controls/{id}", get(control_page))
+        .route("/controls/{id}/edit", get(edit_page).post(update))
+        .route("/controls/{id}/tests", post(record_test))
+        .route(
+            "/controls/{id}/evidence",
+            post(evidence::upload).layer(evidence::body_limit()),
+        )
+        .route("/applicability/{requirement}", post(set_applicability))
+}
+
+/// Routes for the board, IT managers and auditors (each handler takes
+/// `ComplianceReader`).
+pub fn reader_routes() -> Router<AppState> {
+    Router::new()
+        .route("/compliance", get(overview))
+        .route("/compliance/frameworks/{code}", get(framework_page))
+        .route("/compliance/soa", get(soa_page))
+        .route("/compliance/controls/{id}", get(read_control))
+        .route("/compliance/evidence/{id}", get(evidence::download))
+}
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/overview.html")]
+struct OverviewPage {
+    ctx: PageContext,
+    frameworks: Vec<(Framework, CoverageSummary)>,
+    can_manage: bool,
+}
+
+/// `GET /compliance`: every framework with its coverage.
+async fn overview(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ComplianceReader(user): ComplianceReader,
+) -> AppResult<OverviewPage> {
+    let mut conn = state.pool.acquire().await?;
+    let now = OffsetDateTime::now_utc();
+    let mut frameworks = Vec::new();
+    for framework in repo::frameworks(&mut conn).await? {
+        let rows = repo::coverage(&mut conn, framework.id, now).await?;
+        frameworks.push((framework, CoverageSummary::of(&rows)));
+    }
+    Ok(OverviewPage {
+        ctx,
+        frameworks,
+        can_manage: user.has_role(Role::ItManager),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AsOfQuery {
+    /// A past date: the report as it stood at the end of that day.
+    date: Option<String>,
+    /// Only the gaps.
+    gaps: Option<String>,
+}
+
+impl AsOfQuery {
+    /// The end of the chosen day (UTC), or now; a malformed date is a field error.
+    fn moment(&self, errors: &mut FieldErrors) -> (Option<Date>, OffsetDateTime) {
+        let date = self
+            .date
+            .as_deref()
+            .and_then(|text| form::optional_date(errors, "date", text));
+        let moment = date
+            .and_then(|day| day.next_day())
+            .map(|next| next.midnight().assume_utc())
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        (date, moment)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/framework.html")]
+struct FrameworkPage {
+    ctx: PageContext,
+    framework: Framework,
+    rows: Vec<CoverageRow>,
+    summary: CoverageSummary,
+    as_of: Option<Date>,
+    gaps_only: bool,
+    errors: FieldErrors,
+}
+
+/// `GET /compliance/frameworks/{code}`: each requirement with the controls behind it and
+/// where it stands; the gaps; as of a past date if asked.
+async fn framework_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ComplianceReader(_user): ComplianceReader,
+    Path(code): Path<String>,
+    Query(query): Query<AsOfQuery>,
+) -> AppResult<Response> {
+    let mut conn = state.pool.acquire().await?;
+    let framework = repo::framework(&mut conn, &code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    let (as_of, moment) = query.moment(&mut errors);
+    let rows = repo::coverage(&mut conn, framework.id, moment).await?;
+    let summary = CoverageSummary::of(&rows);
+    let gaps_only = query.gaps.as_deref() == Some("1");
+    let rows = if gaps_only {
+        rows.into_iter().filter(|r| r.coverage().is_gap()).collect()
+    } else {
+        rows
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = FrameworkPage {
+        ctx,
+        framework,
+        rows,
+        summary,
+        as_of,
+        gaps_only,
+        errors,
+    };
+    Ok((status, page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/soa.html")]
+struct SoaPage {
+    ctx: PageContext,
+    framework: Framework,
+    rows: Vec<CoverageRow>,
+    summary: CoverageSummary,
+    can_decide: bool,
+    /// A refused applicability form: the requirement, what was typed and why.
+    refused: Option<(i64, ApplicabilityForm)>,
+    errors: FieldErrors,
+}
+
+impl SoaPage {
+    async fn load(state: &AppState, ctx: PageContext, can_decide: bool) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let framework = repo::frameworks(&mut conn)
+            .await?
+            .into_iter()
+            .find(|f| f.has_statement_of_applicability)
+            .ok_or(AppError::NotFound)?;
+        let rows = repo::coverage(&mut conn, framework.id, OffsetDateTime::now_utc()).await?;
+        Ok(Self {
+            ctx,
+            summary: CoverageSummary::of(&rows),
+            framework,
+            rows,
+            can_decide,
+            refused: None,
+            errors: FieldErrors::new(),
+        })
+    }
+
+    /// The justification a row's form shows: what was just typed, or the recorded one.
+    fn justification_value(&self, row: &CoverageRow) -> String {
+        match &self.refused {
+            Some((id, form)) if *id == row.requirement_id => form.justification.clone(),
+            _ => row.justification.clone().unwrap_or_default(),
+        }
+    }
+
+    fn justification_error(&self, row: &CoverageRow) -> Option<&str> {
+        match &self.refused {
+            Some((id, _)) if *id == row.requirement_id => self.errors.get("justification"),
+            _ => None,
+        }
+    }
+}
+
+/// `GET /compliance/soa`: the ISO 27001 Statement of Applicability.
+async fn soa_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ComplianceReader(user): ComplianceReader,
+) -> AppResult<SoaPage> {
+    SoaPage::load(&state, ctx, user.has_role(Role::ItManager)).await
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct ApplicabilityForm {
+    #[serde(default)]
+    applicable: String,
+    #[serde(default)]
+    justification: String,
+    /// The decision's version when the form was opened; empty for a first decision.
+    #[serde(default)]
+    version: String,
+}
+
+/// `POST /manage/applicability/{requirement}`: whether an ISO requirement applies, and why.
+async fn set_applicability(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(requirement): Path<i64>,
+    Form(form): Form<ApplicabilityForm>,
+) -> AppResult<Response> {
+    let page = SoaPage::load(&state, ctx, true).await?;
+    let Some(row) = page
+        .rows
+        .iter()
+        .find(|r| r.requirement_id == requirement)
+        .cloned()
+    else {
+        return Err(AppError::NotFound);
+    };
+    let mut errors = FieldErrors::new();
+    let justification =
+        form::required_text(&mut errors, "justification", &form.justification, 2_000);
+    let applicable = match form.applicable.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            errors.add("justification", "Say whether it applies.");
+            false
+        }
+    };
+    let expected = form.version.trim().parse::<i32>().ok();
+    let refuse = |errors: FieldErrors, form: ApplicabilityForm| {
+        let page = SoaPage {
+            refused: Some((requirement, form)),
+            errors,
+            ..page
+        };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    if !errors.is_empty() {
+        return refuse(errors, form);
+    }
+    let mut tx = state.pool.begin().await?;
+    if !repo::set_applicability(
+        &mut tx,
+        requirement,
+        expected,
+        applicable,
+        &justification,
+        user.id,
+    )
+    .await?
+    {
+        drop(tx);
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "justification",
+            "Someone decided this meanwhile; their decision is shown. Your text is kept.",
+        );
+        return refuse(errors, form);
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("soa.decided", "requirement", Some(row.identifier.clone()))
+                .before(json!({ "applicable": row.applicable, "justification": row.justification }))
+                .after(json!({ "applicable": applicable, "justification": justification })),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!(
+            "{} is recorded as {}.",
+            row.identifier,
+            if applicable {
+                "applicable"
+            } else {
+                "not applicable"
+            }
+        ),
+        &format!("/compliance/soa#req-{requirement}"),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    implementation: Option<String>,
+    q: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/controls.html")]
+struct ControlListPage {
+    ctx: PageContext,
+    controls: Vec<Control>,
+    query: ListQuery,
+    filters: String,
+    next_page: Option<String>,
+}
+
+impl ControlListPage {
+    fn implementations(&self) -> &'static [Implementation] {
+        Implementation::ALL
+    }
+
+    fn is_chosen(&self, implementation: &Implementation) -> bool {
+        self.query.implementation.as_deref() == Some(implementation.as_str())
+    }
+}
+
+/// `GET /manage/controls`
+async fn control_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ControlListPage> {
+    let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
+    let listed = ControlQuery {
+        implementation: chosen(&query.implementation)
+            .filter(|i| i.parse::<Implementation>().is_ok()),
+        text: chosen(&query.q),
+        after: chosen(&query.after),
+        limit: fetch_limit(PAGE_SIZE),
+        ..ControlQuery::default()
+    };
+    let mut conn = state.pool.acquire().await?;
+    let rows = repo::find_controls(&mut conn, &listed, today()).await?;
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |control| control.reference.clone());
+    let filters = filter_query(&[("implementation", &query.implementation), ("q", &query.q)]);
+    let next_page = page.next.map(|after| {
+        let mut next = form_urlencoded::Serializer::new(filters.clone());
+        next.append_pair("after", &after);
+        next.finish()
+    });
+    Ok(ControlListPage {
+        ctx,
+        controls: page.items,
+        query,
+        filters,
+        next_page,
+    })
+}
+
+/// The control form, as typed.
+#[derive(Debug, Default, Deserialize)]
+struct ControlForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    frequency: String,
+    #[serde(default)]
+    implementation: String,
+    #[serde(default)]
+    na_justification: String,
+    #[serde(default)]
+    requirement_ids: Vec<String>,
+    #[serde(default)]
+    policy_ids: Vec<String>,
+    #[serde(default)]
+    risk_ids: Vec<String>,
+    #[serde(default)]
+    version: i32,
+}
+
+/// What the control form offers.
+struct Choices {
+    owners: Vec<PersonOption>,
+    requirements: Vec<repo::RequirementOption>,
+    policies: Vec<(i64, String)>,
+    risks: Vec<(i64, String)>,
+}
+
+/// Ids chosen in a multiple select, each one of `allowed`; anything else is an error.
+fn chosen_ids(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    texts: &[String],
+    allowed: impl Fn(i64) -> bool,
+) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for text in texts.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        match text.parse::<i64>().ok().filter(|id| allowed(*id)) {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => errors.add(field, "Choose from the list only."),
+        }
+    }
+    ids
+}
+
+impl ControlForm {
+    fn from_control(control: &Control) -> Self {
+        let texts = |ids: &[i64]| ids.iter().map(i64::to_string).collect();
+        Self {
+            title: control.title.clone(),
+            description: control.description.clone(),
+            owner_id: control.owner_id.to_string(),
+            frequency: control.frequency.clone(),
+            implementation: control.implementation.clone(),
+            na_justification: control.na_justification.clone(),
+            requirement_ids: texts(&control.requirement_ids),
+            policy_ids: texts(&control.policy_ids),
+            risk_ids: texts(&control.risk_ids),
+            version: control.version,
+        }
+    }
+
+    fn validate(&self, choices: &Choices) -> Result<ControlFields, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let title = form::required_text(&mut errors, "title", &self.title, 200);
+        let description = form::bounded_text(&mut errors, "description", &self.description, 10_000);
+        let owner_id = self
+            .owner_id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| choices.owners.iter().any(|o| o.id == *id));
+        if owner_id.is_none() {
+            errors.add("owner_id", "Choose who owns the control.");
+        }
+        let frequency =
+            form::required_choice::<Frequency>(&mut errors, "frequency", &self.frequency);
+        let implementation = form::required_choice::<Implementation>(
+            &mut errors,
+            "implementation",
+            &self.implementation,
+        );
+        let na_justification = form::bounded_text(
+            &mut errors,
+            "na_justification",
+            &self.na_justification,
+            2_000,
+        );
+        if implementation == Some(Implementation::NotApplicable) && na_justification.is_empty() {
+            errors.add("na_justification", "Say why the control does not apply.");
+        }
+        let requirement_ids = chosen_ids(
+            &mut errors,
+            "requirement_ids",
+            &self.requirement_ids,
+            |id| choices.requirements.iter().any(|r| r.id == id),
+        );
+        let policy_ids = chosen_ids(&mut errors, "policy_ids", &self.policy_ids, |id| {
+            choices.policies.iter().any(|(p, _)| *p == id)
+        });
+        let risk_ids = chosen_ids(&mut errors, "risk_ids", &self.risk_ids, |id| {
+            choices.risks.iter().any(|(r, _)| *r == id)
+        });
+        errors.into_result()?;
+        Ok(ControlFields {
+            title,
+            description,
+            owner_id: owner_id.unwrap_or_default(),
+            frequency: frequency.unwrap_or(Frequency::Annual),
+            implementation: implementation.unwrap_or(Implementation::NotStarted),
+            na_justification: if implementation == Some(Implementation::NotApplicable) {
+                na_justification
+            } else {
+                String::new()
+            },
+            requirement_ids,
+            policy_ids,
+            risk_ids,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/control_form.html")]
+struct ControlFormPage {
+    ctx: PageContext,
+    control: Option<Control>,
+    form: ControlForm,
+    choices: Choices,
+    errors: FieldErrors,
+    stale: bool,
+}
+
+impl ControlFormPage {
+    async fn new(
+        state: &AppState,
+        ctx: PageContext,
+        control: Option<Control>,
+        form: ControlForm,
+    ) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let today = today();
+        let policies = crate::policies::repo::find_policies(
+            &mut conn,
+            &crate::policies::repo::PolicyQuery {
+                limit: 1000,
+                ..Default::default()
+            },
+            today,
+        )
+        .await?
+        .into_iter()
+        .map(|p| (p.id, format!("{} {}", p.reference, p.title)))
+        .collect();
+        let risks =
+            crate::risks::repo::find_risks(&mut conn, &crate::risks::repo::RiskQuery::all(1000))
+                .await?
+                .into_iter()
+                .map(|row| {
+                    (
+                        row.risk.id,
+                        format!("{} {}", row.risk.reference, row.risk.title),
+                    )
+                })
+                .collect();
+        let choices = Choices {
+            owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
+            requirements: repo::requirement_options(&mut conn).await?,
+            policies,
+            risks,
+        };
+        Ok(Self {
+            ctx,
+            control,
+            form,
+            choices,
+            errors: FieldErrors::new(),
+            stale: false,
+        })
+    }
+
+    fn refused(self, errors: FieldErrors) -> Response {
+        let status = if self.stale {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        (status, Self { errors, ..self }).into_response()
+    }
+
+    fn frequencies(&self) -> &'static [Frequency] {
+        Frequency::ALL
+    }
+
+    fn implementations(&self) -> &'static [Implementation] {
+        Implementation::ALL
+    }
+
+    fn has(&self, field: &str, id: &i64) -> bool {
+        let chosen = match field {
+            "requirement_ids" => &self.form.requirement_ids,
+            "policy_ids" => &self.form.policy_ids,
+            _ => &self.form.risk_ids,
+        };
+        chosen.contains(&id.to_string())
+    }
+
+    /// The requirement options grouped by framework, in catalogue order.
+    fn requirement_groups(&self) -> Vec<(&str, Vec<&repo::RequirementOption>)> {
+        let mut groups: Vec<(&str, Vec<&repo::RequirementOption>)> = Vec::new();
+        for option in &self.choices.requirements {
+            match groups.last_mut() {
+                Some((name, options)) if *name == option.framework_name => options.push(option),
+                _ => groups.push((&option.framework_name, vec![option])),
+            }
+        }
+        groups
+    }
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(user): ItManager,
+) -> AppResult<ControlFormPage> {
+    let form = ControlForm {
+        owner_id: user.id.to_string(),
+        frequency: Frequency::Quarterly.as_str().to_owned(),
+        implementation: Implementation::NotStarted.as_str().to_owned(),
+        ..ControlForm::default()
+    };
+    ControlFormPage::new(&state, ctx, None, form).await
+}
+
+/// `POST /manage/controls`
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Form(form): Form<ControlForm>,
+) -> AppResult<Response> {
+    let page = ControlFormPage::new(&state, ctx, None, form).await?;
+    let fields = match page.form.validate(&page.choices) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(page.refused(errors)),
+    };
+    let mut tx = state.pool.begin().await?;
+    let (id, reference) = repo::create(&mut tx, &fields, user.id).await?;
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("control.created", "control", Some(reference.clone()))
+                .after(json!(fields)),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("{reference} is in the control library."),
+        &format!("/manage/controls/{id}"),
+    )
+    .await
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<ControlFormPage> {
+    let control = {
+        let mut conn = state.pool.acquire().await?;
+        repo::get(&mut conn, id, today())
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
+    let form = ControlForm::from_control(&control);
+    ControlFormPage::new(&state, ctx, Some(control), form).await
+}
+
+/// `POST /manage/controls/{id}/edit`
+async fn update(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<ControlForm>,
+) -> AppResult<Response> {
+    let before = {
+        let mut conn = state.pool.acquire().await?;
+        repo::get(&mut conn, id, today())
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
+    let page = ControlFormPage::new(&state, ctx, Some(before.clone()), form).await?;
+    let fields = match page.form.validate(&page.choices) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(page.refused(errors)),
+    };
+    let mut tx = state.pool.begin().await?;
+    if !repo::update(&mut tx, &before, page.form.version, &fields, user.id).await? {
+        let mut page = ControlFormPage {
+            stale: true,
+            ..page
+        };
+        page.form.version = before.version;
+        return Ok(page.refused(FieldErrors::new()));
+    }
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new("control.updated", "control", Some(before.reference.clone()))
+                .before(json!(before))
+                .after(json!(fields)),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        "The control has been saved.",
+        &format!("/manage/controls/{id}"),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TestForm {
+    #[serde(default)]
+    result: String,
+    #[serde(default)]
+    tested_on: String,
+    #[serde(default)]
+    notes: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/control.html")]
+struct ControlPage {
+    ctx: PageContext,
+    control: Control,
+    tests: Vec<repo::ControlTest>,
+    evidence: Vec<repo::Evidence>,
+    test_form: TestForm,
+    evidence_form: evidence::EvidenceForm,
+    errors: FieldErrors,
+    can_manage: bool,
+    today: Date,
+}
+
+impl ControlPage {
+    fn results(&self) -> &'static [TestResult] {
+        TestResult::ALL
+    }
+}
+
+async fn load_control_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    can_manage: bool,
+) -> AppResult<ControlPage> {
+    let mut conn = state.pool.acquire().await?;
+    let today = today();
+    let control = repo::get(&mut conn, id, today)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(ControlPage {
+        ctx,
+        tests: repo::tests(&mut conn, id).await?,
+        evidence: repo::evidence(&mut conn, Some(id), 500).await?,
+        control,
+        test_form: TestForm {
+            tested_on: today.to_string(),
+            ..TestForm::default()
+        },
+        evidence_form: evidence::EvidenceForm::new(today),
+        errors: FieldErrors::new(),
+        can_manage,
+        today,
+    })
+}
+
+/// `GET /manage/controls/{id}`
+async fn control_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ItManager(_user): ItManager,
+    Path(id): Path<i64>,
+) -> AppResult<ControlPage> {
+    load_control_page(&state, ctx, id, true).await
+}
+
+/// `GET /compliance/controls/{id}`: the same page, read only.
+async fn read_control(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ComplianceReader(_user): ComplianceReader,
+    Path(id): Path<i64>,
+) -> AppResult<ControlPage> {
+    load_control_page(&state, ctx, id, false).await
+}
+
+/// `POST /manage/controls/{id}/tests`: records a test and what it found.
+async fn record_test(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    ItManager(user): ItManager,
+    Path(id): Path<i64>,
+    Form(form): Form<TestForm>,
+) -> AppResult<Response> {
+    let page = load_control_page(&state, ctx, id, true).await?;
+    let mut errors = FieldErrors::new();
+    let result = form::required_choice::<TestResult>(&mut errors, "result", &form.result);
+    let tested_on = form::required_date(&mut errors, "tested_on", &form.tested_on);
+    if tested_on.is_some_and(|day| day > page.today) {
+        errors.add(
+            "tested_on",
+            "A test is recorded once it has happened: not in the future.",
+        );
+    }
+    let notes = form::bounded_text(&mut errors, "notes", &form.notes, 10_000);
+    let (Some(result), Some(tested_on), true) = (result, tested_on, errors.is_empty()) else {
+        let page = ControlPage {
+            test_form: form,
+            errors,
+            ..page
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let mut tx = state.pool.begin().await?;
+    repo::record_test(&mut tx, id, result, tested_on, &notes, user.id).await?;
+    Context::new(Actor::user(&user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "control.tested",
+                "control",
+                Some(page.control.reference.clone()),
+            )
+            .after(json!({ "result": result, "tested_on": tested_on, "notes": notes })),
+        )
+        .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!("The test is recorded: {}.", result.label().to_lowercase()),
+        &format!("/manage/controls/{id}"),
+    )
+    .await
+}

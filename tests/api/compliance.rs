@@ -1,0 +1,435 @@
+//! Compliance: the catalogues, controls mapped to requirements, coverage and the Statement
+//! of Applicability, the report as of a past date, and evidence files.
+
+use quorum::users::Role;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestApp, TestClient, assert_redirects_to, location};
+
+async fn requirement(app: &TestApp, framework: &str, identifier: &str) -> String {
+    let id: i64 = sqlx::query_scalar(
+        "SELECT r.id FROM framework_requirements r JOIN frameworks f ON f.id = r.framework_id
+         WHERE f.code = $1 AND r.identifier = $2",
+    )
+    .bind(framework)
+    .bind(identifier)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+/// Records a control implementing the given requirements; returns its page's path.
+async fn record_control(
+    app: &TestApp,
+    manager: &TestClient,
+    implementation: &str,
+    requirements: &[String],
+) -> String {
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let mut fields = vec![
+        ("title", "Multi-factor authentication"),
+        ("description", "MFA on every remote and privileged access."),
+        ("owner_id", owner.as_str()),
+        ("frequency", "quarterly"),
+        ("implementation", implementation),
+        ("na_justification", ""),
+    ];
+    for requirement in requirements {
+        fields.push(("requirement_ids", requirement));
+    }
+    let response = manager.post_form("/manage/controls", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(response.headers())
+}
+
+async fn record_test(manager: &TestClient, control: &str, result: &str) {
+    let today = quorum::projects::today().to_string();
+    let response = manager
+        .post_form(
+            &format!("{control}/tests"),
+            &[
+                ("result", result),
+                ("tested_on", &today),
+                ("notes", "Sampled 25 accounts."),
+            ],
+        )
+        .await;
+    assert_redirects_to(&response, control);
+}
+
+/// The numbers of a framework's row on the overview: requirements, n/a, mapped,
+/// implemented, tested, covered, gaps.
+async fn overview_numbers(client: &TestClient, code: &str) -> Vec<String> {
+    let (_, page) = client.page("/compliance").await;
+    let row = page
+        .split(&format!(r#"data-framework="{code}""#))
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap()
+        .to_owned();
+    row.split(r#"<td class="num">"#)
+        .skip(1)
+        .map(|cell| {
+            let text = cell.split('<').next().unwrap();
+            let text = if text.trim().is_empty() {
+                cell.split('>').nth(1).unwrap().split('<').next().unwrap()
+            } else {
+                text
+            };
+            text.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_catalogues_load_with_their_public_counts() {
+    let app = TestApp::spawn().await;
+    let count = |framework: &str, condition: String| {
+        let sql = format!(
+            "SELECT count(*) FROM framework_requirements r JOIN frameworks f ON f.id = r.framework_id
+             WHERE f.code = '{framework}' AND {condition}"
+        );
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let in_group = |group: &str| format!("r.parent_identifier = '{group}'");
+    assert_eq!(count("cobit2019", "r.assessable".into()).await, 40);
+    for (domain, objectives) in [("EDM", 5), ("APO", 14), ("BAI", 11), ("DSS", 6), ("MEA", 4)] {
+        assert_eq!(
+            count("cobit2019", in_group(domain)).await,
+            objectives,
+            "{domain}"
+        );
+    }
+    assert_eq!(count("iso27001_2022", "r.assessable".into()).await, 93);
+    for (theme, controls) in [("A.5", 37), ("A.6", 8), ("A.7", 14), ("A.8", 34)] {
+        assert_eq!(
+            count("iso27001_2022", in_group(theme)).await,
+            controls,
+            "{theme}"
+        );
+    }
+    assert_eq!(count("nist_csf_2", "r.level = 1".into()).await, 6);
+    assert_eq!(count("nist_csf_2", "r.level = 2".into()).await, 22);
+    assert_eq!(
+        count("nist_csf_2", "r.level = 3 AND r.assessable".into()).await,
+        106
+    );
+
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    assert_eq!(overview_numbers(&auditor, "cobit2019").await[0], "40");
+    assert_eq!(overview_numbers(&auditor, "iso27001_2022").await[0], "93");
+    assert_eq!(overview_numbers(&auditor, "nist_csf_2").await[0], "106");
+}
+
+#[tokio::test]
+async fn coverage_and_the_statement_of_applicability_follow_controls_tests_and_decisions() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let access = requirement(&app, "iso27001_2022", "A.5.15").await;
+    let authentication = requirement(&app, "iso27001_2022", "A.8.5").await;
+    let nist = requirement(&app, "nist_csf_2", "PR.AA-05").await;
+
+    // Not applicable without saying why: refused next to the field, input kept.
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let refused = manager
+        .post_form(
+            "/manage/controls",
+            &[
+                ("title", "Badge readers"),
+                ("owner_id", &owner),
+                ("frequency", "annual"),
+                ("implementation", "not_applicable"),
+                ("requirement_ids", &access),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Say why the control does not apply."));
+    assert!(page.contains(r#"value="Badge readers""#));
+    assert!(page.contains(&format!(r#"<option value="{access}" selected>"#)));
+
+    let control = record_control(
+        &app,
+        &manager,
+        "implemented",
+        &[access.clone(), authentication.clone(), nist.clone()],
+    )
+    .await;
+    let (_, page) = manager.page(&control).await;
+    assert!(page.contains("CTL-0001"));
+    assert!(page.contains("ISO 27001 A.5.15"));
+    // Implemented but untested: mapped, implemented, not covered.
+    assert_eq!(
+        overview_numbers(&board, "iso27001_2022").await,
+        ["93", "0", "2", "2", "0", "0", "93"]
+    );
+
+    // A test in the future is refused; an effective test covers both requirements.
+    let tomorrow = (quorum::projects::today() + time::Duration::days(1)).to_string();
+    let future = manager
+        .post_form(
+            &format!("{control}/tests"),
+            &[("result", "effective"), ("tested_on", &tomorrow)],
+        )
+        .await;
+    assert_eq!(future.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    record_test(&manager, &control, "effective").await;
+    assert_eq!(
+        overview_numbers(&board, "iso27001_2022").await,
+        ["93", "0", "2", "2", "2", "2", "91"]
+    );
+    assert_eq!(
+        overview_numbers(&board, "nist_csf_2").await,
+        ["106", "0", "1", "1", "1", "1", "105"]
+    );
+
+    // The SoA: a requirement declared not applicable leaves the gaps.
+    let perimeter = requirement(&app, "iso27001_2022", "A.7.1").await;
+    let no_reason = manager
+        .post_form(
+            &format!("/manage/applicability/{perimeter}"),
+            &[("applicable", "no"), ("justification", " ")],
+        )
+        .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_reason
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!(r#"id="justification-{perimeter}-error""#))
+    );
+    let decided = manager
+        .post_form(
+            &format!("/manage/applicability/{perimeter}"),
+            &[
+                ("applicable", "no"),
+                ("justification", "No premises: a fully remote company."),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        overview_numbers(&board, "iso27001_2022").await,
+        ["93", "1", "2", "2", "2", "2", "90"]
+    );
+    let (_, soa) = board.page("/compliance/soa").await;
+    assert!(soa.contains("92 applicable, 1 not applicable"));
+    let row = soa
+        .split(&format!(r#"id="req-{access}""#))
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(row.contains("CTL-0001"));
+    let row = soa
+        .split(&format!(r#"id="req-{perimeter}""#))
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(row.contains("No premises: a fully remote company."));
+    let (_, gaps) = board
+        .page("/compliance/frameworks/iso27001_2022?gaps=1")
+        .await;
+    assert!(!gaps.contains("<strong>A.5.15</strong>") && gaps.contains("<strong>A.5.1</strong>"));
+
+    let actions = app.audit_actions().await;
+    for expected in ["control.created", "control.tested", "soa.decided"] {
+        assert!(actions.iter().any(|a| a == expected), "{expected}");
+    }
+}
+
+#[tokio::test]
+async fn the_compliance_report_as_of_a_past_date_is_rebuilt_from_history() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    let access = requirement(&app, "iso27001_2022", "A.5.15").await;
+    let control = record_control(&app, &manager, "partial", std::slice::from_ref(&access)).await;
+    // All that happened ten days ago...
+    for table in [
+        "control_status_history SET changed_at",
+        "control_requirements SET mapped_at",
+    ] {
+        let (table, column) = table.split_once(" SET ").unwrap();
+        sqlx::query(&format!(
+            "UPDATE {table} SET {column} = {column} - interval '10 days'"
+        ))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    // ...and today it is implemented and tested effective.
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let edited = manager
+        .post_form(
+            &format!("{control}/edit"),
+            &[
+                ("title", "Multi-factor authentication"),
+                ("owner_id", &owner),
+                ("frequency", "quarterly"),
+                ("implementation", "implemented"),
+                ("requirement_ids", &access),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_redirects_to(&edited, &control);
+    record_test(&manager, &control, "effective").await;
+
+    let (_, today) = auditor.page("/compliance/frameworks/iso27001_2022").await;
+    assert!(today.contains("<strong>1</strong> of 93 applicable requirements covered"));
+    let five_days_ago = (quorum::projects::today() - time::Duration::days(5)).to_string();
+    let (status, then) = auditor
+        .page(&format!(
+            "/compliance/frameworks/iso27001_2022?date={five_days_ago}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let summary = then.split(r#"id="coverage-summary""#).nth(1).unwrap();
+    assert!(summary.contains(&format!("As of {five_days_ago}")));
+    assert!(summary.contains("<strong>0</strong> of 93 applicable requirements covered"));
+    assert!(summary.contains("1 mapped to a control, 0 with an implemented control"));
+    let (status, _) = auditor
+        .page("/compliance/frameworks/iso27001_2022?date=yesterday")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// An upload of evidence about two months ago, valid until yesterday.
+fn upload_form(token: &str, title: &str, file_name: &str, bytes: &[u8]) -> Form {
+    let today = quorum::projects::today();
+    Form::new()
+        .text("csrf_token", token.to_owned())
+        .text("title", title.to_owned())
+        .text("about_date", (today - time::Duration::days(60)).to_string())
+        .text("valid_until", (today - time::Duration::days(1)).to_string())
+        .part(
+            "file",
+            Part::bytes(bytes.to_vec()).file_name(file_name.to_owned()),
+        )
+}
+
+#[tokio::test]
+async fn evidence_is_checked_hashed_kept_and_downloaded_as_an_attachment() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    let control = record_control(&app, &manager, "implemented", &[]).await;
+    let upload = format!("{control}/evidence");
+    let token = manager.csrf_token().await;
+    let pdf = b"%PDF-1.7\nQuarterly access review, signed.\n%%EOF\n".to_vec();
+
+    // Without the token: refused, nothing stored.
+    let no_token = manager
+        .http
+        .post(manager.url(&upload))
+        .multipart(Form::new().part("file", Part::bytes(pdf.clone()).file_name("review.pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+
+    // A file whose content is not what its extension says: refused, the title kept.
+    let disguised = manager
+        .http
+        .post(manager.url(&upload))
+        .multipart(upload_form(
+            &token,
+            "Q3 access review",
+            "review.pdf",
+            b"<html><script>alert(1)</script>",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disguised.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = disguised.text().await.unwrap();
+    assert!(page.contains("not what its .pdf extension says"));
+    assert!(page.contains(r#"value="Q3 access review""#));
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM evidence")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+
+    let accepted = manager
+        .http
+        .post(manager.url(&upload))
+        .multipart(upload_form(
+            &token,
+            "Q3 access review",
+            "../../Q3 \"review\".pdf",
+            &pdf,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_redirects_to(&accepted, &control);
+    let (id, name, sha256, about): (i64, String, String, time::Date) =
+        sqlx::query_as("SELECT id, original_name, sha256, about_date FROM evidence")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(name, "Q3 review.pdf");
+    assert_eq!(sha256, hex::encode(Sha256::digest(&pdf)));
+    assert_eq!(about, quorum::projects::today() - time::Duration::days(60));
+
+    let download = auditor.get(&format!("/compliance/evidence/{id}")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    let disposition = download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(disposition, r#"attachment; filename="Q3 review.pdf""#);
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    assert_eq!(download.bytes().await.unwrap().to_vec(), pdf);
+
+    // Past its valid-until date it is flagged; it can be neither changed nor removed.
+    let (_, page) = auditor
+        .page(&format!(
+            "/compliance/controls/{}",
+            control.rsplit('/').next().unwrap()
+        ))
+        .await;
+    let yesterday = quorum::projects::today() - time::Duration::days(1);
+    assert!(page.contains(&format!("Expired {yesterday}")));
+    assert!(page.contains("1 evidence file(s) expired"));
+    let mut owner = app.owner_connection().await;
+    for statement in ["UPDATE evidence SET title = 'x'", "DELETE FROM evidence"] {
+        assert!(
+            sqlx::query(statement).execute(&mut owner).await.is_err(),
+            "{statement}"
+        );
+    }
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"evidence.uploaded".to_owned())
+    );
+}
