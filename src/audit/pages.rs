@@ -9,7 +9,11 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::chain::{ChainReport, verify_chain};
-use crate::web::pagination::{KeysetPage, fetch_limit};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::web::form::{self, FieldErrors};
+use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{AppResult, AppState, Auditor, PageContext};
 
 /// Routes under `/audit` (the router requires the `auditor` role for all of them).
@@ -66,23 +70,51 @@ impl EventRow {
     }
 }
 
+/// Which events the trail shows: all by default; by who acted, on what, which action,
+/// between which dates (both included).
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    /// Part of the actor's label (an e-mail address, "system").
+    pub actor: Option<String>,
+    /// The kind of record (`policy`, `risk`, ...), optionally with its id: `policy POL-0001`.
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    /// An action (`policy.published`) or its area (`policy.`).
+    pub action: Option<String>,
+    pub from: Option<time::Date>,
+    pub to: Option<time::Date>,
+}
+
 /// A page of events, newest first, before `before` (keyset paging on the chain position).
-async fn events_before(
-    state: &AppState,
+pub async fn events_before(
+    conn: &mut sqlx::PgConnection,
+    filter: &EventFilter,
     before: Option<i64>,
     page_size: usize,
-) -> AppResult<KeysetPage<EventRow, i64>> {
+) -> sqlx::Result<KeysetPage<EventRow, i64>> {
     let rows = sqlx::query_as!(
         EventRow,
         "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, after, hash
          FROM audit_events
-         WHERE $1::bigint IS NULL OR seq < $1
+         WHERE ($1::bigint IS NULL OR seq < $1)
+           AND ($3::text IS NULL OR actor_label ILIKE '%' || $3 || '%')
+           AND ($4::text IS NULL OR entity_type = $4)
+           AND ($5::text IS NULL OR entity_id = $5)
+           AND ($6::text IS NULL OR action = $6 OR (right($6, 1) = '.' AND starts_with(action, $6)))
+           AND ($7::date IS NULL OR occurred_at >= $7::date)
+           AND ($8::date IS NULL OR occurred_at < $8::date + 1)
          ORDER BY seq DESC
          LIMIT $2",
         before,
-        fetch_limit(page_size)
+        fetch_limit(page_size),
+        filter.actor,
+        filter.entity_type,
+        filter.entity_id,
+        filter.action,
+        filter.from,
+        filter.to
     )
-    .fetch_all(&state.pool)
+    .fetch_all(conn)
     .await?;
     Ok(KeysetPage::from_rows(rows, page_size, |event| event.seq))
 }
@@ -104,7 +136,8 @@ async fn audit_home(
     let head = sqlx::query!("SELECT seq, hash FROM audit_chain_head")
         .fetch_one(&state.pool)
         .await?;
-    let recent = events_before(&state, None, 10).await?;
+    let mut conn = state.pool.acquire().await?;
+    let recent = events_before(&mut conn, &EventFilter::default(), None, 10).await?;
     Ok(AuditHome {
         ctx,
         head_seq: head.seq,
@@ -118,13 +151,62 @@ async fn audit_home(
 struct EventListPage {
     ctx: PageContext,
     events: Vec<EventRow>,
+    query: EventQuery,
+    filters: String,
     next_before: Option<i64>,
-    is_first_page: bool,
+    errors: FieldErrors,
 }
 
-#[derive(Deserialize)]
-struct EventQuery {
-    before: Option<i64>,
+/// The trail's filters as typed in the address.
+#[derive(Debug, Default, Deserialize)]
+pub struct EventQuery {
+    pub actor: Option<String>,
+    /// `policy` or `policy POL-0001`.
+    pub entity: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub before: Option<i64>,
+}
+
+impl EventQuery {
+    /// The filter, or the messages for the dates that could not be read.
+    pub fn filter(&self, errors: &mut FieldErrors) -> EventFilter {
+        let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
+        let (entity_type, entity_id) = match chosen(&self.entity) {
+            Some(entity) => match entity.split_once(char::is_whitespace) {
+                Some((kind, id)) => (Some(kind.to_owned()), form::optional(id)),
+                None => (Some(entity), None),
+            },
+            None => (None, None),
+        };
+        let from = form::optional_date(errors, "from", self.from.as_deref().unwrap_or_default());
+        let to = form::optional_date(errors, "to", self.to.as_deref().unwrap_or_default());
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            errors.add("to", "The period ends before it starts.");
+        }
+        EventFilter {
+            actor: chosen(&self.actor),
+            entity_type,
+            entity_id,
+            action: chosen(&self.action),
+            from,
+            to,
+        }
+    }
+
+    /// The filters as a query string, for the page links and the exports.
+    pub fn filters(&self) -> String {
+        filter_query(&[
+            ("actor", &self.actor),
+            ("entity", &self.entity),
+            ("action", &self.action),
+            ("from", &self.from),
+            ("to", &self.to),
+        ])
+    }
 }
 
 async fn event_list(
@@ -132,14 +214,32 @@ async fn event_list(
     ctx: PageContext,
     Auditor(_auditor): Auditor,
     Query(query): Query<EventQuery>,
-) -> AppResult<EventListPage> {
-    let page = events_before(&state, query.before, PAGE_SIZE).await?;
-    Ok(EventListPage {
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    let filter = query.filter(&mut errors);
+    let mut conn = state.pool.acquire().await?;
+    let page = if errors.is_empty() {
+        events_before(&mut conn, &filter, query.before, PAGE_SIZE).await?
+    } else {
+        KeysetPage {
+            items: Vec::new(),
+            next: None,
+        }
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = EventListPage {
         ctx,
         events: page.items,
+        filters: query.filters(),
+        query,
         next_before: page.next,
-        is_first_page: query.before.is_none(),
-    })
+        errors,
+    };
+    Ok((status, page).into_response())
 }
 
 #[derive(Template, WebTemplate)]

@@ -223,3 +223,66 @@ async fn the_auditor_browses_the_trail_page_by_page() {
     assert!(second.contains("visitor0@example.com"));
     assert!(!second.contains("visitor59@example.com"));
 }
+
+#[tokio::test]
+async fn the_auditor_filters_the_trail_by_actor_record_action_and_period() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    for (who, action, entity) in [
+        ("alice@example.com", "policy.published", "POL-0001"),
+        ("alice@example.com", "policy.retired", "POL-0002"),
+        ("bob@example.com", "risk.updated", "RSK-0001"),
+    ] {
+        let mut tx = app.pool.begin().await.unwrap();
+        audit::record(
+            &mut tx,
+            &Actor::anonymous(who),
+            None,
+            audit::Entry::new(
+                action,
+                action.split('.').next().unwrap(),
+                Some(entity.to_owned()),
+            ),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let table = |page: String| page.split("<tbody>").nth(1).unwrap_or_default().to_owned();
+
+    let (_, page) = client.page("/audit/events?action=policy.").await;
+    let rows = table(page);
+    assert!(rows.contains("policy.published") && rows.contains("policy.retired"));
+    assert!(!rows.contains("risk.updated"));
+    let (_, page) = client.page("/audit/events?entity=policy+POL-0002").await;
+    let rows = table(page);
+    assert!(rows.contains("policy.retired") && !rows.contains("policy.published"));
+    let (_, page) = client.page("/audit/events?actor=bob").await;
+    let rows = table(page);
+    assert!(rows.contains("risk.updated") && !rows.contains("alice@example.com"));
+    let today = quorum::projects::today();
+    let (_, page) = client
+        .page(&format!(
+            "/audit/events?action=policy.published&from={today}&to={today}"
+        ))
+        .await;
+    assert!(table(page).contains("policy.published"));
+    let yesterday = today - time::Duration::days(1);
+    let (_, page) = client
+        .page(&format!(
+            "/audit/events?action=policy.published&to={yesterday}"
+        ))
+        .await;
+    assert!(
+        !table(page).contains("policy.published"),
+        "nothing before today"
+    );
+
+    let (status, page) = client
+        .page(&format!("/audit/events?from={today}&to={yesterday}"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("The period ends before it starts."));
+    let (status, _) = client.page("/audit/events?from=soon").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
