@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use crate::audit::{Actor, Context};
 use crate::projects::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::{
-    AppError, AppResult, AppState, BoardMember, CurrentUser, PageContext, RequestMeta,
+    AppError, AppResult, AppState, Auditor, BoardMember, CurrentUser, PageContext, RequestMeta,
     commit_and_redirect,
 };
 
@@ -339,4 +339,68 @@ pub(super) async fn close(
         }
         Err(error) => refused(&session, error, &path).await,
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/audit_list.html")]
+pub(super) struct AuditListPage {
+    ctx: PageContext,
+    requests: Vec<Request>,
+    next_before: Option<i64>,
+    is_first_page: bool,
+}
+
+#[derive(Deserialize)]
+pub(super) struct AuditListQuery {
+    before: Option<i64>,
+}
+
+const AUDIT_PAGE_SIZE: usize = 50;
+
+/// `GET /audit/requests`: every request filed, newest first, whatever its status.
+pub(super) async fn audit_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<AuditListQuery>,
+) -> AppResult<AuditListPage> {
+    let mut conn = state.pool.acquire().await?;
+    let filter = RequestFilter {
+        newest_first: true,
+        before_id: query.before,
+        limit: crate::web::pagination::fetch_limit(AUDIT_PAGE_SIZE),
+        ..RequestFilter::default()
+    };
+    let rows = repo::find_requests(&mut conn, &filter).await?;
+    let page = crate::web::pagination::KeysetPage::from_rows(rows, AUDIT_PAGE_SIZE, |r| r.id);
+    Ok(AuditListPage {
+        ctx,
+        requests: page.items,
+        next_before: page.next,
+        is_first_page: query.before.is_none(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/audit_request.html")]
+pub(super) struct AuditRequestPage {
+    ctx: PageContext,
+    view: RequestView,
+}
+
+/// `GET /audit/requests/{id}`: a request, its count, votes and recusals, read only.
+pub(super) async fn audit_show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(user): Auditor,
+    Path(id): Path<i64>,
+) -> AppResult<AuditRequestPage> {
+    let mut conn = state.pool.acquire().await?;
+    let request = repo::get_request(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(AuditRequestPage {
+        ctx,
+        view: RequestView::load(&mut conn, request, &user, "/audit").await?,
+    })
 }

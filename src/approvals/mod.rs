@@ -39,6 +39,14 @@ pub fn board_routes() -> Router<AppState> {
         .route("/budget/{year}", post(budget::set_envelope))
 }
 
+/// Routes under `/audit` (the router requires the `auditor` role): every request and its
+/// votes, read only.
+pub fn auditor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/requests", get(board::audit_list))
+        .route("/requests/{id}", get(board::audit_show))
+}
+
 /// Turns an engine refusal into a message on the request's page (nothing was changed);
 /// database errors stay errors.
 async fn refused(session: &Session, error: EngineError, back: &str) -> AppResult<Response> {

@@ -295,6 +295,9 @@ pub struct RequestFilter {
     pub open_only: bool,
     /// Only open requests this board member may vote on and has not voted on yet.
     pub awaiting_vote_of: Option<i64>,
+    /// Newest first (by id) instead of open first by due date, continuing before this id.
+    pub newest_first: bool,
+    pub before_id: Option<i64>,
     pub limit: i64,
 }
 
@@ -351,14 +354,19 @@ pub async fn find_requests(
                    AND NOT EXISTS (SELECT FROM recusals r WHERE r.request_id = a.id AND r.member_id = $6)
                    AND NOT EXISTS (SELECT FROM votes v WHERE v.request_id = a.id AND v.voter_id = $6
                                                        AND v.ended_at IS NULL)))
-           ORDER BY a.status = 'open' DESC, a.due_date, a.id DESC
+             AND ($8::bigint IS NULL OR a.id < $8)
+           ORDER BY CASE WHEN $7 THEN NULL ELSE a.status = 'open' END DESC,
+                    CASE WHEN $7 THEN NULL ELSE a.due_date END,
+                    a.id DESC
            LIMIT $5"#,
         filter.id,
         filter.requester_id,
         filter.project_id,
         filter.open_only,
         filter.limit,
-        filter.awaiting_vote_of
+        filter.awaiting_vote_of,
+        filter.newest_first,
+        filter.before_id
     )
     .fetch_all(conn)
     .await

@@ -29,8 +29,8 @@ use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
-    AppError, AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext, RequestMeta,
-    SignedIn, commit_and_redirect, refuse_and_redirect,
+    AppError, AppResult, AppState, Auditor, BoardMember, CurrentUser, ItManager, PageContext,
+    RequestMeta, SignedIn, commit_and_redirect, refuse_and_redirect,
 };
 use model::{ExceptionState, Lifecycle, PolicyCategory};
 use repo::{
@@ -64,6 +64,16 @@ pub fn manage_routes() -> Router<AppState> {
         .route("/policies/{id}/exceptions", post(ask_exception))
         .route("/policies/{id}/versions/{number}", get(manage_version))
         .route("/policies/{id}/diff", get(manage_diff))
+}
+
+/// Routes under `/audit` (the router requires the `auditor` role): every policy, version
+/// and difference, read only.
+pub fn auditor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/policies", get(audit_list))
+        .route("/policies/{id}", get(audit_detail))
+        .route("/policies/{id}/versions/{number}", get(audit_version))
+        .route("/policies/{id}/diff", get(audit_diff))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
@@ -204,6 +214,15 @@ async fn manage_list(
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
     register_page(&state, ctx, query, "/manage").await
+}
+
+async fn audit_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<RegisterQuery>,
+) -> AppResult<RegisterPage> {
+    register_page(&state, ctx, query, "/audit").await
 }
 
 async fn board_list(
@@ -664,6 +683,16 @@ async fn manage_detail(
 ) -> AppResult<PolicyPage> {
     let mut conn = state.pool.acquire().await?;
     policy_page(&mut conn, ctx, id, "/manage").await
+}
+
+async fn audit_detail(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Path(id): Path<i64>,
+) -> AppResult<PolicyPage> {
+    let mut conn = state.pool.acquire().await?;
+    policy_page(&mut conn, ctx, id, "/audit").await
 }
 
 async fn board_detail(
@@ -1236,6 +1265,15 @@ async fn manage_version(
     version_page(&state, ctx, id, number, "/manage").await
 }
 
+async fn audit_version(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Path((id, number)): Path<(i64, i32)>,
+) -> AppResult<VersionPage> {
+    version_page(&state, ctx, id, number, "/audit").await
+}
+
 async fn board_version(
     State(state): State<AppState>,
     ctx: PageContext,
@@ -1301,6 +1339,16 @@ async fn manage_diff(
     Query(query): Query<DiffQuery>,
 ) -> AppResult<DiffPage> {
     diff_page(&state, ctx, id, query, "/manage").await
+}
+
+async fn audit_diff(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Path(id): Path<i64>,
+    Query(query): Query<DiffQuery>,
+) -> AppResult<DiffPage> {
+    diff_page(&state, ctx, id, query, "/audit").await
 }
 
 async fn board_diff(

@@ -23,7 +23,8 @@ use crate::audit::{self, Actor};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::format_minor;
 use crate::web::{
-    AppError, AppResult, AppState, BoardMember, PageContext, RequestMeta, commit_and_redirect,
+    AppError, AppResult, AppState, Auditor, BoardMember, PageContext, RequestMeta,
+    commit_and_redirect,
 };
 
 /// How many of each project's latest reports the trend shows.
@@ -324,16 +325,55 @@ pub(super) async fn report(
     BoardMember(_user): BoardMember,
     Path(id): Path<i64>,
 ) -> AppResult<ReportPage> {
-    let report = load_report(&state, id).await?;
+    read_only_report(&state, ctx, id, "/board").await
+}
+
+async fn read_only_report(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    area: &'static str,
+) -> AppResult<ReportPage> {
+    let report = load_report(state, id).await?;
     ensure_board_may_read(&report)?;
-    let project = load_project(&state, report.project_id).await?;
+    let project = load_project(state, report.project_id).await?;
     Ok(ReportPage {
         ctx,
         project,
         report,
-        area: "/board",
+        area,
         can_correct: false,
     })
+}
+
+/// `GET /audit/projects`
+pub(super) async fn audit_projects(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ProjectListPage> {
+    ProjectListPage::load(&state, ctx, query, "/audit").await
+}
+
+/// `GET /audit/projects/{id}`
+pub(super) async fn audit_project(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(user): Auditor,
+    Path(id): Path<i64>,
+) -> AppResult<ProjectDetailPage> {
+    ProjectDetailPage::load(&state, ctx, &user, id, "/audit").await
+}
+
+/// `GET /audit/reports/{id}`: a submitted report (drafts stay the manager's).
+pub(super) async fn audit_report(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Path(id): Path<i64>,
+) -> AppResult<ReportPage> {
+    read_only_report(&state, ctx, id, "/audit").await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -33,6 +33,15 @@ pub fn manage_routes() -> Router<AppState> {
         .route("/reports/{id}/correction", get(reports::correction_page))
 }
 
+/// Routes under `/audit` (the router requires the `auditor` role): projects and their
+/// submitted reports, read only.
+pub fn auditor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects", get(board::audit_projects))
+        .route("/projects/{id}", get(board::audit_project))
+        .route("/reports/{id}", get(board::audit_report))
+}
+
 /// Routes under `/board` (the router requires the `board` role).
 pub fn board_routes() -> Router<AppState> {
     Router::new()

@@ -25,7 +25,7 @@ use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
-    AppError, AppResult, AppState, BoardMember, ItManager, PageContext, RequestMeta,
+    AppError, AppResult, AppState, Auditor, BoardMember, ItManager, PageContext, RequestMeta,
     commit_and_redirect, refuse_and_redirect,
 };
 use model::{HeatMap, IMPACT, LIKELIHOOD, RiskStatus, Treatment};
@@ -44,6 +44,14 @@ pub fn manage_routes() -> Router<AppState> {
         .route("/risks/{id}/actions", post(add_action))
         .route("/risks/{id}/acceptance", post(ask_acceptance))
         .route("/risks/{id}/actions/{action}/done", post(complete_action))
+}
+
+/// Routes under `/audit` (the router requires the `auditor` role): the register, read only.
+pub fn auditor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/risks", get(audit_list))
+        .route("/risks/as-of", get(audit_as_of))
+        .route("/risks/{id}", get(audit_detail))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
@@ -135,6 +143,17 @@ pub(crate) struct RegisterPage {
     today: time::Date,
 }
 
+impl RegisterPage {
+    /// Where the register of this area lists (the board's `/board/risks` is its overview).
+    fn list_path(&self) -> String {
+        if self.area == "/board" {
+            "/board/risks/register".to_owned()
+        } else {
+            format!("{}/risks", self.area)
+        }
+    }
+}
+
 async fn register_page(
     state: &AppState,
     ctx: PageContext,
@@ -170,6 +189,15 @@ async fn manage_list(
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
     register_page(&state, ctx, query, "/manage").await
+}
+
+async fn audit_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<RegisterQuery>,
+) -> AppResult<RegisterPage> {
+    register_page(&state, ctx, query, "/audit").await
 }
 
 async fn board_list(
@@ -540,6 +568,15 @@ async fn manage_detail(
     Path(id): Path<i64>,
 ) -> AppResult<RiskPage> {
     risk_page(&state, ctx, id, "/manage").await
+}
+
+async fn audit_detail(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Path(id): Path<i64>,
+) -> AppResult<RiskPage> {
+    risk_page(&state, ctx, id, "/audit").await
 }
 
 async fn board_detail(
@@ -966,6 +1003,15 @@ async fn manage_as_of(
     Query(query): Query<AsOfQuery>,
 ) -> AppResult<Response> {
     as_of_page(&state, ctx, query, "/manage").await
+}
+
+async fn audit_as_of(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<AsOfQuery>,
+) -> AppResult<Response> {
+    as_of_page(&state, ctx, query, "/audit").await
 }
 
 async fn board_as_of(

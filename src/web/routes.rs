@@ -46,7 +46,12 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::manage_routes())
         .merge(compliance::manage_routes())
         .route_layer(from_extractor::<ItManager>());
-    let audit = audit::auditor_routes().route_layer(from_extractor::<Auditor>());
+    let audit = audit::auditor_routes()
+        .merge(projects::auditor_routes())
+        .merge(approvals::auditor_routes())
+        .merge(risks::auditor_routes())
+        .merge(policies::auditor_routes())
+        .route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
 
     let app = Router::new()

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod approvals;
 mod audit_trail;
+mod auditor;
 mod auth;
 mod compliance;
 mod csrf;
