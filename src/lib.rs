@@ -15,6 +15,7 @@ pub mod dashboards;
 pub mod db;
 pub mod decisions;
 pub mod demo;
+pub mod exports;
 pub mod notify;
 pub mod policies;
 pub mod projects;

@@ -119,6 +119,48 @@ pub async fn events_before(
     Ok(KeysetPage::from_rows(rows, page_size, |event| event.seq))
 }
 
+/// An event as the exported trail lists it.
+pub struct TrailEvent {
+    pub seq: i64,
+    pub occurred_at: OffsetDateTime,
+    pub actor_label: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+    pub hash: Vec<u8>,
+}
+
+/// The events `filter` selects, oldest first, as a stream: read as they are sent, never
+/// all held at once. (The same conditions as [`events_before`].)
+pub fn trail<'c>(
+    conn: &'c mut sqlx::PgConnection,
+    filter: &EventFilter,
+) -> futures_util::stream::BoxStream<'c, sqlx::Result<TrailEvent>> {
+    sqlx::query_as!(
+        TrailEvent,
+        "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, after,
+                request_id, hash
+         FROM audit_events
+         WHERE ($1::text IS NULL OR actor_label ILIKE '%' || $1 || '%')
+           AND ($2::text IS NULL OR entity_type = $2)
+           AND ($3::text IS NULL OR entity_id = $3)
+           AND ($4::text IS NULL OR action = $4 OR (right($4, 1) = '.' AND starts_with(action, $4)))
+           AND ($5::date IS NULL OR occurred_at >= $5::date)
+           AND ($6::date IS NULL OR occurred_at < $6::date + 1)
+         ORDER BY seq",
+        filter.actor.clone(),
+        filter.entity_type.clone(),
+        filter.entity_id.clone(),
+        filter.action.clone(),
+        filter.from,
+        filter.to
+    )
+    .fetch(conn)
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "audit/home.html")]
 struct AuditHome {

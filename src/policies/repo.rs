@@ -666,3 +666,49 @@ pub async fn unlink_risk(
     .fetch_optional(conn)
     .await
 }
+
+/// One version of one policy, as the policy register export lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterLine {
+    pub reference: String,
+    pub policy_title: String,
+    pub category: String,
+    pub owner_name: String,
+    pub review_interval_months: i16,
+    pub next_review_on: Option<Date>,
+    pub retired: bool,
+    pub number: i32,
+    pub version_title: String,
+    pub status: String,
+    pub change_note: String,
+    pub content_hash: String,
+    #[serde(skip)]
+    pub written_at: OffsetDateTime,
+    pub author_name: String,
+    pub approved_by_decision: Option<String>,
+    #[serde(skip)]
+    pub approved_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub published_at: Option<OffsetDateTime>,
+}
+
+/// Every version of every policy, by policy and version.
+pub async fn register_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<RegisterLine>> {
+    sqlx::query_as!(
+        RegisterLine,
+        r#"SELECT p.reference, p.title AS policy_title, p.category, o.display_name AS owner_name,
+                  p.review_interval_months, p.next_review_on, p.retired_at IS NOT NULL AS "retired!",
+                  v.number, v.title AS version_title, v.status, v.change_note, v.content_hash,
+                  v.created_at AS written_at, a.display_name AS author_name,
+                  d.reference AS "approved_by_decision?", v.approved_at, v.published_at
+           FROM policy_versions v
+           JOIN policies p ON p.id = v.policy_id
+           JOIN users o ON o.id = p.owner_id
+           JOIN users a ON a.id = v.created_by
+           LEFT JOIN decisions d ON d.id = v.approved_decision_id
+           ORDER BY p.reference, v.number
+           LIMIT 100000"#
+    )
+    .fetch_all(conn)
+    .await
+}

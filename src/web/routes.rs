@@ -22,7 +22,8 @@ use tracing::Level;
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::{AppState, assets, csrf, error, identity, security_headers, session};
 use crate::{
-    approvals, audit, auth, compliance, dashboards, decisions, policies, projects, risks, users,
+    approvals, audit, auth, compliance, dashboards, decisions, exports, policies, projects, risks,
+    users,
 };
 
 /// Request bodies larger than this are refused: the largest is an evidence upload (forms
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(approvals::auditor_routes())
         .merge(risks::auditor_routes())
         .merge(policies::auditor_routes())
+        .merge(exports::auditor_routes())
         .route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
 

@@ -12,6 +12,7 @@ mod compliance;
 mod csrf;
 mod decisions;
 mod embedded;
+mod exports;
 mod headers;
 mod mail;
 mod policies;

@@ -388,6 +388,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/audit/reports/{report}",
         Access::Roles(&[Role::Auditor]),
     ),
+    ("GET", "/audit/exports", Access::Roles(&[Role::Auditor])),
+    (
+        "POST",
+        "/audit/exports/decisions",
+        Access::Roles(&[Role::Auditor]),
+    ),
     ("GET", "/inbox", Access::SignedIn),
     ("GET", "/decisions", Access::SignedIn),
     ("GET", "/decisions/{decision}", Access::SignedIn),

@@ -1,0 +1,604 @@
+//! Exports an auditor can trust: the compliance report per framework, the Statement of
+//! Applicability, the risk register, the decision log, the policy register and the audit
+//! trail, as CSV or XLSX. Each file states when and by whom it was generated and the audit
+//! chain head at that moment; generating it is itself an audit event that records the
+//! file's SHA-256, so a file can later be proven to be what Quorum produced
+//! (`/audit/exports?sha256=…`). The audit trail streams: a million events are never held
+//! in memory, and a failure ends the download as failed, without the closing line a
+//! complete file has.
+
+pub mod reports;
+pub mod table;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::{Date, OffsetDateTime};
+
+use crate::audit::pages::{EventFilter, EventQuery};
+use crate::audit::{self, Actor, Context};
+use crate::projects::today;
+use crate::text_enum::text_enum;
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::page::format_time;
+use crate::web::{AppError, AppResult, AppState, Auditor, CurrentUser, PageContext, RequestMeta};
+use table::{Provenance, Table, csv_writer, write_record};
+
+/// Routes under `/audit` (the router requires the `auditor` role).
+pub fn auditor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/exports", get(exports_page))
+        .route("/exports/{report}", post(export))
+}
+
+text_enum! {
+    pub enum Report {
+        Compliance => ("compliance", "Compliance report"),
+        Soa => ("soa", "Statement of Applicability"),
+        Risks => ("risks", "Risk register"),
+        Decisions => ("decisions", "Decision log"),
+        Policies => ("policies", "Policy register"),
+        Trail => ("trail", "Audit trail"),
+    }
+}
+
+text_enum! {
+    pub enum FileFormat {
+        Csv => ("csv", "CSV"),
+        Xlsx => ("xlsx", "Excel (XLSX)"),
+    }
+}
+
+impl FileFormat {
+    fn content_type(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "text/csv; charset=utf-8",
+            FileFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// An export request, as the form sends it.
+#[derive(Debug, Default, Deserialize)]
+struct ExportForm {
+    #[serde(default)]
+    format: String,
+    /// For the compliance report: the framework's code.
+    #[serde(default)]
+    framework: String,
+    /// For the compliance report and the risk register: a past date (empty: today).
+    #[serde(default)]
+    date: String,
+    /// For the audit trail: its filters.
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    entity: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// A previous export, found by its file's hash.
+pub struct ExportRecord {
+    pub seq: i64,
+    pub occurred_at: OffsetDateTime,
+    pub actor_label: String,
+    pub after: Option<serde_json::Value>,
+}
+
+impl ExportRecord {
+    pub fn when(&self) -> String {
+        format_time(self.occurred_at)
+    }
+
+    pub fn field(&self, key: &str) -> String {
+        match self.after.as_ref().map(|after| &after[key]) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "exports/page.html")]
+struct ExportsPage {
+    ctx: PageContext,
+    frameworks: Vec<crate::compliance::repo::Framework>,
+    lookup: Option<String>,
+    records: Vec<ExportRecord>,
+    /// A refused export: its report and what was typed, with the messages.
+    refused: Option<(Report, ExportForm)>,
+    errors: FieldErrors,
+}
+
+impl ExportsPage {
+    async fn load(state: &AppState, ctx: PageContext, lookup: Option<String>) -> AppResult<Self> {
+        let mut conn = state.pool.acquire().await?;
+        let records = sqlx::query_as!(
+            ExportRecord,
+            "SELECT seq, occurred_at, actor_label, after FROM audit_events
+             WHERE action = 'export.generated' AND ($1::text IS NULL OR after->>'sha256' = $1)
+             ORDER BY seq DESC LIMIT 50",
+            lookup
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Self {
+            ctx,
+            frameworks: crate::compliance::repo::frameworks(&mut conn).await?,
+            lookup,
+            records,
+            refused: None,
+            errors: FieldErrors::new(),
+        })
+    }
+
+    fn formats(&self) -> &'static [FileFormat] {
+        FileFormat::ALL
+    }
+
+    /// What a date field of `report`'s form shows: what was typed when it was refused.
+    fn typed(&self, report: &str, field: &str) -> &str {
+        match &self.refused {
+            Some((refused, form)) if refused.as_str() == report => match field {
+                "date" => &form.date,
+                "from" => &form.from,
+                _ => &form.to,
+            },
+            _ => "",
+        }
+    }
+
+    /// The message for a date field of `report`'s form.
+    fn error(&self, report: &str, field: &str) -> Option<&str> {
+        match &self.refused {
+            Some((refused, _)) if refused.as_str() == report => self.errors.get(field),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LookupQuery {
+    sha256: Option<String>,
+}
+
+/// `GET /audit/exports`: the exports, and the files generated so far (or the one with a
+/// given SHA-256).
+async fn exports_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<LookupQuery>,
+) -> AppResult<ExportsPage> {
+    let lookup = query
+        .sha256
+        .as_deref()
+        .and_then(form::optional)
+        .map(|hash| hash.to_ascii_lowercase());
+    ExportsPage::load(&state, ctx, lookup).await
+}
+
+/// The audit chain head now: "#position sha256".
+async fn chain_head(conn: &mut sqlx::PgConnection) -> sqlx::Result<(i64, String)> {
+    let head = sqlx::query!("SELECT seq, hash FROM audit_chain_head")
+        .fetch_one(conn)
+        .await?;
+    Ok((head.seq, hex::encode(head.hash)))
+}
+
+fn provenance(
+    title: String,
+    user: &CurrentUser,
+    head: &(i64, String),
+    as_of: Option<Date>,
+    summary: Vec<(String, String)>,
+) -> Provenance {
+    Provenance {
+        title,
+        generated_at: OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        generated_by: format!("{} <{}>", user.display_name, user.email),
+        chain_head: format!("#{} sha256:{}", head.0, head.1),
+        as_of: as_of.map_or_else(|| "today".to_owned(), |date| date.to_string()),
+        summary,
+    }
+}
+
+/// `POST /audit/exports/{report}`: generates the file, records it, hands it over.
+async fn export(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    meta: RequestMeta,
+    Auditor(user): Auditor,
+    Path(report): Path<String>,
+    Form(form): Form<ExportForm>,
+) -> AppResult<Response> {
+    let report = report.parse::<Report>().map_err(|_| AppError::NotFound)?;
+    let format = form
+        .format
+        .parse::<FileFormat>()
+        .map_err(|_| AppError::BadRequest("choose the file format: csv or xlsx".to_owned()))?;
+    let mut errors = FieldErrors::new();
+    let as_of = form::optional_date(&mut errors, "date", &form.date);
+    if !errors.is_empty() {
+        return refused(&state, ctx, report, form, errors).await;
+    }
+    // A report as of a date is as things stood at the end of that day.
+    let moment = as_of
+        .and_then(|date| date.next_day())
+        .map(|next| next.midnight().assume_utc());
+    let mut conn = state.pool.acquire().await?;
+    let head = chain_head(&mut conn).await?;
+    let mut parameters = json!({ "as_of": as_of, "framework": form::optional(&form.framework) });
+    let content = match report {
+        Report::Compliance => {
+            let moment = moment.unwrap_or_else(OffsetDateTime::now_utc);
+            reports::compliance(&mut conn, form.framework.trim(), moment).await?
+        }
+        Report::Soa => reports::statement_of_applicability(&mut conn).await?,
+        Report::Risks => reports::risk_register(&mut conn, moment, today()).await?,
+        Report::Decisions => reports::decision_log(&mut conn).await?,
+        Report::Policies => reports::policy_register(&mut conn).await?,
+        Report::Trail => {
+            let query = EventQuery {
+                actor: Some(form.actor.clone()),
+                entity: Some(form.entity.clone()),
+                action: Some(form.action.clone()),
+                from: Some(form.from.clone()),
+                to: Some(form.to.clone()),
+                before: None,
+            };
+            let filter = query.filter(&mut errors);
+            if !errors.is_empty() {
+                drop(conn);
+                return refused(&state, ctx, report, form, errors).await;
+            }
+            parameters = json!({ "filters": query.filters() });
+            let provenance = provenance(
+                "Audit trail".to_owned(),
+                &user,
+                &head,
+                filter.to,
+                vec![("Filters".to_owned(), query.filters())],
+            );
+            drop(conn);
+            return match format {
+                FileFormat::Csv => Ok(stream_trail(
+                    state, user, meta, filter, provenance, parameters,
+                )),
+                FileFormat::Xlsx => {
+                    let rows = trail_rows(&state, &filter).await?;
+                    let table = Table {
+                        provenance,
+                        columns: TRAIL_COLUMNS.to_vec(),
+                        rows,
+                    };
+                    let bytes = table.to_xlsx().map_err(|e| AppError::Internal(e.into()))?;
+                    let chain_head = table.provenance.chain_head.clone();
+                    deliver(
+                        &state,
+                        &user,
+                        &meta,
+                        report,
+                        format,
+                        &chain_head,
+                        parameters,
+                        bytes,
+                    )
+                    .await
+                }
+            };
+        }
+    };
+    drop(conn);
+    let table = Table {
+        provenance: provenance(content.title, &user, &head, as_of, content.summary),
+        columns: content.columns,
+        rows: content.rows,
+    };
+    let bytes = match format {
+        FileFormat::Csv => table.to_csv().map_err(|e| AppError::Internal(e.into()))?,
+        FileFormat::Xlsx => table.to_xlsx().map_err(|e| AppError::Internal(e.into()))?,
+    };
+    let chain_head = table.provenance.chain_head.clone();
+    deliver(
+        &state,
+        &user,
+        &meta,
+        report,
+        format,
+        &chain_head,
+        parameters,
+        bytes,
+    )
+    .await
+}
+
+/// The exports page again, with the refused form's input and messages (422).
+async fn refused(
+    state: &AppState,
+    ctx: PageContext,
+    report: Report,
+    form: ExportForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    let page = ExportsPage {
+        refused: Some((report, form)),
+        errors,
+        ..ExportsPage::load(state, ctx, None).await?
+    };
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+fn attachment_name(report: Report, format: FileFormat) -> String {
+    format!("quorum-{}-{}.{}", report.as_str(), today(), format.as_str())
+}
+
+/// Records the export with its file's hash, then hands the file over.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    state: &AppState,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    report: Report,
+    format: FileFormat,
+    chain_head: &str,
+    parameters: serde_json::Value,
+    bytes: Vec<u8>,
+) -> AppResult<Response> {
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let mut tx = state.pool.begin().await?;
+    Context::new(Actor::user(user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "export.generated",
+                "export",
+                Some(report.as_str().to_owned()),
+            )
+            .after(json!({
+                "report": report.as_str(),
+                "format": format.as_str(),
+                "sha256": sha256,
+                "size_bytes": bytes.len(),
+                "chain_head": chain_head,
+                "parameters": parameters,
+            })),
+        )
+        .await?;
+    tx.commit().await?;
+    let mut response = Response::new(Body::from(bytes));
+    set_download_headers(&mut response, report, format);
+    if let Ok(value) = HeaderValue::from_str(&sha256) {
+        response.headers_mut().insert("x-content-sha256", value);
+    }
+    Ok(response)
+}
+
+fn set_download_headers(response: &mut Response, report: Report, format: FileFormat) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        attachment_name(report, format)
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+}
+
+const TRAIL_COLUMNS: [&str; 10] = [
+    "#",
+    "When",
+    "Who",
+    "Action",
+    "Record type",
+    "Record",
+    "Before",
+    "After",
+    "Request id",
+    "Hash",
+];
+
+/// The most events an XLSX of the trail holds; larger periods are exported as CSV.
+const MAX_TRAIL_XLSX_ROWS: usize = 100_000;
+
+fn trail_cells(event: crate::audit::pages::TrailEvent) -> Vec<String> {
+    let json = |value: Option<serde_json::Value>| value.map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        event.seq.to_string(),
+        event
+            .occurred_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        event.actor_label,
+        event.action,
+        event.entity_type,
+        event.entity_id.unwrap_or_default(),
+        json(event.before),
+        json(event.after),
+        event.request_id.unwrap_or_default(),
+        hex::encode(event.hash),
+    ]
+}
+
+async fn trail_rows(state: &AppState, filter: &EventFilter) -> AppResult<Vec<Vec<String>>> {
+    let mut conn = state.pool.acquire().await?;
+    let mut events = crate::audit::pages::trail(&mut conn, filter);
+    let mut rows = Vec::new();
+    while let Some(event) = events.try_next().await? {
+        if rows.len() == MAX_TRAIL_XLSX_ROWS {
+            return Err(AppError::BadRequest(format!(
+                "more than {MAX_TRAIL_XLSX_ROWS} events: choose a shorter period, or export them as CSV"
+            )));
+        }
+        rows.push(trail_cells(event));
+    }
+    Ok(rows)
+}
+
+/// Bytes written before a chunk of the streamed trail is sent.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Streams the audit trail as CSV: the rows are read and sent a chunk at a time; the file
+/// ends with a line saying how many events it holds, written only when all were sent.
+fn stream_trail(
+    state: AppState,
+    user: CurrentUser,
+    meta: RequestMeta,
+    filter: EventFilter,
+    provenance: Provenance,
+    parameters: serde_json::Value,
+) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let mut hasher = Sha256::new();
+        let mut size = 0usize;
+        let outcome = write_trail(
+            &state,
+            &filter,
+            &provenance,
+            &sender,
+            &mut hasher,
+            &mut size,
+        )
+        .await;
+        match outcome {
+            Ok(events) => {
+                let sha256 = hex::encode(hasher.finalize());
+                let recorded = record_streamed(
+                    &state,
+                    &user,
+                    &meta,
+                    &provenance,
+                    parameters,
+                    &sha256,
+                    size,
+                    events,
+                )
+                .await;
+                if let Err(error) = recorded {
+                    tracing::error!(%error, "the audit trail export could not be recorded");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the audit trail export failed part way");
+                let _ = sender.send(Err(std::io::Error::other(error))).await;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    set_download_headers(&mut response, Report::Trail, FileFormat::Csv);
+    response
+}
+
+async fn write_trail(
+    state: &AppState,
+    filter: &EventFilter,
+    provenance: &Provenance,
+    sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    hasher: &mut Sha256,
+    size: &mut usize,
+) -> Result<u64, String> {
+    let mut writer = csv_writer(Vec::with_capacity(CHUNK_BYTES * 2));
+    for (label, value) in provenance.lines() {
+        write_record(&mut writer, [label, value]).map_err(|e| e.to_string())?;
+    }
+    writer.write_record([""]).map_err(|e| e.to_string())?;
+    write_record(&mut writer, TRAIL_COLUMNS).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.acquire().await.map_err(|e| e.to_string())?;
+    let mut events = crate::audit::pages::trail(&mut conn, filter);
+    let mut count = 0u64;
+    while let Some(event) = events.try_next().await.map_err(|e| e.to_string())? {
+        write_record(&mut writer, trail_cells(event)).map_err(|e| e.to_string())?;
+        count += 1;
+        if writer.get_ref().len() >= CHUNK_BYTES {
+            writer = send_chunk(writer, sender, hasher, size).await?;
+        }
+    }
+    write_record(
+        &mut writer,
+        ["End of export".to_owned(), format!("{count} events")],
+    )
+    .map_err(|e| e.to_string())?;
+    send_chunk(writer, sender, hasher, size).await?;
+    Ok(count)
+}
+
+/// Sends what the writer holds as one chunk of the download, hashing it on the way;
+/// returns an empty writer for the next chunk.
+async fn send_chunk(
+    writer: csv::Writer<Vec<u8>>,
+    sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    hasher: &mut Sha256,
+    size: &mut usize,
+) -> Result<csv::Writer<Vec<u8>>, String> {
+    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
+    hasher.update(&bytes);
+    *size += bytes.len();
+    sender
+        .send(Ok(Bytes::from(bytes)))
+        .await
+        .map_err(|_| "the download was abandoned".to_owned())?;
+    Ok(csv_writer(Vec::with_capacity(CHUNK_BYTES * 2)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_streamed(
+    state: &AppState,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    provenance: &Provenance,
+    parameters: serde_json::Value,
+    sha256: &str,
+    size: usize,
+    events: u64,
+) -> sqlx::Result<()> {
+    let mut tx = state.pool.begin().await?;
+    Context::new(Actor::user(user), meta.request_id.as_deref())
+        .record(
+            &mut tx,
+            audit::Entry::new(
+                "export.generated",
+                "export",
+                Some(Report::Trail.as_str().to_owned()),
+            )
+            .after(json!({
+                "report": Report::Trail.as_str(),
+                "format": FileFormat::Csv.as_str(),
+                "sha256": sha256,
+                "size_bytes": size,
+                "events": events,
+                "chain_head": provenance.chain_head,
+                "parameters": parameters,
+            })),
+        )
+        .await?;
+    tx.commit().await
+}
