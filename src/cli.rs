@@ -154,6 +154,7 @@ async fn serve(
         demo::approvals::load(&pool, server.rule(RequestKind::Budget)).await?;
         demo::risks::load(&pool, server.rule(RequestKind::RiskAcceptance)).await?;
         demo::policies::load(&pool, server.rule(RequestKind::PolicyPublication)).await?;
+        demo::compliance::load(&pool).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

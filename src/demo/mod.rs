@@ -1,8 +1,10 @@
 //! The demo organisation `quorum demo` loads: its people, one per kind of user, a
-//! believable portfolio ([`portfolio`]), requests before the board ([`approvals`]) and a
-//! risk register ([`risks`]).
+//! believable portfolio ([`portfolio`]), requests before the board ([`approvals`]), a
+//! risk register ([`risks`]), policies ([`policies`]) and a control library with evidence
+//! ([`compliance`]).
 
 pub mod approvals;
+pub mod compliance;
 pub mod policies;
 pub mod portfolio;
 pub mod risks;

@@ -41,6 +41,7 @@ async fn the_auditor_reads_every_record_and_finds_nothing_to_change() {
         .unwrap();
     quorum::demo::risks::load(&app.pool, rule).await.unwrap();
     quorum::demo::policies::load(&app.pool, rule).await.unwrap();
+    quorum::demo::compliance::load(&app.pool).await.unwrap();
     let auditor = app.signed_in("reader@example.com", &[Role::Auditor]).await;
 
     let (_, home) = auditor.page("/audit").await;

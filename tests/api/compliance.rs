@@ -433,3 +433,45 @@ async fn evidence_is_checked_hashed_kept_and_downloaded_as_an_attachment() {
             .contains(&"evidence.uploaded".to_owned())
     );
 }
+
+#[tokio::test]
+async fn the_demo_control_library_shows_coverage_gaps_and_expired_evidence() {
+    let app = TestApp::spawn().await;
+    quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
+        .await
+        .unwrap();
+    let rule = quorum::approvals::model::Rule {
+        quorum_percent: 50,
+        majority_percent: 50,
+    };
+    quorum::demo::risks::load(&app.pool, rule).await.unwrap();
+    quorum::demo::policies::load(&app.pool, rule).await.unwrap();
+    quorum::demo::compliance::load(&app.pool).await.unwrap();
+    quorum::demo::compliance::load(&app.pool).await.unwrap();
+    let controls: i64 = sqlx::query_scalar("SELECT count(*) FROM controls")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(controls, 18, "loaded once");
+    let board = app.signed_in("reader@example.com", &[Role::Board]).await;
+    let iso = overview_numbers(&board, "iso27001_2022").await;
+    let covered: usize = iso[5].parse().unwrap();
+    let not_applicable: usize = iso[1].parse().unwrap();
+    assert!(covered >= 10, "{iso:?}");
+    assert_eq!(not_applicable, 2);
+    let (_, gaps) = board
+        .page("/compliance/frameworks/iso27001_2022?gaps=1")
+        .await;
+    assert!(
+        gaps.contains("Gap: found ineffective"),
+        "the backup restore test failed"
+    );
+    assert!(gaps.contains("Gap: not implemented"));
+    let backups: i64 =
+        sqlx::query_scalar("SELECT id FROM controls WHERE title LIKE 'Daily backups%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, page) = board.page(&format!("/compliance/controls/{backups}")).await;
+    assert!(page.contains("1 evidence file(s) expired"));
+}

@@ -25,6 +25,7 @@ async fn load_demo(app: &TestApp) {
         .unwrap();
     quorum::demo::risks::load(&app.pool, rule).await.unwrap();
     quorum::demo::policies::load(&app.pool, rule).await.unwrap();
+    quorum::demo::compliance::load(&app.pool).await.unwrap();
 }
 
 async fn export(auditor: &TestClient, report: &str, fields: &[(&str, &str)]) -> reqwest::Response {
