@@ -5,6 +5,7 @@
 //! board, IT managers and auditors read coverage under `/compliance`.
 
 pub mod evidence;
+pub mod import;
 pub mod model;
 pub mod repo;
 
@@ -45,6 +46,16 @@ pub fn manage_routes() -> Router<AppState> {
             post(evidence::upload).layer(evidence::body_limit()),
         )
         .route("/applicability/{requirement}", post(set_applicability))
+}
+
+/// Routes under `/admin` (the router requires the `admin` role).
+pub fn admin_routes() -> Router<AppState> {
+    Router::new().route(
+        "/frameworks",
+        get(import::import_page)
+            .post(import::import)
+            .layer(evidence::body_limit()),
+    )
 }
 
 /// Routes for the board, IT managers and auditors (each handler takes

@@ -54,7 +54,9 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::auditor_routes())
         .merge(exports::auditor_routes())
         .route_layer(from_extractor::<Auditor>());
-    let admin = users::admin_routes().route_layer(from_extractor::<Admin>());
+    let admin = users::admin_routes()
+        .merge(compliance::admin_routes())
+        .route_layer(from_extractor::<Admin>());
 
     let app = Router::new()
         // Anyone; pages that need a signed-in user say so with `SignedIn`.

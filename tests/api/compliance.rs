@@ -475,3 +475,78 @@ async fn the_demo_control_library_shows_coverage_gaps_and_expired_evidence() {
     let (_, page) = board.page(&format!("/compliance/controls/{backups}")).await;
     assert!(page.contains("1 evidence file(s) expired"));
 }
+
+fn import_form(token: &str, code: &str, csv: &str) -> Form {
+    Form::new()
+        .text("csrf_token", token.to_owned())
+        .text("code", code.to_owned())
+        .text("name", "Acme IT Controls")
+        .text("short_name", "ACME")
+        .text("version", "2026")
+        .text("publisher", "Acme Corp")
+        .part(
+            "file",
+            Part::bytes(csv.as_bytes().to_vec()).file_name("acme.csv"),
+        )
+}
+
+#[tokio::test]
+async fn an_administrator_imports_a_framework_from_csv_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("admin@example.com", &[Role::Admin]).await;
+    let token = admin.csrf_token().await;
+    let post = |form: Form| {
+        admin
+            .http
+            .post(admin.url("/admin/frameworks"))
+            .multipart(form)
+            .send()
+    };
+
+    // Bad rows: every one named, the typed fields kept, nothing imported.
+    let bad = "identifier,title,parent,assessable\nGOV,Governance,,no\nGOV-1,,GOV,\nGOV-1,Twice,GOV,\nOPS-1,Orphan,OPS,\n";
+    let refused = post(import_form(&token, "acme_2026", bad)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    let rows = page.split(r#"id="row-errors""#).nth(1).unwrap();
+    for expected in [
+        "Row 3:",
+        "Row 4:",
+        "Row 5:",
+        "title is empty",
+        "appears twice",
+        "parent OPS",
+    ] {
+        assert!(rows.contains(expected), "{expected}");
+    }
+    assert!(page.contains(r#"value="Acme IT Controls""#));
+    let frameworks: i64 = sqlx::query_scalar("SELECT count(*) FROM frameworks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(frameworks, 3, "nothing half-imported");
+
+    let good = "identifier,title,parent,assessable\nGOV,Governance,,no\nGOV-1,Board oversight of IT,GOV,\nGOV-2,IT strategy approved yearly,GOV,yes\nOPS,Operations,,no\nOPS-1,\"Backups, tested\",OPS,\n";
+    let imported = post(import_form(&token, "acme_2026", good)).await.unwrap();
+    assert_eq!(imported.status(), StatusCode::SEE_OTHER);
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    assert_eq!(overview_numbers(&auditor, "acme_2026").await[0], "3");
+    let (_, page) = auditor.page("/compliance/frameworks/acme_2026").await;
+    assert!(page.contains("Backups, tested"));
+
+    // The same code again is refused next to the field.
+    let again = post(import_form(&token, "acme_2026", good)).await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("A framework already has this code.")
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"framework.imported".to_owned())
+    );
+}

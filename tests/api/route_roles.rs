@@ -394,6 +394,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/audit/exports/decisions",
         Access::Roles(&[Role::Auditor]),
     ),
+    ("GET", "/admin/frameworks", Access::Roles(&[Role::Admin])),
+    ("POST", "/admin/frameworks", Access::Roles(&[Role::Admin])),
     ("GET", "/inbox", Access::SignedIn),
     ("GET", "/decisions", Access::SignedIn),
     ("GET", "/decisions/{decision}", Access::SignedIn),
