@@ -1,12 +1,13 @@
 //! Exports an auditor can trust: the compliance report per framework, the Statement of
 //! Applicability, the risk register, the decision log, the policy register and the audit
-//! trail, as CSV or XLSX. Each file states when and by whom it was generated and the audit
+//! trail, as CSV, XLSX or PDF. Each file states when and by whom it was generated and the audit
 //! chain head at that moment; generating it is itself an audit event that records the
 //! file's SHA-256, so a file can later be proven to be what Quorum produced
 //! (`/audit/exports?sha256=…`). The audit trail streams: a million events are never held
 //! in memory, and a failure ends the download as failed, without the closing line a
 //! complete file has.
 
+pub mod pdf;
 pub mod reports;
 pub mod table;
 
@@ -55,6 +56,7 @@ text_enum! {
     pub enum FileFormat {
         Csv => ("csv", "CSV"),
         Xlsx => ("xlsx", "Excel (XLSX)"),
+        Pdf => ("pdf", "PDF"),
     }
 }
 
@@ -63,6 +65,7 @@ impl FileFormat {
         match self {
             FileFormat::Csv => "text/csv; charset=utf-8",
             FileFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            FileFormat::Pdf => "application/pdf",
         }
     }
 }
@@ -278,32 +281,29 @@ async fn export(
                 vec![("Filters".to_owned(), query.filters())],
             );
             drop(conn);
-            return match format {
-                FileFormat::Csv => Ok(stream_trail(
+            if format == FileFormat::Csv {
+                return Ok(stream_trail(
                     state, user, meta, filter, provenance, parameters,
-                )),
-                FileFormat::Xlsx => {
-                    let rows = trail_rows(&state, &filter).await?;
-                    let table = Table {
-                        provenance,
-                        columns: TRAIL_COLUMNS.to_vec(),
-                        rows,
-                    };
-                    let bytes = table.to_xlsx().map_err(|e| AppError::Internal(e.into()))?;
-                    let chain_head = table.provenance.chain_head.clone();
-                    deliver(
-                        &state,
-                        &user,
-                        &meta,
-                        report,
-                        format,
-                        &chain_head,
-                        parameters,
-                        bytes,
-                    )
-                    .await
-                }
+                ));
+            }
+            let table = Table {
+                provenance,
+                columns: TRAIL_COLUMNS.to_vec(),
+                rows: trail_rows(&state, &filter, format).await?,
             };
+            let chain_head = table.provenance.chain_head.clone();
+            let bytes = render(table, format).await?;
+            return deliver(
+                &state,
+                &user,
+                &meta,
+                report,
+                format,
+                &chain_head,
+                parameters,
+                bytes,
+            )
+            .await;
         }
     };
     drop(conn);
@@ -312,11 +312,8 @@ async fn export(
         columns: content.columns,
         rows: content.rows,
     };
-    let bytes = match format {
-        FileFormat::Csv => table.to_csv().map_err(|e| AppError::Internal(e.into()))?,
-        FileFormat::Xlsx => table.to_xlsx().map_err(|e| AppError::Internal(e.into()))?,
-    };
     let chain_head = table.provenance.chain_head.clone();
+    let bytes = render(table, format).await?;
     deliver(
         &state,
         &user,
@@ -345,6 +342,19 @@ async fn refused(
         ..ExportsPage::load(state, ctx, None).await?
     };
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Writes the file; typesetting a PDF runs off the async threads.
+async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
+    let failed = |error: String| AppError::Internal(anyhow::anyhow!(error));
+    match format {
+        FileFormat::Csv => table.to_csv().map_err(|e| failed(e.to_string())),
+        FileFormat::Xlsx => table.to_xlsx().map_err(|e| failed(e.to_string())),
+        FileFormat::Pdf => tokio::task::spawn_blocking(move || pdf::render(&table))
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(failed),
+    }
 }
 
 fn attachment_name(report: Report, format: FileFormat) -> String {
@@ -423,8 +433,14 @@ const TRAIL_COLUMNS: [&str; 10] = [
     "Hash",
 ];
 
-/// The most events an XLSX of the trail holds; larger periods are exported as CSV.
-const MAX_TRAIL_XLSX_ROWS: usize = 100_000;
+/// The most events an XLSX or PDF of the trail holds; larger periods are exported as CSV
+/// (which streams).
+fn max_trail_rows(format: FileFormat) -> usize {
+    match format {
+        FileFormat::Pdf => 10_000,
+        _ => 100_000,
+    }
+}
 
 fn trail_cells(event: crate::audit::pages::TrailEvent) -> Vec<String> {
     let json = |value: Option<serde_json::Value>| value.map(|v| v.to_string()).unwrap_or_default();
@@ -445,14 +461,19 @@ fn trail_cells(event: crate::audit::pages::TrailEvent) -> Vec<String> {
     ]
 }
 
-async fn trail_rows(state: &AppState, filter: &EventFilter) -> AppResult<Vec<Vec<String>>> {
+async fn trail_rows(
+    state: &AppState,
+    filter: &EventFilter,
+    format: FileFormat,
+) -> AppResult<Vec<Vec<String>>> {
     let mut conn = state.pool.acquire().await?;
     let mut events = crate::audit::pages::trail(&mut conn, filter);
     let mut rows = Vec::new();
+    let max = max_trail_rows(format);
     while let Some(event) = events.try_next().await? {
-        if rows.len() == MAX_TRAIL_XLSX_ROWS {
+        if rows.len() == max {
             return Err(AppError::BadRequest(format!(
-                "more than {MAX_TRAIL_XLSX_ROWS} events: choose a shorter period, or export them as CSV"
+                "more than {max} events: choose a shorter period, or export them as CSV"
             )));
         }
         rows.push(trail_cells(event));
