@@ -28,20 +28,7 @@ fn first_link(page: &str, prefix: &str) -> String {
 #[tokio::test]
 async fn the_auditor_reads_every_record_and_finds_nothing_to_change() {
     let app = TestApp::spawn().await;
-    quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
-        .await
-        .unwrap();
-    quorum::demo::portfolio::load(&app.pool).await.unwrap();
-    let rule = quorum::approvals::model::Rule {
-        quorum_percent: 50,
-        majority_percent: 50,
-    };
-    quorum::demo::approvals::load(&app.pool, rule)
-        .await
-        .unwrap();
-    quorum::demo::risks::load(&app.pool, rule).await.unwrap();
-    quorum::demo::policies::load(&app.pool, rule).await.unwrap();
-    quorum::demo::compliance::load(&app.pool).await.unwrap();
+    app.load_demo().await;
     let auditor = app.signed_in("reader@example.com", &[Role::Auditor]).await;
 
     let (_, home) = auditor.page("/audit").await;

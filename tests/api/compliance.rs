@@ -440,10 +440,7 @@ async fn the_demo_control_library_shows_coverage_gaps_and_expired_evidence() {
     quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
         .await
         .unwrap();
-    let rule = quorum::approvals::model::Rule {
-        quorum_percent: 50,
-        majority_percent: 50,
-    };
+    let rule = crate::helpers::demo_rule();
     quorum::demo::risks::load(&app.pool, rule).await.unwrap();
     quorum::demo::policies::load(&app.pool, rule).await.unwrap();
     quorum::demo::compliance::load(&app.pool).await.unwrap();

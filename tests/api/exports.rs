@@ -11,23 +11,6 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::{TestApp, TestClient};
 
-async fn load_demo(app: &TestApp) {
-    quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
-        .await
-        .unwrap();
-    quorum::demo::portfolio::load(&app.pool).await.unwrap();
-    let rule = quorum::approvals::model::Rule {
-        quorum_percent: 50,
-        majority_percent: 50,
-    };
-    quorum::demo::approvals::load(&app.pool, rule)
-        .await
-        .unwrap();
-    quorum::demo::risks::load(&app.pool, rule).await.unwrap();
-    quorum::demo::policies::load(&app.pool, rule).await.unwrap();
-    quorum::demo::compliance::load(&app.pool).await.unwrap();
-}
-
 async fn export(auditor: &TestClient, report: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     auditor
         .post_form(&format!("/audit/exports/{report}"), fields)
@@ -73,7 +56,7 @@ fn value_of(rows: &[Vec<String>], label: &str) -> String {
 #[tokio::test]
 async fn every_report_opens_in_each_format_states_its_provenance_and_is_recorded() {
     let app = TestApp::spawn().await;
-    load_demo(&app).await;
+    app.load_demo().await;
     let auditor = app.signed_in("reader@example.com", &[Role::Auditor]).await;
     // Each report, the fields it needs, its first column heading and a value it must hold.
     type Case = (

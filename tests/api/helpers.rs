@@ -448,6 +448,31 @@ impl TestApp {
     }
 }
 
+/// The voting rule the demo's requests are opened with in the tests.
+pub fn demo_rule() -> quorum::approvals::model::Rule {
+    quorum::approvals::model::Rule {
+        quorum_percent: 50,
+        majority_percent: 50,
+    }
+}
+
+impl TestApp {
+    /// Loads the whole demo organisation, as `quorum demo` does.
+    pub async fn load_demo(&self) {
+        let rule = demo_rule();
+        quorum::demo::load(&self.pool, PASSWORD).await.unwrap();
+        quorum::demo::portfolio::load(&self.pool).await.unwrap();
+        quorum::demo::approvals::load(&self.pool, rule)
+            .await
+            .unwrap();
+        quorum::demo::risks::load(&self.pool, rule).await.unwrap();
+        quorum::demo::policies::load(&self.pool, rule)
+            .await
+            .unwrap();
+        quorum::demo::compliance::load(&self.pool).await.unwrap();
+    }
+}
+
 /// The value of the first form field named `name` on a page.
 pub fn extract_field_value(html: &str, name: &str) -> Option<String> {
     let marker = format!(r#"name="{name}" value=""#);

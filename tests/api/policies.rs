@@ -587,10 +587,7 @@ async fn the_demo_policies_cover_every_stage_with_exceptions_and_overdue_reviews
     quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
         .await
         .unwrap();
-    let rule = quorum::approvals::model::Rule {
-        quorum_percent: 50,
-        majority_percent: 50,
-    };
+    let rule = crate::helpers::demo_rule();
     quorum::demo::risks::load(&app.pool, rule).await.unwrap();
     quorum::demo::policies::load(&app.pool, rule).await.unwrap();
     quorum::demo::policies::load(&app.pool, rule).await.unwrap();

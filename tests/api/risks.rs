@@ -233,10 +233,7 @@ async fn the_demo_register_has_forty_risks_some_above_appetite() {
     quorum::demo::load(&app.pool, crate::helpers::PASSWORD)
         .await
         .unwrap();
-    let rule = quorum::approvals::model::Rule {
-        quorum_percent: 50,
-        majority_percent: 50,
-    };
+    let rule = crate::helpers::demo_rule();
     quorum::demo::risks::load(&app.pool, rule).await.unwrap();
     quorum::demo::risks::load(&app.pool, rule).await.unwrap();
     let waiting: i64 = sqlx::query_scalar(
