@@ -103,6 +103,11 @@ pub struct ServerConfig {
     /// Currency of every amount, as an ISO 4217 code.
     #[arg(long, env = "QUORUM_CURRENCY", default_value = "EUR")]
     pub currency: String,
+
+    /// Keep evidence files in this directory (named by their SHA-256) instead of in the
+    /// database.
+    #[arg(long, env = "QUORUM_EVIDENCE_DIR")]
+    pub evidence_dir: Option<std::path::PathBuf>,
 }
 
 impl ServerConfig {
@@ -124,6 +129,7 @@ impl ServerConfig {
             policy_quorum_percent: 50,
             policy_majority_percent: 50,
             currency: "EUR".to_owned(),
+            evidence_dir: None,
         }
     }
 

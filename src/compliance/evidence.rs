@@ -225,15 +225,27 @@ pub async fn upload(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
+    let sha256 = hex::encode(Sha256::digest(&upload.bytes));
+    let size_bytes = upload.bytes.len() as i64;
+    // With an evidence directory, the file is written (named by its hash) before its record:
+    // a record never points at a file that is not there.
+    let content = match &state.config.evidence_dir {
+        Some(directory) => {
+            store_in_directory(directory, &sha256, upload.bytes).await?;
+            None
+        }
+        None => Some(upload.bytes),
+    };
     let new = NewEvidence {
         control_id: id,
         title,
         original_name: display_name(upload.file_name.as_deref().unwrap_or_default()),
         content_type: content_type.to_owned(),
-        sha256: hex::encode(Sha256::digest(&upload.bytes)),
+        sha256,
         about_date,
         valid_until,
-        content: upload.bytes,
+        size_bytes,
+        content,
     };
     let mut tx = state.pool.begin().await?;
     let evidence_id = repo::add_evidence(&mut tx, &new, user.id).await?;
@@ -245,9 +257,7 @@ pub async fn upload(
                 "control",
                 Some(page.control.reference.clone()),
             )
-            .after(
-                json!({ "evidence": evidence_id, "record": new, "size_bytes": new.content.len() }),
-            ),
+            .after(json!({ "evidence": evidence_id, "record": new })),
         )
         .await?;
     commit_and_redirect(
@@ -273,12 +283,16 @@ pub async fn download(
     let file = repo::evidence_file(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let content = match file.content {
+        Some(content) => content,
+        None => read_from_directory(&state, &file.sha256).await?,
+    };
     let disposition = format!(
         "attachment; filename=\"{}\"",
         file.original_name
             .replace(|c: char| !c.is_ascii() || c == '"', "_")
     );
-    let mut response = Response::new(Body::from(file.content));
+    let mut response = Response::new(Body::from(content));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -296,6 +310,56 @@ pub async fn download(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(response.into_response())
+}
+
+/// Where a file named by `sha256` lives in the evidence directory.
+fn stored_path(directory: &std::path::Path, sha256: &str) -> std::path::PathBuf {
+    directory.join(sha256)
+}
+
+/// Writes the file into the evidence directory under its hash: to a temporary name first,
+/// synced, then renamed, so a crash never leaves half a file under a hash.
+async fn store_in_directory(
+    directory: &std::path::Path,
+    sha256: &str,
+    bytes: Vec<u8>,
+) -> AppResult<()> {
+    use tokio::io::AsyncWriteExt;
+    let failed = |error: std::io::Error| {
+        AppError::Internal(anyhow::anyhow!(
+            "cannot write to the evidence directory: {error}"
+        ))
+    };
+    let target = stored_path(directory, sha256);
+    if tokio::fs::try_exists(&target).await.map_err(failed)? {
+        // The same content is already kept: files are named by what they hold.
+        return Ok(());
+    }
+    tokio::fs::create_dir_all(directory).await.map_err(failed)?;
+    let temporary = directory.join(format!(".{sha256}.partial"));
+    let mut file = tokio::fs::File::create(&temporary).await.map_err(failed)?;
+    file.write_all(&bytes).await.map_err(failed)?;
+    file.sync_all().await.map_err(failed)?;
+    drop(file);
+    tokio::fs::rename(&temporary, &target).await.map_err(failed)
+}
+
+/// Reads a file from the evidence directory, refusing one that no longer matches its hash.
+async fn read_from_directory(state: &AppState, sha256: &str) -> AppResult<Vec<u8>> {
+    let directory = state.config.evidence_dir.as_deref().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "evidence {sha256} is kept in the evidence directory, but none is configured"
+        ))
+    })?;
+    let bytes = tokio::fs::read(stored_path(directory, sha256))
+        .await
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("evidence file {sha256}: {error}")))?;
+    if hex::encode(Sha256::digest(&bytes)) != sha256 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "evidence file {sha256} no longer matches its recorded hash"
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

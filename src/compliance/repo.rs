@@ -647,8 +647,11 @@ pub struct NewEvidence {
     pub sha256: String,
     pub about_date: Date,
     pub valid_until: Option<Date>,
+    pub size_bytes: i64,
+    /// The file's bytes when they are kept in the database; `None` when they were written
+    /// to the evidence directory.
     #[serde(skip)]
-    pub content: Vec<u8>,
+    pub content: Option<Vec<u8>>,
 }
 
 pub async fn add_evidence(
@@ -658,14 +661,15 @@ pub async fn add_evidence(
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO evidence (control_id, title, original_name, content_type, size_bytes, sha256,
-                               about_date, valid_until, uploaded_by, content)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                               about_date, valid_until, uploaded_by, content, stored_in)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                 CASE WHEN $10::bytea IS NULL THEN 'directory' ELSE 'database' END)
          RETURNING id",
         new.control_id,
         new.title,
         new.original_name,
         new.content_type,
-        new.content.len() as i64,
+        new.size_bytes,
         new.sha256,
         new.about_date,
         new.valid_until,
@@ -676,12 +680,13 @@ pub async fn add_evidence(
     .await
 }
 
-/// An evidence file to download.
+/// An evidence file to download: its bytes, or `None` when they are in the evidence
+/// directory under the file's SHA-256.
 pub struct EvidenceFile {
     pub original_name: String,
     pub content_type: String,
     pub sha256: String,
-    pub content: Vec<u8>,
+    pub content: Option<Vec<u8>>,
 }
 
 pub async fn evidence_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<EvidenceFile>> {

@@ -347,9 +347,10 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
                 original_name: format!("{}.txt", title.to_lowercase().replace([' ', ','], "-")),
                 content_type: "text/plain; charset=utf-8".to_owned(),
                 sha256: hex::encode(Sha256::digest(&content)),
+                size_bytes: content.len() as i64,
                 about_date,
                 valid_until,
-                content,
+                content: Some(content),
             };
             repo::add_evidence(&mut tx, &evidence, owner.id).await?;
         }

@@ -547,3 +547,44 @@ async fn an_administrator_imports_a_framework_from_csv_all_or_nothing() {
             .contains(&"framework.imported".to_owned())
     );
 }
+
+#[tokio::test]
+async fn evidence_kept_in_a_directory_is_named_by_its_hash_and_checked_on_the_way_out() {
+    let directory = tempfile::tempdir().unwrap();
+    let configured = directory.path().to_owned();
+    let app = TestApp::spawn_with(move |config| config.evidence_dir = Some(configured)).await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    let control = record_control(&app, &manager, "implemented", &[]).await;
+    let token = manager.csrf_token().await;
+    let csv = b"account,reviewed\nalice,yes\n".to_vec();
+    let uploaded = manager
+        .http
+        .post(manager.url(&format!("{control}/evidence")))
+        .multipart(upload_form(&token, "Access review", "review.csv", &csv))
+        .send()
+        .await
+        .unwrap();
+    assert_redirects_to(&uploaded, &control);
+    let (id, stored_in, in_database): (i64, String, bool) =
+        sqlx::query_as("SELECT id, stored_in, content IS NOT NULL FROM evidence")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((stored_in.as_str(), in_database), ("directory", false));
+    let sha256 = hex::encode(Sha256::digest(&csv));
+    let file = directory.path().join(&sha256);
+    assert_eq!(std::fs::read(&file).unwrap(), csv);
+
+    let download = auditor.get(&format!("/compliance/evidence/{id}")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().to_vec(), csv);
+
+    // A file changed behind Quorum's back is refused, never handed out as evidence.
+    std::fs::write(&file, b"account,reviewed\nmallory,yes\n").unwrap();
+    let tampered = auditor.get(&format!("/compliance/evidence/{id}")).await;
+    assert_eq!(tampered.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!tampered.text().await.unwrap().contains("mallory"));
+}
