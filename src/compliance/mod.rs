@@ -65,6 +65,7 @@ pub fn reader_routes() -> Router<AppState> {
         .route("/compliance", get(overview))
         .route("/compliance/frameworks/{code}", get(framework_page))
         .route("/compliance/soa", get(soa_page))
+        .route("/compliance/controls", get(read_control_list))
         .route("/compliance/controls/{id}", get(read_control))
         .route("/compliance/evidence/{id}", get(evidence::download))
 }
@@ -344,6 +345,9 @@ struct ControlListPage {
     query: ListQuery,
     filters: String,
     next_page: Option<String>,
+    /// Where the list and its controls are: `/manage/controls` (to edit) or
+    /// `/compliance/controls` (to read).
+    base: &'static str,
 }
 
 impl ControlListPage {
@@ -362,6 +366,25 @@ async fn control_list(
     ctx: PageContext,
     ItManager(_user): ItManager,
     Query(query): Query<ListQuery>,
+) -> AppResult<ControlListPage> {
+    list_controls(&state, ctx, query, "/manage/controls").await
+}
+
+/// `GET /compliance/controls`: the same list, read only.
+async fn read_control_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ComplianceReader(_user): ComplianceReader,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ControlListPage> {
+    list_controls(&state, ctx, query, "/compliance/controls").await
+}
+
+async fn list_controls(
+    state: &AppState,
+    ctx: PageContext,
+    query: ListQuery,
+    base: &'static str,
 ) -> AppResult<ControlListPage> {
     let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
     let listed = ControlQuery {
@@ -387,6 +410,7 @@ async fn control_list(
         query,
         filters,
         next_page,
+        base,
     })
 }
 

@@ -64,9 +64,9 @@ pub async fn requirement_options(conn: &mut PgConnection) -> sqlx::Result<Vec<Re
     .await
 }
 
-/// One requirement of a framework with where it stands: the controls mapped to it, how
-/// many are implemented, tested and effective, and the evidence behind them, as things
-/// stood at `moment` (now, for today's report).
+/// One requirement of a framework with where it stands: whether it applies, the controls
+/// mapped to it, how many are implemented, tested and effective, and the evidence behind
+/// them, as things stood at `moment` (now, for today's report).
 #[derive(Debug, Clone, Serialize)]
 pub struct CoverageRow {
     pub requirement_id: i64,
@@ -81,6 +81,7 @@ pub struct CoverageRow {
     pub tested: i64,
     pub effective: i64,
     pub controls: Vec<String>,
+    pub control_ids: Vec<i64>,
     pub evidence: i64,
 }
 
@@ -98,6 +99,16 @@ impl CoverageRow {
     pub fn controls_text(&self) -> String {
         self.controls.join(", ")
     }
+
+    /// The controls behind the requirement, as (id, reference), for links to their pages
+    /// and evidence.
+    pub fn control_links(&self) -> Vec<(i64, &str)> {
+        self.control_ids
+            .iter()
+            .copied()
+            .zip(self.controls.iter().map(String::as_str))
+            .collect()
+    }
 }
 
 pub async fn coverage(
@@ -111,7 +122,7 @@ pub async fn coverage(
         CoverageRow,
         r#"SELECT r.id AS requirement_id, r.identifier, r.title,
                   r.parent_identifier AS group_identifier,
-                  a.applicable AS "applicable?", a.justification AS "justification?",
+                  decided.applicable AS "applicable?", decided.justification AS "justification?",
                   a.version AS "applicability_version?",
                   count(c.id) AS "mapped!",
                   count(c.id) FILTER (WHERE c.implementation = 'implemented') AS "implemented!",
@@ -120,9 +131,14 @@ pub async fn coverage(
                                       AND c.result = 'effective') AS "effective!",
                   coalesce(array_agg(c.reference ORDER BY c.reference)
                            FILTER (WHERE c.id IS NOT NULL), '{}') AS "controls!",
+                  coalesce(array_agg(c.id ORDER BY c.reference)
+                           FILTER (WHERE c.id IS NOT NULL), '{}') AS "control_ids!",
                   coalesce(sum(c.evidence), 0)::bigint AS "evidence!"
            FROM framework_requirements r
            LEFT JOIN applicability a ON a.requirement_id = r.id
+           LEFT JOIN LATERAL (SELECT h.applicable, h.justification FROM applicability_history h
+                              WHERE h.requirement_id = r.id AND h.decided_at <= $2
+                              ORDER BY h.decided_at DESC, h.id DESC LIMIT 1) decided ON true
            LEFT JOIN LATERAL (
                SELECT ct.id, ct.reference, status.implementation, test.result,
                       (SELECT count(*) FROM evidence e
@@ -139,7 +155,7 @@ pub async fn coverage(
                  AND (cr.unmapped_at IS NULL OR cr.unmapped_at > $2)
            ) c ON true
            WHERE r.framework_id = $1 AND r.assessable
-           GROUP BY r.id, a.applicable, a.justification, a.version
+           GROUP BY r.id, decided.applicable, decided.justification, a.version
            ORDER BY r.position"#,
         framework_id,
         moment
@@ -205,9 +221,22 @@ pub async fn set_applicability(
         justification,
         decided_by
     )
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "INSERT INTO applicability_history (requirement_id, applicable, justification, decided_by)
+         VALUES ($1, $2, $3, $4)",
+        requirement_id,
+        applicable,
+        justification,
+        decided_by
+    )
     .execute(conn)
     .await?;
-    Ok(changed.rows_affected() == 1)
+    Ok(true)
 }
 
 /// A control of the organisation, with its mappings, links and latest test.

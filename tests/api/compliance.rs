@@ -313,6 +313,23 @@ async fn the_compliance_report_as_of_a_past_date_is_rebuilt_from_history() {
     assert!(summary.contains(&format!("As of {five_days_ago}")));
     assert!(summary.contains("<strong>0</strong> of 93 applicable requirements covered"));
     assert!(summary.contains("1 mapped to a control, 0 with an implemented control"));
+    // A requirement declared not applicable today was still a gap then.
+    let perimeter = requirement(&app, "iso27001_2022", "A.7.1").await;
+    let decided = manager
+        .post_form(
+            &format!("/manage/applicability/{perimeter}"),
+            &[("applicable", "no"), ("justification", "Fully remote.")],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    let (_, today) = auditor.page("/compliance/frameworks/iso27001_2022").await;
+    assert!(today.contains("<strong>1</strong> of 92 applicable requirements covered"));
+    let (_, then) = auditor
+        .page(&format!(
+            "/compliance/frameworks/iso27001_2022?date={five_days_ago}"
+        ))
+        .await;
+    assert!(then.contains("<strong>0</strong> of 93 applicable requirements covered"));
     let (status, _) = auditor
         .page("/compliance/frameworks/iso27001_2022?date=yesterday")
         .await;

@@ -294,6 +294,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "GET",
+        "/compliance/controls",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    (
+        "GET",
         "/compliance/soa",
         Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
     ),
