@@ -27,7 +27,7 @@ use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
-    AppError, AppResult, AppState, ComplianceReader, ItManager, PageContext, RequestMeta,
+    AppError, AppResult, AppState, Auditor, ComplianceReader, ItManager, PageContext, RequestMeta,
     commit_and_redirect,
 };
 use model::{Frequency, Implementation, TestResult};
@@ -56,6 +56,14 @@ pub fn admin_routes() -> Router<AppState> {
             .post(import::import)
             .layer(evidence::body_limit()),
     )
+}
+
+/// Routes under `/audit` (the router requires the `auditor` role): the controls and their
+/// evidence, read only.
+pub fn auditor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/controls", get(audit_control_list))
+        .route("/controls/{id}", get(audit_control))
 }
 
 /// Routes for the board, IT managers and auditors (each handler takes
@@ -378,6 +386,26 @@ async fn read_control_list(
     Query(query): Query<ListQuery>,
 ) -> AppResult<ControlListPage> {
     list_controls(&state, ctx, query, "/compliance/controls").await
+}
+
+/// `GET /audit/controls`
+async fn audit_control_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ControlListPage> {
+    list_controls(&state, ctx, query, "/audit/controls").await
+}
+
+/// `GET /audit/controls/{id}`
+async fn audit_control(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Auditor(_user): Auditor,
+    Path(id): Path<i64>,
+) -> AppResult<ControlPage> {
+    load_control_page(&state, ctx, id, false).await
 }
 
 async fn list_controls(

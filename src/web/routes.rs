@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(risks::auditor_routes())
         .merge(policies::auditor_routes())
         .merge(exports::auditor_routes())
+        .merge(compliance::auditor_routes())
         .route_layer(from_extractor::<Auditor>());
     let admin = users::admin_routes()
         .merge(compliance::admin_routes())

@@ -38,7 +38,7 @@ async fn the_auditor_reads_every_record_and_finds_nothing_to_change() {
         ("/audit/policies", "/audit/policies/"),
         ("/audit/risks", "/audit/risks/"),
         ("/audit/projects", "/audit/projects/"),
-        ("/compliance/controls", "/compliance/controls/"),
+        ("/audit/controls", "/audit/controls/"),
         ("/decisions", "/decisions/"),
     ] {
         let (status, page) = auditor.page(list).await;

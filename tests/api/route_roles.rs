@@ -394,6 +394,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(&[Role::Auditor]),
     ),
     ("GET", "/audit/exports", Access::Roles(&[Role::Auditor])),
+    ("GET", "/audit/controls", Access::Roles(&[Role::Auditor])),
+    (
+        "GET",
+        "/audit/controls/{control}",
+        Access::Roles(&[Role::Auditor]),
+    ),
     (
         "POST",
         "/audit/exports/decisions",
