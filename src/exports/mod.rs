@@ -1,8 +1,8 @@
 //! Exports an auditor can trust: the compliance report per framework, the Statement of
 //! Applicability, the risk register, the decision log, the policy register and the audit
-//! trail, as CSV, XLSX or PDF. Each file states when and by whom it was generated and the audit
-//! chain head at that moment; generating it is itself an audit event that records the
-//! file's SHA-256, so a file can later be proven to be what Quorum produced
+//! trail, as CSV, XLSX or PDF. Each file states when and by whom it was generated and the
+//! audit chain head at that moment; generating it is itself an audit event that records
+//! the file's SHA-256, so a file can later be proven to be what Quorum produced
 //! (`/audit/exports?sha256=…`). The audit trail streams: a million events are never held
 //! in memory, and a failure ends the download as failed, without the closing line a
 //! complete file has.

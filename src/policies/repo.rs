@@ -561,7 +561,7 @@ pub async fn exceptions(
     .await
 }
 
-/// Approved exceptions past their expiry, or awaiting the board: what the board watches.
+/// Exceptions awaiting the board, in force, or expired: what the board watches.
 pub async fn exceptions_to_watch(
     conn: &mut PgConnection,
     today: Date,
