@@ -200,10 +200,18 @@ async fn the_board_is_mailed_when_a_request_opens_changes_and_is_decided() {
         .flat_map(|m| m.recipients.iter().map(String::as_str))
         .collect();
     assert!(told.contains(&"manager@example.com"), "{told:?}");
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    // The sender marks a mail sent just after the server received it: wait for that.
+    let mut pending: i64 = -1;
+    for _ in 0..100 {
+        pending = sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(pending, 0, "every queued mail was sent");
 }
 
