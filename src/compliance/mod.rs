@@ -24,7 +24,7 @@ use tower_sessions::Session;
 use crate::audit::{self, Actor, Context};
 use crate::projects::today;
 use crate::users::{Role, repo::PersonOption};
-use crate::web::form::{self, FieldErrors, Form};
+use crate::web::form::{self, FieldErrors, Form, RecordOption};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
     AppError, AppResult, AppState, Auditor, ComplianceReader, ItManager, PageContext, RequestMeta,
@@ -471,8 +471,8 @@ struct ControlForm {
 struct Choices {
     owners: Vec<PersonOption>,
     requirements: Vec<repo::RequirementOption>,
-    policies: Vec<(i64, String)>,
-    risks: Vec<(i64, String)>,
+    policies: Vec<RecordOption>,
+    risks: Vec<RecordOption>,
 }
 
 /// Ids chosen in a multiple select, each one of `allowed`; anything else is an error.
@@ -545,10 +545,10 @@ impl ControlForm {
             |id| choices.requirements.iter().any(|r| r.id == id),
         );
         let policy_ids = chosen_ids(&mut errors, "policy_ids", &self.policy_ids, |id| {
-            choices.policies.iter().any(|(p, _)| *p == id)
+            choices.policies.iter().any(|p| p.id == id)
         });
         let risk_ids = chosen_ids(&mut errors, "risk_ids", &self.risk_ids, |id| {
-            choices.risks.iter().any(|(r, _)| *r == id)
+            choices.risks.iter().any(|r| r.id == id)
         });
         errors.into_result()?;
         Ok(ControlFields {
@@ -588,35 +588,11 @@ impl ControlFormPage {
         form: ControlForm,
     ) -> AppResult<Self> {
         let mut conn = state.pool.acquire().await?;
-        let today = today();
-        let policies = crate::policies::repo::find_policies(
-            &mut conn,
-            &crate::policies::repo::PolicyQuery {
-                limit: 1000,
-                ..Default::default()
-            },
-            today,
-        )
-        .await?
-        .into_iter()
-        .map(|p| (p.id, format!("{} {}", p.reference, p.title)))
-        .collect();
-        let risks =
-            crate::risks::repo::find_risks(&mut conn, &crate::risks::repo::RiskQuery::all(1000))
-                .await?
-                .into_iter()
-                .map(|row| {
-                    (
-                        row.risk.id,
-                        format!("{} {}", row.risk.reference, row.risk.title),
-                    )
-                })
-                .collect();
         let choices = Choices {
             owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
             requirements: repo::requirement_options(&mut conn).await?,
-            policies,
-            risks,
+            policies: crate::policies::repo::options(&mut conn, 1000).await?,
+            risks: crate::risks::repo::options(&mut conn, 1000).await?,
         };
         Ok(Self {
             ctx,

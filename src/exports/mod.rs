@@ -291,19 +291,14 @@ async fn export(
                 columns: TRAIL_COLUMNS.to_vec(),
                 rows: trail_rows(&state, &filter, format).await?,
             };
-            let chain_head = table.provenance.chain_head.clone();
-            let bytes = render(table, format).await?;
-            return deliver(
-                &state,
-                &user,
-                &meta,
+            let export = Export {
                 report,
                 format,
-                &chain_head,
+                chain_head: table.provenance.chain_head.clone(),
                 parameters,
-                bytes,
-            )
-            .await;
+            };
+            let bytes = render(table, format).await?;
+            return deliver(&state, &user, &meta, export, bytes).await;
         }
     };
     drop(conn);
@@ -312,19 +307,14 @@ async fn export(
         columns: content.columns,
         rows: content.rows,
     };
-    let chain_head = table.provenance.chain_head.clone();
-    let bytes = render(table, format).await?;
-    deliver(
-        &state,
-        &user,
-        &meta,
+    let export = Export {
         report,
         format,
-        &chain_head,
+        chain_head: table.provenance.chain_head.clone(),
         parameters,
-        bytes,
-    )
-    .await
+    };
+    let bytes = render(table, format).await?;
+    deliver(&state, &user, &meta, export, bytes).await
 }
 
 /// The exports page again, with the refused form's input and messages (422).
@@ -361,19 +351,26 @@ fn attachment_name(report: Report, format: FileFormat) -> String {
     format!("quorum-{}-{}.{}", report.as_str(), today(), format.as_str())
 }
 
-/// Records the export with its file's hash, then hands the file over.
-#[allow(clippy::too_many_arguments)]
-async fn deliver(
+/// What was exported, for its audit event.
+struct Export {
+    report: Report,
+    format: FileFormat,
+    /// The chain head the file states.
+    chain_head: String,
+    parameters: serde_json::Value,
+}
+
+/// Records the `export.generated` event with the file's hash and size (and, for the
+/// streamed trail, how many events it holds).
+async fn record_generated(
     state: &AppState,
     user: &CurrentUser,
     meta: &RequestMeta,
-    report: Report,
-    format: FileFormat,
-    chain_head: &str,
-    parameters: serde_json::Value,
-    bytes: Vec<u8>,
-) -> AppResult<Response> {
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    export: &Export,
+    sha256: &str,
+    size_bytes: usize,
+    events: Option<u64>,
+) -> sqlx::Result<()> {
     let mut tx = state.pool.begin().await?;
     Context::new(Actor::user(user), meta.request_id.as_deref())
         .record(
@@ -381,21 +378,34 @@ async fn deliver(
             audit::Entry::new(
                 "export.generated",
                 "export",
-                Some(report.as_str().to_owned()),
+                Some(export.report.as_str().to_owned()),
             )
             .after(json!({
-                "report": report.as_str(),
-                "format": format.as_str(),
+                "report": export.report.as_str(),
+                "format": export.format.as_str(),
                 "sha256": sha256,
-                "size_bytes": bytes.len(),
-                "chain_head": chain_head,
-                "parameters": parameters,
+                "size_bytes": size_bytes,
+                "events": events,
+                "chain_head": export.chain_head,
+                "parameters": export.parameters,
             })),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit().await
+}
+
+/// Records the export with its file's hash, then hands the file over.
+async fn deliver(
+    state: &AppState,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    export: Export,
+    bytes: Vec<u8>,
+) -> AppResult<Response> {
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    record_generated(state, user, meta, &export, &sha256, bytes.len(), None).await?;
     let mut response = Response::new(Body::from(bytes));
-    set_download_headers(&mut response, report, format);
+    set_download_headers(&mut response, export.report, export.format);
     if let Ok(value) = HeaderValue::from_str(&sha256) {
         response.headers_mut().insert("x-content-sha256", value);
     }
@@ -510,17 +520,15 @@ fn stream_trail(
         match outcome {
             Ok(events) => {
                 let sha256 = hex::encode(hasher.finalize());
-                let recorded = record_streamed(
-                    &state,
-                    &user,
-                    &meta,
-                    &provenance,
+                let export = Export {
+                    report: Report::Trail,
+                    format: FileFormat::Csv,
+                    chain_head: provenance.chain_head.clone(),
                     parameters,
-                    &sha256,
-                    size,
-                    events,
-                )
-                .await;
+                };
+                let recorded =
+                    record_generated(&state, &user, &meta, &export, &sha256, size, Some(events))
+                        .await;
                 if let Err(error) = recorded {
                     tracing::error!(%error, "the audit trail export could not be recorded");
                 }
@@ -588,38 +596,4 @@ async fn send_chunk(
         .await
         .map_err(|_| "the download was abandoned".to_owned())?;
     Ok(csv_writer(Vec::with_capacity(CHUNK_BYTES * 2)))
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn record_streamed(
-    state: &AppState,
-    user: &CurrentUser,
-    meta: &RequestMeta,
-    provenance: &Provenance,
-    parameters: serde_json::Value,
-    sha256: &str,
-    size: usize,
-    events: u64,
-) -> sqlx::Result<()> {
-    let mut tx = state.pool.begin().await?;
-    Context::new(Actor::user(user), meta.request_id.as_deref())
-        .record(
-            &mut tx,
-            audit::Entry::new(
-                "export.generated",
-                "export",
-                Some(Report::Trail.as_str().to_owned()),
-            )
-            .after(json!({
-                "report": Report::Trail.as_str(),
-                "format": FileFormat::Csv.as_str(),
-                "sha256": sha256,
-                "size_bytes": size,
-                "events": events,
-                "chain_head": provenance.chain_head,
-                "parameters": parameters,
-            })),
-        )
-        .await?;
-    tx.commit().await
 }

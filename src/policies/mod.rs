@@ -191,7 +191,7 @@ async fn register_page(
         exceptions: if area == EVERYONE {
             Vec::new()
         } else {
-            repo::exceptions_to_watch(&mut conn, today).await?
+            repo::exceptions(&mut conn, None, Some(today), 500).await?
         },
         area,
         today,
@@ -593,8 +593,8 @@ struct PolicyPage {
     shown_html: SafeHtml,
     exceptions: Vec<PolicyException>,
     risks: Vec<LinkedRisk>,
-    /// Risk references offered when linking.
-    risk_choices: Vec<(String, String)>,
+    /// Risks offered when linking.
+    risk_choices: Vec<crate::web::form::RecordOption>,
     link_form: RiskLinkForm,
     retire_form: RetireForm,
     review_form: ReviewForm,
@@ -644,17 +644,13 @@ async fn policy_page(
         .map(|v| text::render_markdown(&v.body))
         .unwrap_or_else(|| text::render_markdown(""));
     let risk_choices = if area == "/manage" {
-        crate::risks::repo::find_risks(conn, &crate::risks::repo::RiskQuery::all(500))
-            .await?
-            .into_iter()
-            .map(|row| (row.risk.reference, row.risk.title))
-            .collect()
+        crate::risks::repo::options(conn, 1000).await?
     } else {
         Vec::new()
     };
     Ok(PolicyPage {
         ctx,
-        exceptions: repo::exceptions(conn, Some(id), 200).await?,
+        exceptions: repo::exceptions(conn, Some(id), None, 200).await?,
         risks: repo::linked_risks(conn, id).await?,
         risk_choices,
         link_form: RiskLinkForm::default(),
@@ -704,6 +700,9 @@ async fn board_detail(
     let mut conn = state.pool.acquire().await?;
     policy_page(&mut conn, ctx, id, "/board").await
 }
+
+/// Why a small form of the policy's page was not saved when the policy changed meanwhile.
+const STALE_PAGE: &str = "The policy changed while you were reading it: it is shown as it is now, with what you typed. Look again and send it once more.";
 
 /// Re-renders the policy's page with a small form's input and messages (422).
 async fn refused_on_page(
@@ -908,9 +907,9 @@ async fn record_review(
     let next_review_on = model::review_due(today, policy.review_interval_months);
     if !repo::record_review(&mut tx, id, form.version, today, next_review_on).await? {
         drop(tx);
-        let message =
-            "The policy changed while you were reading it; look again before recording the review.";
-        return refuse_and_redirect(&session, message, &back).await;
+        let mut errors = FieldErrors::new();
+        errors.add("note", STALE_PAGE);
+        return refused_on_page(&state, ctx, id, errors, |page| page.review_form = form).await;
     }
     audit_context(&user, &meta)
         .record(
@@ -960,9 +959,9 @@ async fn retire(
     }
     if !repo::retire(&mut tx, id, form.version, &reason).await? {
         drop(tx);
-        let message =
-            "The policy changed while you were reading it; look again before retiring it.";
-        return refuse_and_redirect(&session, message, &back).await;
+        let mut errors = FieldErrors::new();
+        errors.add("reason", STALE_PAGE);
+        return refused_on_page(&state, ctx, id, errors, |page| page.retire_form = form).await;
     }
     audit_context(&user, &meta)
         .record(

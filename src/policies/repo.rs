@@ -533,10 +533,12 @@ impl PolicyException {
     }
 }
 
-/// Exceptions of one policy, or of all; those approved and expired first when asked.
+/// Exceptions of one policy, or of all, newest expiry first. With `watched_on`, only those
+/// the board watches on that day: awaiting it, in force, or expired.
 pub async fn exceptions(
     conn: &mut PgConnection,
     policy_id: Option<i64>,
+    watched_on: Option<Date>,
     limit: i64,
 ) -> sqlx::Result<Vec<PolicyException>> {
     sqlx::query_as!(
@@ -552,30 +554,16 @@ pub async fn exceptions(
            JOIN users u ON u.id = a.requester_id
            LEFT JOIN decisions d ON d.request_id = a.id
            WHERE ($1::bigint IS NULL OR pe.policy_id = $1)
+             AND ($3::date IS NULL OR a.status IN ('draft', 'open')
+                  OR (a.status = 'approved' AND pe.starts_on <= $3))
            ORDER BY a.status IN ('draft', 'open', 'approved') DESC, pe.expires_on DESC, a.id DESC
            LIMIT $2"#,
         policy_id,
-        limit
+        limit,
+        watched_on
     )
     .fetch_all(conn)
     .await
-}
-
-/// Exceptions awaiting the board, in force, or expired: what the board watches.
-pub async fn exceptions_to_watch(
-    conn: &mut PgConnection,
-    today: Date,
-) -> sqlx::Result<Vec<PolicyException>> {
-    let all = exceptions(conn, None, 500).await?;
-    Ok(all
-        .into_iter()
-        .filter(|exception| {
-            matches!(
-                exception.state(today),
-                ExceptionState::Expired | ExceptionState::AwaitingBoard | ExceptionState::InForce
-            )
-        })
-        .collect())
 }
 
 /// A risk a policy mitigates.
@@ -708,6 +696,20 @@ pub async fn register_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<Registe
            LEFT JOIN decisions d ON d.id = v.approved_decision_id
            ORDER BY p.reference, v.number
            LIMIT 100000"#
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Every policy as a choice in a form, by reference.
+pub async fn options(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::web::form::RecordOption>> {
+    sqlx::query_as!(
+        crate::web::form::RecordOption,
+        "SELECT id, reference, title FROM policies ORDER BY reference LIMIT $1",
+        limit
     )
     .fetch_all(conn)
     .await

@@ -791,3 +791,17 @@ pub async fn record_acceptance(
     .await?;
     Ok(())
 }
+
+/// Every risk as a choice in a form, by reference.
+pub async fn options(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::web::form::RecordOption>> {
+    sqlx::query_as!(
+        crate::web::form::RecordOption,
+        "SELECT id, reference, title FROM risks ORDER BY reference LIMIT $1",
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -211,8 +211,19 @@ async fn a_policy_goes_from_draft_through_the_board_to_published_and_retired() {
     assert!(!shown.contains("phones"));
     assert!(page.contains("Version 2 is in force; version 3 is draft."));
 
-    // Retiring needs a reason, given next to the field.
+    // Retiring needs a reason, given next to the field; a page read before a change keeps
+    // what was typed and says why.
     let version = policy_version(&app, &path).await;
+    let stale = manager
+        .post_form(
+            &format!("{path}/retire"),
+            &[("reason", "Merged elsewhere."), ("version", "1")],
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = stale.text().await.unwrap();
+    assert!(page.contains("The policy changed while you were reading it"));
+    assert!(page.contains(">Merged elsewhere.</textarea>"));
     let no_reason = manager
         .post_form(
             &format!("{path}/retire"),
