@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use sqlx::Connection;
 
 use crate::audit::{self, Actor};
 use crate::auth::{normalize_email, password};
@@ -204,8 +205,8 @@ async fn add_user(database: &Database, add: AddUser) -> anyhow::Result<ExitCode>
         roles,
         is_chair: add.chair,
     };
-    let pool = database.app_pool().await?;
-    let mut tx = pool.begin().await?;
+    let mut conn = database.owner_connection().await?;
+    let mut tx = conn.begin().await?;
     let id = users::create_with_audit(&mut tx, &Actor::system(), None, &account)
         .await
         .with_context(|| format!("cannot create the account {email}"))?;
@@ -228,8 +229,7 @@ fn read_new_password() -> anyhow::Result<String> {
 }
 
 async fn verify_audit(database: &Database) -> anyhow::Result<ExitCode> {
-    let pool = database.app_pool().await?;
-    let mut conn = pool.acquire().await?;
+    let mut conn = database.owner_connection().await?;
     let report = audit::verify_chain(&mut conn).await?;
     println!("Events checked: {}", report.events_checked);
     println!("Chain head:     #{} {}", report.head_seq, report.head_hash);

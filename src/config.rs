@@ -14,8 +14,8 @@ pub struct DatabaseConfig {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Connection URL for the server's own connections, as a role that cannot change the
-    /// audit trail. Without it, the owner's connections switch to `quorum_app` (SET ROLE).
+    /// Connection URL for the server's own connections, as the role `quorum_app` that
+    /// cannot change the audit trail. Needed with `DATABASE_URL` to run the server.
     #[arg(
         long,
         env = "QUORUM_APP_DATABASE_URL",

@@ -19,6 +19,7 @@ pub mod exports;
 pub mod notify;
 pub mod policies;
 pub mod projects;
+pub mod references;
 pub mod risks;
 pub mod startup;
 pub mod telemetry;

@@ -10,9 +10,10 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
-use super::engine::{self, eligible_members, why_not_eligible};
+use super::eligibility::Conflicts;
+use super::engine;
 use super::model::{Choice, Count, Outcome, RequestStatus};
-use super::repo::{self, Recusal, Request, RequestFilter, Vote};
+use super::repo::{self, Recusal, Request, Selection, Vote};
 use super::{notices, refused};
 use crate::audit::{Actor, Context};
 use crate::projects::today;
@@ -50,25 +51,19 @@ impl RequestView {
         let members = repo::board_members(conn).await?;
         let recusals = repo::recusals(conn, request.id).await?;
         let votes = repo::votes(conn, request.id).await?;
-        let eligible = eligible_members(&members, &request, &recusals);
-        let count = repo::count(&eligible, &votes);
+        let conflicts = Conflicts::load(conn, request.id).await?;
+        let count = repo::count(&conflicts.eligible(&members), &votes);
         let ineligible = members
             .iter()
             .filter_map(|member| {
-                why_not_eligible(member.id, &request, &recusals).map(|reason| {
-                    let reason = reason
-                        .replace("You filed it", "Filed it")
-                        .replace("You manage", "Manages")
-                        .replace("You declared", "Declared");
-                    (member.display_name.clone(), reason)
-                })
+                conflicts
+                    .of(member.id)
+                    .map(|reason| (member.display_name.clone(), reason.of_member()))
             })
             .collect();
-        let viewer_cannot_vote = if viewer.has_role(crate::users::Role::Board) {
-            why_not_eligible(viewer.id, &request, &recusals)
-        } else {
-            Some("Only board members vote.".to_owned())
-        };
+        let viewer_cannot_vote = conflicts
+            .why_not(viewer.id, viewer.has_role(crate::users::Role::Board))
+            .map(|reason| reason.to_viewer());
         let viewer_vote = votes
             .iter()
             .find(|vote| vote.voter_id == viewer.id && vote.is_live())
@@ -132,12 +127,7 @@ pub async fn waiting_for_vote(
     conn: &mut PgConnection,
     member_id: i64,
 ) -> sqlx::Result<Vec<Request>> {
-    let filter = RequestFilter {
-        awaiting_vote_of: Some(member_id),
-        limit: 100,
-        ..RequestFilter::default()
-    };
-    repo::find_requests(conn, &filter).await
+    repo::find_requests(conn, Selection::AwaitingVoteOf(member_id), 100).await
 }
 
 /// `GET /board/requests`: waiting for your vote first, then every open request.
@@ -147,15 +137,10 @@ pub(super) async fn list(
     BoardMember(user): BoardMember,
 ) -> AppResult<BoardListPage> {
     let mut conn = state.pool.acquire().await?;
-    let open = RequestFilter {
-        open_only: true,
-        limit: 200,
-        ..RequestFilter::default()
-    };
     Ok(BoardListPage {
         ctx,
         waiting: waiting_for_vote(&mut conn, user.id).await?,
-        open: repo::find_requests(&mut conn, &open).await?,
+        open: repo::find_requests(&mut conn, Selection::Open, 200).await?,
     })
 }
 
@@ -365,13 +350,8 @@ pub(super) async fn audit_list(
     Query(query): Query<AuditListQuery>,
 ) -> AppResult<AuditListPage> {
     let mut conn = state.pool.acquire().await?;
-    let filter = RequestFilter {
-        newest_first: true,
-        before_id: query.before,
-        limit: crate::web::pagination::fetch_limit(AUDIT_PAGE_SIZE),
-        ..RequestFilter::default()
-    };
-    let rows = repo::find_requests(&mut conn, &filter).await?;
+    let limit = crate::web::pagination::fetch_limit(AUDIT_PAGE_SIZE);
+    let rows = repo::find_requests(&mut conn, Selection::NewestBefore(query.before), limit).await?;
     let page = crate::web::pagination::KeysetPage::from_rows(rows, AUDIT_PAGE_SIZE, |r| r.id);
     Ok(AuditListPage {
         ctx,

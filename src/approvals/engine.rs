@@ -8,10 +8,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::model::{Choice, Outcome, RequestKind, RequestStatus};
-use super::repo::{self, BudgetContent, Member, Recusal, Request};
+use super::eligibility::{Conflicts, Ineligible};
+use super::filing::Heading;
+use super::model::{Choice, Outcome, RequestStatus, VoteEnd};
+use super::repo::{self, Request};
+use super::subject::{Budget, Subject};
 use crate::audit::{self, Context};
 use crate::projects;
+use crate::references::{self, Series};
 use crate::users::Role;
 use crate::web::CurrentUser;
 
@@ -20,13 +24,15 @@ use crate::web::CurrentUser;
 pub enum Refusal {
     NotFound,
     NotOpen(RequestStatus),
-    NotEligible(String),
+    NotEligible(Ineligible),
     NotChair,
     NotDue(Date),
     NotRequester,
     Stale,
     /// Only budget requests are edited; a risk acceptance is withdrawn and asked again.
     NotEditable,
+    /// A live request about the same record exists (its reference, when known).
+    AlreadyAsked(Option<String>),
 }
 
 impl Refusal {
@@ -37,7 +43,9 @@ impl Refusal {
                 "This request is {}: it no longer takes votes, recusals or changes.",
                 status.label().to_lowercase()
             ),
-            Refusal::NotEligible(reason) => format!("You cannot vote on this request. {reason}"),
+            Refusal::NotEligible(reason) => {
+                format!("You cannot vote on this request. {}", reason.to_viewer())
+            }
             Refusal::NotChair => "Only the chair of the board closes a request.".to_owned(),
             Refusal::NotDue(due) => {
                 format!("The chair can close this request from its due date, {due}.")
@@ -48,6 +56,13 @@ impl Refusal {
             Refusal::Stale => "The request changed while you were editing it.".to_owned(),
             Refusal::NotEditable => {
                 "This request is not edited: withdraw it and ask again.".to_owned()
+            }
+            Refusal::AlreadyAsked(Some(reference)) => format!(
+                "The board already has {reference} about this; it must be decided or withdrawn first."
+            ),
+            Refusal::AlreadyAsked(None) => {
+                "The board already has a request about this; it must be decided or withdrawn first."
+                    .to_owned()
             }
         }
     }
@@ -61,36 +76,10 @@ pub enum EngineError {
     Database(#[from] sqlx::Error),
 }
 
-type EngineResult<T> = Result<T, EngineError>;
+pub type EngineResult<T> = Result<T, EngineError>;
 
 fn refuse<T>(refusal: Refusal) -> EngineResult<T> {
     Err(EngineError::Refused(refusal))
-}
-
-/// Why `member` may not vote on `request`, or `None` if they may. Segregation of duties:
-/// nobody decides on their own request or project; a declared conflict recuses.
-pub fn why_not_eligible(member_id: i64, request: &Request, recusals: &[Recusal]) -> Option<String> {
-    if member_id == request.requester_id {
-        Some("You filed it, and nobody approves their own request.".to_owned())
-    } else if Some(member_id) == request.project_manager_id {
-        Some("You manage the project it is about.".to_owned())
-    } else if Some(member_id) == request.policy_owner_id {
-        Some("You own the policy it is about.".to_owned())
-    } else {
-        recusals
-            .iter()
-            .find(|recusal| recusal.member_id == member_id)
-            .map(|recusal| format!("You declared a conflict of interest: {}", recusal.reason))
-    }
-}
-
-/// The members who may vote on `request`.
-pub fn eligible_members(members: &[Member], request: &Request, recusals: &[Recusal]) -> Vec<i64> {
-    members
-        .iter()
-        .filter(|member| why_not_eligible(member.id, request, recusals).is_none())
-        .map(|member| member.id)
-        .collect()
 }
 
 async fn locked_request(conn: &mut PgConnection, id: i64) -> EngineResult<Request> {
@@ -143,7 +132,8 @@ pub async fn change(
     conn: &mut PgConnection,
     id: i64,
     version: i32,
-    content: &BudgetContent,
+    heading: &Heading,
+    budget: &Budget,
     requester: &CurrentUser,
     audit: &Context,
 ) -> EngineResult<Vec<i64>> {
@@ -154,10 +144,13 @@ pub async fn change(
     if before.status().is_closed() {
         return refuse(Refusal::NotOpen(before.status()));
     }
-    if !before.is_budget() {
+    if before.budget().is_none() {
         return refuse(Refusal::NotEditable);
     }
-    let Some(content_version) = repo::update_budget_request(conn, id, version, content).await?
+    let subject = Subject::Budget(budget.clone());
+    let content_hash = heading.content_hash(&subject);
+    let Some(content_version) =
+        repo::update_budget_request(conn, id, version, heading, budget, &content_hash).await?
     else {
         return refuse(Refusal::Stale);
     };
@@ -170,8 +163,8 @@ pub async fn change(
         .record(
             conn,
             audit::Entry::new("request.changed", "approval_request", Some(before.reference.clone()))
-                .before(json!({ "content_version": before.content_version, "content": before.content() }))
-                .after(json!({ "content_version": content_version, "content": content, "votes_set_aside": set_aside.len() })),
+                .before(json!({ "content_version": before.content_version, "heading": before.heading(), "subject": before.subject }))
+                .after(json!({ "content_version": content_version, "heading": heading, "subject": subject, "content_hash": content_hash, "votes_set_aside": set_aside.len() })),
         )
         .await?;
     Ok(set_aside)
@@ -218,14 +211,11 @@ pub async fn cast_vote(
 ) -> EngineResult<Option<Outcome>> {
     let request = locked_request(conn, id).await?;
     ensure_open(&request)?;
-    if !voter.has_role(Role::Board) {
-        return refuse(Refusal::NotEligible("Only board members vote.".to_owned()));
-    }
-    let recusals = repo::recusals(conn, id).await?;
-    if let Some(reason) = why_not_eligible(voter.id, &request, &recusals) {
+    let conflicts = Conflicts::load(conn, id).await?;
+    if let Some(reason) = conflicts.why_not(voter.id, voter.has_role(Role::Board)) {
         return refuse(Refusal::NotEligible(reason));
     }
-    repo::end_live_vote(conn, id, voter.id, "changed").await?;
+    repo::end_live_vote(conn, id, voter.id, VoteEnd::Changed).await?;
     repo::insert_vote(conn, id, voter.id, request.content_version, choice, comment).await?;
     audit
         .record(
@@ -257,12 +247,10 @@ pub async fn recuse(
     let request = locked_request(conn, id).await?;
     ensure_open(&request)?;
     if !member.has_role(Role::Board) {
-        return refuse(Refusal::NotEligible(
-            "Only board members take part.".to_owned(),
-        ));
+        return refuse(Refusal::NotEligible(Ineligible::NotBoardMember));
     }
     if repo::insert_recusal(conn, id, member.id, reason).await? {
-        repo::end_live_vote(conn, id, member.id, "set_aside").await?;
+        repo::end_live_vote(conn, id, member.id, VoteEnd::SetAside).await?;
         audit
             .record(
                 conn,
@@ -301,15 +289,17 @@ pub async fn close_by_chair(
     Ok(outcome)
 }
 
+/// The count of the live votes of the members who may vote, with every vote and the
+/// eligible members' ids.
 async fn current_count(
     conn: &mut PgConnection,
     request: &Request,
-) -> EngineResult<(super::model::Count, Vec<repo::Vote>, Vec<Recusal>)> {
+) -> EngineResult<(super::model::Count, Vec<repo::Vote>, Vec<i64>)> {
     let members = repo::board_members(conn).await?;
-    let recusals = repo::recusals(conn, request.id).await?;
+    let conflicts = Conflicts::load(conn, request.id).await?;
     let votes = repo::votes(conn, request.id).await?;
-    let eligible = eligible_members(&members, request, &recusals);
-    Ok((repo::count(&eligible, &votes), votes, recusals))
+    let eligible = conflicts.eligible(&members);
+    Ok((repo::count(&eligible, &votes), votes, eligible))
 }
 
 /// Closes the request if no remaining vote can change its outcome.
@@ -338,9 +328,8 @@ async fn close(
     closed_by: i64,
     audit: &Context,
 ) -> EngineResult<()> {
-    let (count, votes, recusals) = current_count(conn, request).await?;
-    let members = repo::board_members(conn).await?;
-    let eligible = eligible_members(&members, request, &recusals);
+    let (count, votes, eligible) = current_count(conn, request).await?;
+    let recusals = repo::recusals(conn, request.id).await?;
     let counted: Vec<serde_json::Value> = votes
         .iter()
         .filter(|vote| vote.is_live() && eligible.contains(&vote.voter_id))
@@ -360,7 +349,7 @@ async fn close(
     let status = outcome.status();
     repo::set_status(conn, request.id, status).await?;
     let year = OffsetDateTime::now_utc().year();
-    let reference = repo::next_reference(conn, "DEC", year).await?;
+    let reference = references::next(conn, Series::Decision { year }).await?;
     let decision_id = repo::insert_resolution(
         conn,
         &reference,
@@ -391,47 +380,36 @@ async fn apply_approval(
     decision_id: i64,
     decided_by: i64,
 ) -> EngineResult<()> {
-    match request.kind.parse::<RequestKind>() {
-        Ok(RequestKind::Budget) => {
-            if let Some(project_id) = request.project_id {
-                let reason = format!("{} approved by the board ({decision}).", request.reference);
-                projects::repo::add_to_budget(
-                    conn,
-                    project_id,
-                    request.amount,
-                    &reason,
-                    decided_by,
-                )
-                .await?;
-            }
-            repo::commit_to_fiscal_year(conn, request.fiscal_year, request.amount).await?;
+    match &request.subject {
+        Subject::Budget(budget) => {
+            let reason = format!("{} approved by the board ({decision}).", request.reference);
+            projects::repo::add_to_budget(
+                conn,
+                budget.project_id,
+                budget.amount,
+                &reason,
+                decided_by,
+            )
+            .await?;
+            repo::commit_to_fiscal_year(conn, budget.fiscal_year, budget.amount).await?;
         }
-        Ok(RequestKind::RiskAcceptance) => {
-            if let (Some(risk_id), Some(likelihood), Some(impact), Some(until)) = (
-                request.accept_risk_id,
-                request.accept_residual_likelihood,
-                request.accept_residual_impact,
-                request.accept_expires_on,
-            ) {
-                crate::risks::repo::record_acceptance(
-                    conn,
-                    risk_id,
-                    decision_id,
-                    likelihood,
-                    impact,
-                    until,
-                )
-                .await?;
-            }
+        Subject::RiskAcceptance(acceptance) => {
+            crate::risks::repo::record_acceptance(
+                conn,
+                acceptance.risk_id,
+                decision_id,
+                acceptance.residual_likelihood,
+                acceptance.residual_impact,
+                acceptance.expires_on,
+            )
+            .await?;
         }
-        Ok(RequestKind::PolicyPublication) => {
-            if let Some(version_id) = request.policy_version_id {
-                crate::policies::repo::mark_approved(conn, version_id, decision_id).await?;
-            }
+        Subject::PolicyPublication(publication) => {
+            crate::policies::repo::mark_approved(conn, publication.version_id, decision_id).await?;
         }
         // An exception is in force from its approval: its dates and the request's status
         // say so, nothing else changes.
-        Ok(RequestKind::PolicyException) | Err(_) => {}
+        Subject::PolicyException(_) => {}
     }
     Ok(())
 }

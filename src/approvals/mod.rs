@@ -4,11 +4,14 @@
 
 pub mod board;
 pub mod budget;
+pub mod eligibility;
 pub mod engine;
+pub mod filing;
 pub mod model;
 pub mod notices;
 pub mod repo;
 pub mod requests;
+pub mod subject;
 
 use axum::Router;
 use axum::response::Response;
@@ -49,7 +52,7 @@ pub fn auditor_routes() -> Router<AppState> {
 
 /// Turns an engine refusal into a message on the request's page (nothing was changed);
 /// database errors stay errors.
-async fn refused(session: &Session, error: EngineError, back: &str) -> AppResult<Response> {
+pub async fn refused(session: &Session, error: EngineError, back: &str) -> AppResult<Response> {
     match error {
         EngineError::Refused(Refusal::NotFound) => Err(AppError::NotFound),
         EngineError::Refused(refusal) => {

@@ -5,8 +5,8 @@
 use crate::text_enum::text_enum;
 
 text_enum! {
-    /// What a request asks the board to decide. Adding a kind: a variant here, its subject
-    /// table, and its effect in `engine::apply_approval`.
+    /// What a request asks the board to decide: the kind of its [`super::subject::Subject`]
+    /// (adding a kind is described there).
     pub enum RequestKind {
         Budget => ("budget", "Budget request"),
         RiskAcceptance => ("risk_acceptance", "Risk acceptance above appetite"),
@@ -37,6 +37,16 @@ text_enum! {
         Approve => ("approve", "Approve"),
         Reject => ("reject", "Reject"),
         Abstain => ("abstain", "Abstain"),
+    }
+}
+
+text_enum! {
+    /// Why a vote stopped counting.
+    pub enum VoteEnd {
+        /// Its voter cast another.
+        Changed => ("changed", "Changed"),
+        /// The request's content changed, or its voter was recused.
+        SetAside => ("set_aside", "Set aside"),
     }
 }
 

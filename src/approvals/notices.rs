@@ -3,7 +3,7 @@
 
 use sqlx::PgConnection;
 
-use super::engine::eligible_members;
+use super::eligibility::Conflicts;
 use super::repo::{self, Request};
 use crate::config::ServerConfig;
 use crate::notify;
@@ -35,18 +35,16 @@ pub async fn request_opened(
 ) -> sqlx::Result<()> {
     let request = reload(conn, id).await?;
     let members = repo::board_members(conn).await?;
-    let recusals = repo::recusals(conn, id).await?;
-    let eligible = eligible_members(&members, &request, &recusals);
+    let eligible = Conflicts::load(conn, id).await?.eligible(&members);
     let subject = format!("Your vote: {} {}", request.reference, request.title);
+    let asked = match (request.budget(), request.project_reference.as_deref()) {
+        (Some(_), Some(project)) => format!("{} for {project}", request.what()),
+        _ => format!("a decision: {}", request.what()),
+    };
     let body = format!(
-        "{} asks the board for {} ({}) for {}.\n\nPlease vote by {}:\n{}\n",
+        "{} asks the board for {asked}.\n\n{}\n\nPlease vote by {}:\n{}\n",
         request.requester_name,
-        request.amount_text(),
-        request.spend_type_label(),
-        request
-            .project_reference
-            .as_deref()
-            .unwrap_or("the project"),
+        request.title,
         request.due_date,
         link(config, &request)
     );

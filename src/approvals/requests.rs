@@ -12,8 +12,10 @@ use tower_sessions::Session;
 
 use super::board::RequestView;
 use super::engine::{self, EngineError, Refusal};
+use super::filing::{self, Filing, Heading};
 use super::model::{RequestKind, Rule, SpendType};
-use super::repo::{self, BudgetContent, Request, RequestFilter};
+use super::repo::{self, Request, Selection};
+use super::subject::{Budget, Subject};
 use super::{notices, refused};
 use crate::audit::{self, Actor, Context};
 use crate::projects::model::{Cadence, Phase};
@@ -39,14 +41,9 @@ pub(super) async fn list(
     ItManager(user): ItManager,
 ) -> AppResult<MyRequestsPage> {
     let mut conn = state.pool.acquire().await?;
-    let filter = RequestFilter {
-        requester_id: Some(user.id),
-        limit: 200,
-        ..RequestFilter::default()
-    };
     Ok(MyRequestsPage {
         ctx,
-        requests: repo::find_requests(&mut conn, &filter).await?,
+        requests: repo::find_requests(&mut conn, Selection::FiledBy(user.id), 200).await?,
     })
 }
 
@@ -107,24 +104,27 @@ impl RequestForm {
     }
 
     fn from_request(request: &Request) -> Self {
-        Self {
+        let form = Self {
             title: request.title.clone(),
             summary: request.summary.clone(),
-            project_id: request
-                .project_id
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-            amount: input_value(request.amount),
-            spend_type: request.spend_type.clone(),
-            fiscal_year: request.fiscal_year.to_string(),
             due_date: request.due_date.to_string(),
-            benefits: request.benefits.clone(),
-            costs: request.costs.clone(),
-            risks: request.risks.clone(),
-            alternatives: request.alternatives.clone(),
             hide_tally: request.hide_tally.then(|| "on".to_owned()),
             version: request.version,
             ..Self::default()
+        };
+        match request.budget() {
+            Some(budget) => Self {
+                project_id: budget.project_id.to_string(),
+                amount: input_value(budget.amount),
+                spend_type: budget.spend_type.as_str().to_owned(),
+                fiscal_year: budget.fiscal_year.to_string(),
+                benefits: budget.benefits.clone(),
+                costs: budget.costs.clone(),
+                risks: budget.risks.clone(),
+                alternatives: budget.alternatives.clone(),
+                ..form
+            },
+            None => form,
         }
     }
 
@@ -136,7 +136,7 @@ impl RequestForm {
         projects: &[Project],
         objectives: Option<&[Objective]>,
         requester_id: i64,
-    ) -> Result<(BudgetContent, Option<ProjectFields>), FieldErrors> {
+    ) -> Result<(Heading, Budget, Option<ProjectFields>), FieldErrors> {
         let mut errors = FieldErrors::new();
         let title = form::required_text(&mut errors, "title", &self.title, 200);
         let summary = form::bounded_text(&mut errors, "summary", &self.summary, 2_000);
@@ -185,21 +185,23 @@ impl RequestForm {
         let alternatives =
             form::bounded_text(&mut errors, "alternatives", &self.alternatives, 10_000);
         errors.into_result()?;
-        let content = BudgetContent {
+        let heading = Heading {
             title,
             summary,
+            due_date: due_date.unwrap_or_else(today),
+            hide_tally: self.hide_tally.is_some(),
+        };
+        let budget = Budget {
             project_id: project_id.unwrap_or_default(),
             amount: amount.unwrap_or_default(),
             spend_type: spend_type.unwrap_or(SpendType::Capex),
             fiscal_year: fiscal_year.unwrap_or(this_year),
-            due_date: due_date.unwrap_or_else(today),
             benefits,
             costs,
             risks,
             alternatives,
-            hide_tally: self.hide_tally.is_some(),
         };
-        Ok((content, new_project))
+        Ok((heading, budget, new_project))
     }
 
     /// The project proposed with the request: it starts today, runs a year and reports
@@ -316,7 +318,7 @@ pub(super) async fn create(
     Form(form): Form<RequestForm>,
 ) -> AppResult<Response> {
     let page = RequestFormPage::new(&state, ctx, user.id, form).await?;
-    let (mut content, new_project) =
+    let (heading, mut budget, new_project) =
         match page
             .form
             .validate(&page.projects, Some(&page.objectives), user.id)
@@ -327,40 +329,37 @@ pub(super) async fn create(
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
     if let Some(fields) = new_project {
-        content.project_id = projects::repo::create_project(&mut tx, &fields).await?;
+        budget.project_id = projects::repo::create_project(&mut tx, &fields).await?;
         audit
             .record(
                 &mut tx,
                 audit::Entry::new(
                     "project.created",
                     "project",
-                    Some(content.project_id.to_string()),
+                    Some(budget.project_id.to_string()),
                 )
                 .after(json!({ "proposed_with_request": true, "project": fields })),
             )
             .await?;
     }
-    let reference = repo::next_reference(&mut tx, "REQ", today().year()).await?;
-    let id = repo::create_budget_request(&mut tx, &reference, user.id, page.rule, &content).await?;
-    audit
-        .record(
-            &mut tx,
-            audit::Entry::new(
-                "request.created",
-                "approval_request",
-                Some(reference.clone()),
-            )
-            .after(json!({ "kind": "budget", "content": content })),
-        )
-        .await?;
+    let submit = page.form.action == "submit";
+    let filing = Filing {
+        heading,
+        project_id: Some(budget.project_id),
+        subject: Subject::Budget(budget),
+        rule: page.rule,
+        submit,
+    };
+    let filed = match filing::file(&mut tx, &filing, &user, today(), &audit).await {
+        Ok(filed) => filed,
+        Err(error) => return refused(&session, error, "/manage/requests").await,
+    };
+    let (id, reference) = (filed.id, filed.reference);
     let path = format!("/manage/requests/{id}");
-    if page.form.action == "submit" {
-        if let Err(error) = engine::open(&mut tx, id, &user, &audit).await {
-            return refused(&session, error, &path).await;
-        }
+    if submit {
         notices::request_opened(&mut tx, &state.config, id).await?;
     }
-    let message = if page.form.action == "submit" {
+    let message = if submit {
         format!("{reference} is open for the board's votes.")
     } else {
         format!("{reference} is saved as a draft. Submit it when it is ready.")
@@ -444,8 +443,8 @@ pub(super) async fn save(
     let path = format!("/manage/requests/{id}");
     let page = manage_page(&state, ctx, &user, request, Some(form)).await?;
     // An existing request keeps to existing projects.
-    let content = match page.form.validate(&page.projects, None, user.id) {
-        Ok((content, _)) => content,
+    let (heading, budget) = match page.form.validate(&page.projects, None, user.id) {
+        Ok((heading, budget, _)) => (heading, budget),
         Err(errors) => {
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -456,9 +455,16 @@ pub(super) async fn save(
     };
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
-    let set_aside = match engine::change(&mut tx, id, page.form.version, &content, &user, &audit)
-        .await
-    {
+    let changed = engine::change(
+        &mut tx,
+        id,
+        page.form.version,
+        &heading,
+        &budget,
+        &user,
+        &audit,
+    );
+    let set_aside = match changed.await {
         Ok(set_aside) => set_aside,
         Err(EngineError::Refused(Refusal::Stale)) => {
             let mut errors = FieldErrors::new();

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{Coverage, Frequency, Implementation, TestResult};
+use crate::references::{self, Series};
 use crate::web::page::format_time;
 
 #[derive(Debug, Clone, Serialize)]
@@ -410,18 +411,19 @@ pub async fn create(
     fields: &ControlFields,
     user_id: i64,
 ) -> sqlx::Result<(i64, String)> {
+    let reference = references::next(conn, Series::Control).await?;
     let row = sqlx::query!(
         "INSERT INTO controls (reference, title, description, owner_id, frequency,
                                implementation, na_justification)
-         VALUES ('CTL-' || lpad(nextval('control_reference_seq')::text, 4, '0'),
-                 $1, $2, $3, $4, $5, $6)
+         VALUES ($7, $1, $2, $3, $4, $5, $6)
          RETURNING id, reference",
         fields.title,
         fields.description,
         fields.owner_id,
         fields.frequency.as_str(),
         fields.implementation.as_str(),
-        fields.na_justification
+        fields.na_justification,
+        reference
     )
     .fetch_one(&mut *conn)
     .await?;

@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use time::Date;
 
-use crate::approvals::{self, model::RequestStatus, repo::RequestFilter};
+use crate::approvals::{self, repo::Selection};
 use crate::projects::{self, model::Period, repo::ProjectQuery};
 use crate::users::Role;
 use crate::web::{AppResult, AppState, PageContext, SignedIn};
@@ -53,12 +53,7 @@ pub(super) async fn inbox(
             });
         }
         if user.is_chair {
-            let open = RequestFilter {
-                open_only: true,
-                limit: 200,
-                ..RequestFilter::default()
-            };
-            for request in approvals::repo::find_requests(&mut conn, &open).await? {
+            for request in approvals::repo::find_requests(&mut conn, Selection::Open, 200).await? {
                 if request.due_date <= today {
                     items.push(InboxItem {
                         href: format!("/board/requests/{}", request.id),
@@ -101,24 +96,18 @@ pub(super) async fn inbox(
                 });
             }
         }
-        let filed = RequestFilter {
-            requester_id: Some(user.id),
-            limit: 200,
-            ..RequestFilter::default()
-        };
-        for request in approvals::repo::find_requests(&mut conn, &filed).await? {
-            if request.status() == RequestStatus::Draft {
-                items.push(InboxItem {
-                    href: format!("/manage/requests/{}", request.id),
-                    title: format!(
-                        "Submit or withdraw the draft {} {}",
-                        request.reference, request.title
-                    ),
-                    detail: "A draft the board has not seen.".to_owned(),
-                    late: false,
-                    due: None,
-                });
-            }
+        let drafts = Selection::DraftsOf(user.id);
+        for request in approvals::repo::find_requests(&mut conn, drafts, 200).await? {
+            items.push(InboxItem {
+                href: format!("/manage/requests/{}", request.id),
+                title: format!(
+                    "Submit or withdraw the draft {} {}",
+                    request.reference, request.title
+                ),
+                detail: "A draft the board has not seen.".to_owned(),
+                late: false,
+                due: None,
+            });
         }
     }
 

@@ -28,25 +28,27 @@ pub enum DbError {
     Connect(sqlx::Error),
     #[error("cannot create the database: {0}")]
     Create(sqlx::Error),
+    #[error(
+        "QUORUM_APP_DATABASE_URL is needed with DATABASE_URL: the server's connections log in \
+         as the role `quorum_app`, which cannot change the audit trail (give it a password \
+         and name it in that URL); the owner's login is used only for migrations"
+    )]
+    NoAppLogin,
     #[error("cannot apply the migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// How the server's connections get their least-privileged role.
-#[derive(Debug, Clone)]
-enum AppLogin {
-    /// Log in as the application role itself.
-    Direct(PgConnectOptions),
-    /// Log in with the owner's credentials, then `SET ROLE quorum_app`.
-    SetRole(PgConnectOptions),
-}
-
-/// A located database: the owner's connection options, the application's, and the
-/// embedded cluster when Quorum runs one (stopped when this value is dropped).
+/// A located database: the owner's connection options, the application's (a login as
+/// the least-privileged `quorum_app`, when known), and the embedded cluster when Quorum
+/// runs one (stopped when this value is dropped).
+///
+/// The server's connections always log in as the application role itself. Switching from
+/// the owner's login with `SET ROLE` would not do: any statement can undo it with
+/// `RESET ROLE`.
 #[derive(Debug)]
 pub struct Database {
     owner: PgConnectOptions,
-    app: AppLogin,
+    app: Option<PgConnectOptions>,
     cluster: Option<EmbeddedCluster>,
 }
 
@@ -57,12 +59,12 @@ impl Database {
         match &config.database_url {
             Some(url) => {
                 let owner = PgConnectOptions::from_str(url).map_err(DbError::BadUrl)?;
-                let app = match &config.app_database_url {
-                    Some(app_url) => AppLogin::Direct(
-                        PgConnectOptions::from_str(app_url).map_err(DbError::BadUrl)?,
-                    ),
-                    None => AppLogin::SetRole(owner.clone()),
-                };
+                let app = config
+                    .app_database_url
+                    .as_deref()
+                    .map(PgConnectOptions::from_str)
+                    .transpose()
+                    .map_err(DbError::BadUrl)?;
                 Ok(Self::new(owner, app, None))
             }
             None => {
@@ -77,17 +79,20 @@ impl Database {
     /// and the application logs in as its own role over the private socket.
     pub fn on_cluster(cluster: EmbeddedCluster, name: &str) -> Self {
         let owner = cluster.connect_options(embedded::SUPERUSER, name);
-        let app = AppLogin::Direct(cluster.connect_options(APP_ROLE, name));
-        Self::new(owner, app, Some(cluster))
+        let app = cluster.connect_options(APP_ROLE, name);
+        Self::new(owner, Some(app), Some(cluster))
     }
 
-    /// A database reached with `owner` credentials, the application switching role.
-    pub fn with_owner(owner: PgConnectOptions) -> Self {
-        let app = AppLogin::SetRole(owner.clone());
-        Self::new(owner, app, None)
+    /// A database reached with `owner` credentials, the application logging in with `app`.
+    pub fn with_logins(owner: PgConnectOptions, app: PgConnectOptions) -> Self {
+        Self::new(owner, Some(app), None)
     }
 
-    fn new(owner: PgConnectOptions, app: AppLogin, cluster: Option<EmbeddedCluster>) -> Self {
+    fn new(
+        owner: PgConnectOptions,
+        app: Option<PgConnectOptions>,
+        cluster: Option<EmbeddedCluster>,
+    ) -> Self {
         Self {
             owner,
             app,
@@ -110,26 +115,24 @@ impl Database {
         Ok(())
     }
 
-    /// The pool the server uses: every connection acts as `quorum_app`.
+    /// The pool the server uses: every connection logs in as `quorum_app`, with the
+    /// session settings of [`app_session`].
     pub async fn app_pool(&self) -> Result<PgPool, DbError> {
-        let options = PgPoolOptions::new()
+        let login = self.app.clone().ok_or(DbError::NoAppLogin)?;
+        PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10));
-        let pool = match &self.app {
-            AppLogin::Direct(login) => options.connect_with(login.clone()).await,
-            AppLogin::SetRole(login) => {
-                options
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute("SET ROLE quorum_app").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(login.clone())
-                    .await
-            }
-        };
-        pool.map_err(DbError::Connect)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(app_session(login))
+            .await
+            .map_err(DbError::Connect)
+    }
+
+    /// A connection as the owner, for the operator's commands (`quorum user add`,
+    /// `quorum audit verify`), which run with the credentials of `DATABASE_URL`.
+    pub async fn owner_connection(&self) -> Result<PgConnection, DbError> {
+        PgConnection::connect_with(&app_session(self.owner.clone()))
+            .await
+            .map_err(DbError::Connect)
     }
 
     /// Stops the embedded cluster, if Quorum started one.
@@ -138,6 +141,20 @@ impl Database {
             cluster.stop();
         }
     }
+}
+
+/// The settings every connection of Quorum's runs with, sent at connection start-up so
+/// no statement depends on them being set later:
+/// - `jit = off`: JIT compilation of a generic plan cost about 600 ms per execution of a
+///   query that runs in under a millisecond, and collapsed pages under load;
+/// - a statement timeout, so no query holds a connection for ever;
+/// - an idle-in-transaction timeout, so a transaction left open releases its locks.
+pub fn app_session(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([
+        ("jit", "off"),
+        ("statement_timeout", "120s"),
+        ("idle_in_transaction_session_timeout", "60s"),
+    ])
 }
 
 /// Creates the database named in `options` (connecting to the `postgres` maintenance

@@ -17,7 +17,6 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use crate::approvals::repo::next_reference;
 use crate::audit::{self, Actor, Context};
 use crate::projects::repo::{Project, ProjectQuery};
 use crate::projects::today;
@@ -349,7 +348,13 @@ async fn create(
         Err(errors) => return Ok(page.refused(errors, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     let mut tx = state.pool.begin().await?;
-    let reference = next_reference(&mut tx, "DEC", today().year()).await?;
+    let reference = crate::references::next(
+        &mut tx,
+        crate::references::Series::Decision {
+            year: today().year(),
+        },
+    )
+    .await?;
     let id = repo::create_management(&mut tx, &reference, user.id, &fields).await?;
     Context::new(Actor::user(&user), meta.request_id.as_deref())
         .record(

@@ -6,11 +6,14 @@ use sqlx::{PgConnection, PgPool};
 use time::Duration;
 
 use crate::approvals::engine;
+use crate::approvals::filing::{self, Filed, Filing, Heading};
 use crate::approvals::model::{Choice, RequestStatus, Rule, SpendType};
-use crate::approvals::repo::{self, BudgetContent};
+use crate::approvals::repo;
+use crate::approvals::subject::{Budget, Subject};
 use crate::audit::{self, Actor, Context};
 use crate::decisions::{self, repo::DecisionStatus, repo::ManagementFields};
 use crate::projects::today;
+use crate::references::{self, Series};
 use crate::users::repo as users_repo;
 use crate::web::CurrentUser;
 
@@ -166,14 +169,7 @@ const DECISIONS: &[DemoDecision] = &[
 /// Loads the requests unless some exist already.
 pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    let existing = repo::find_requests(
-        &mut tx,
-        &repo::RequestFilter {
-            limit: 1,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let existing = repo::find_requests(&mut tx, repo::Selection::NewestBefore(None), 1).await?;
     if !existing.is_empty() {
         return Ok(());
     }
@@ -199,7 +195,8 @@ pub async fn load(pool: &PgPool, rule: Rule) -> anyhow::Result<()> {
             decision: demo.decision.to_owned(),
             consequences: demo.consequences.to_owned(),
         };
-        let reference = repo::next_reference(&mut tx, "DEC", today().year()).await?;
+        let year = today().year();
+        let reference = references::next(&mut tx, Series::Decision { year }).await?;
         let id =
             decisions::repo::create_management(&mut tx, &reference, author.id, &fields).await?;
         decisions::repo::set_status(&mut tx, id, 1, DecisionStatus::Accepted, None).await?;
@@ -249,24 +246,29 @@ async fn load_request(
     let requester = person(conn, demo.requester).await?;
     let today = today();
     // Requests already decided were due, and filed, in the past; the others are open now.
-    let content = BudgetContent {
-        title: demo.title.to_owned(),
-        summary: format!("{} for {}.", demo.title, demo.project),
-        project_id,
-        amount: demo.amount_thousands * 100_000,
-        spend_type: demo.spend_type,
-        fiscal_year: today.year(),
-        due_date: today + Duration::days(demo.due_in_days),
-        benefits: "Keeps the project on its approved plan and dates.".to_owned(),
-        costs: format!("{} thousand, once.", demo.amount_thousands),
-        risks: "Vendor capacity; mitigated by a fixed-price contract.".to_owned(),
-        alternatives: "Delay the work by a quarter; do nothing (accept the risk).".to_owned(),
-        hide_tally: demo.hide_tally,
+    let filing = Filing {
+        heading: Heading {
+            title: demo.title.to_owned(),
+            summary: format!("{} for {}.", demo.title, demo.project),
+            due_date: today + Duration::days(demo.due_in_days),
+            hide_tally: demo.hide_tally,
+        },
+        project_id: Some(project_id),
+        subject: Subject::Budget(Budget {
+            project_id,
+            amount: demo.amount_thousands * 100_000,
+            spend_type: demo.spend_type,
+            fiscal_year: today.year(),
+            benefits: "Keeps the project on its approved plan and dates.".to_owned(),
+            costs: format!("{} thousand, once.", demo.amount_thousands),
+            risks: "Vendor capacity; mitigated by a fixed-price contract.".to_owned(),
+            alternatives: "Delay the work by a quarter; do nothing (accept the risk).".to_owned(),
+        }),
+        rule,
+        submit: true,
     };
-    let reference = repo::next_reference(conn, "REQ", today.year()).await?;
-    let id = repo::create_budget_request(conn, &reference, requester.id, rule, &content).await?;
     let as_requester = Context::new(Actor::user(&requester), None);
-    engine::open(conn, id, &requester, &as_requester)
+    let Filed { id, reference } = filing::file(conn, &filing, &requester, today, &as_requester)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for (email, choice, comment) in demo.votes {

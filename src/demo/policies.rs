@@ -8,7 +8,8 @@ use time::Duration;
 
 use super::approvals::person;
 use crate::approvals::model::{Choice, Rule};
-use crate::approvals::{engine, repo::ExceptionContent};
+use crate::approvals::subject::PolicyException;
+use crate::approvals::{engine, filing};
 use crate::audit::{self, Actor, Context};
 use crate::policies::model::{Lifecycle, PolicyCategory, review_due};
 use crate::policies::repo::{self, PolicySettings, VersionText};
@@ -355,7 +356,10 @@ async fn submit(
     let draft = versions
         .first()
         .ok_or_else(|| anyhow::anyhow!("no version of policy {id}"))?;
-    crate::policies::file_publication(conn, rule, &policy, draft, owner, audit).await?;
+    let filing = crate::policies::publication_filing(rule, &policy, draft, today());
+    filing::file(conn, &filing, owner, today(), audit)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
 
@@ -423,19 +427,22 @@ async fn exceptions(conn: &mut PgConnection, rule: Rule) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("no {title}"))?;
         let requester = person(conn, "manager2@example.com").await?;
         let audit = Context::new(Actor::user(&requester), None);
-        let content = ExceptionContent {
+        let exception = PolicyException {
             policy_id: id,
+            policy_reference: String::new(),
+            policy_title: String::new(),
             scope: scope.to_owned(),
             justification: justification.to_owned(),
             compensating_controls: controls.to_owned(),
             starts_on,
             expires_on,
         };
-        let (request_id, _) =
-            crate::policies::file_exception(conn, rule, &policy, &content, &requester, &audit)
-                .await?;
+        let filing = crate::policies::exception_filing(rule, &policy, exception, today);
+        let filed = filing::file(conn, &filing, &requester, today, &audit)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         if approved {
-            approve_request(conn, request_id).await?;
+            approve_request(conn, filed.id).await?;
         }
     }
     Ok(())

@@ -457,16 +457,16 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
             .unwrap_or_default();
         let owner = super::approvals::person(&mut tx, &owner_email).await?;
         let audit = Context::new(Actor::user(&owner), None);
-        crate::risks::file_acceptance(
-            &mut tx,
+        let filing = crate::risks::acceptance_filing(
             rule,
             &risk,
-            &owner,
             "Switching provider mid-contract costs more than the residual risk until the tender.",
             today + Duration::days(180),
-            &audit,
-        )
-        .await?;
+            today,
+        );
+        crate::approvals::filing::file(&mut tx, &filing, &owner, today, &audit)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     tx.commit().await?;
     Ok(())

@@ -21,8 +21,10 @@ use sqlx::PgConnection;
 use time::{Date, Duration};
 use tower_sessions::Session;
 
+use crate::approvals::filing::{Filing, Heading};
 use crate::approvals::model::{RequestKind, Rule};
-use crate::approvals::{self, engine, notices};
+use crate::approvals::subject::{self, PolicyPublication, Subject};
+use crate::approvals::{self, notices};
 use crate::audit::{self, Actor, Context};
 use crate::projects::today;
 use crate::users::{Role, repo::PersonOption};
@@ -752,83 +754,49 @@ async fn submit_for_review(
     };
     let audit = audit_context(&user, &meta);
     let rule = state.config.rule(RequestKind::PolicyPublication);
-    let (request_id, reference) =
-        file_publication(&mut tx, rule, &policy, draft, &user, &audit).await?;
-    notices::request_opened(&mut tx, &state.config, request_id).await?;
+    let filing = publication_filing(rule, &policy, draft, today());
+    let filed = match approvals::filing::file(&mut tx, &filing, &user, today(), &audit).await {
+        Ok(filed) => filed,
+        Err(error) => return approvals::refused(&session, error, &back).await,
+    };
+    notices::request_opened(&mut tx, &state.config, filed.id).await?;
     commit_and_redirect(
         tx,
         &session,
         format!(
-            "{reference} asks the board to approve version {} for publication.",
-            draft.number
+            "{} asks the board to approve version {} for publication.",
+            filed.reference, draft.number
         ),
         &back,
     )
     .await
 }
 
-/// Files and opens the request for the board to approve `version` of `policy` for
-/// publication. Used by the policy page and the demo data.
-pub async fn file_publication(
-    conn: &mut PgConnection,
-    rule: Rule,
-    policy: &Policy,
-    version: &Version,
-    requester: &CurrentUser,
-    audit: &Context,
-) -> AppResult<(i64, String)> {
-    let today = today();
-    let reference = approvals::repo::next_reference(conn, "REQ", today.year()).await?;
-    let title = format!(
-        "Publish {} version {}: {}",
-        policy.reference, version.number, version.title
-    );
-    let new = approvals::repo::NewRequest {
-        reference: &reference,
-        kind: RequestKind::PolicyPublication,
-        title: &title,
-        summary: &version.change_note,
-        requester_id: requester.id,
-        project_id: None,
-        due_date: today + Duration::days(14),
-        rule,
-        content_hash: version.content_hash.clone(),
+/// The request for the board to approve `version` of `policy` for publication. Used by
+/// the policy page and the demo data.
+pub fn publication_filing(rule: Rule, policy: &Policy, version: &Version, today: Date) -> Filing {
+    let publication = PolicyPublication {
+        policy_id: policy.id,
+        policy_reference: policy.reference.clone(),
+        policy_title: version.title.clone(),
+        version_id: version.id,
+        version_number: version.number,
+        version_hash: version.content_hash.clone(),
     };
-    let request_id =
-        approvals::repo::create_policy_publication_request(conn, &new, version.id).await?;
-    audit
-        .record(
-            conn,
-            audit::Entry::new(
-                "request.created",
-                "approval_request",
-                Some(reference.clone()),
-            )
-            .after(json!({
-                "kind": RequestKind::PolicyPublication,
-                "policy": policy.reference,
-                "version": version.number,
-                "content_hash": version.content_hash,
-            })),
-        )
-        .await?;
-    open_request(conn, request_id, requester, audit).await?;
-    Ok((request_id, reference))
-}
-
-async fn open_request(
-    conn: &mut PgConnection,
-    request_id: i64,
-    requester: &CurrentUser,
-    audit: &Context,
-) -> AppResult<()> {
-    match engine::open(conn, request_id, requester, audit).await {
-        Ok(()) => Ok(()),
-        Err(engine::EngineError::Database(error)) => Err(error.into()),
-        Err(engine::EngineError::Refused(refusal)) => Err(AppError::Internal(anyhow::anyhow!(
-            "a request just filed could not be opened: {}",
-            refusal.message()
-        ))),
+    Filing {
+        heading: Heading {
+            title: format!(
+                "Publish {} version {}: {}",
+                policy.reference, version.number, version.title
+            ),
+            summary: version.change_note.clone(),
+            due_date: today + Duration::days(14),
+            hide_tally: false,
+        },
+        project_id: None,
+        subject: Subject::PolicyPublication(publication),
+        rule,
+        submit: true,
     }
 }
 
@@ -1071,7 +1039,8 @@ async fn unlink_risk(
 }
 
 impl ExceptionForm {
-    fn validate(&self, today: Date) -> Result<approvals::repo::ExceptionContent, FieldErrors> {
+    /// The exception as asked (the policy's fields are filled in by [`exception_filing`]).
+    fn validate(&self, today: Date) -> Result<subject::PolicyException, FieldErrors> {
         let mut errors = FieldErrors::new();
         let scope = form::required_text(&mut errors, "scope", &self.scope, 2_000);
         let justification =
@@ -1103,8 +1072,10 @@ impl ExceptionForm {
             }
         }
         errors.into_result()?;
-        Ok(approvals::repo::ExceptionContent {
+        Ok(subject::PolicyException {
             policy_id: 0,
+            policy_reference: String::new(),
+            policy_title: String::new(),
             scope,
             justification,
             compensating_controls,
@@ -1141,64 +1112,54 @@ async fn ask_exception(
         let message = "Exceptions are to a published policy; this one is not in force.";
         return refuse_and_redirect(&session, message, &back).await;
     }
-    let content = approvals::repo::ExceptionContent {
-        policy_id: policy.id,
-        ..content
-    };
     let audit = audit_context(&user, &meta);
     let rule = state.config.rule(RequestKind::PolicyException);
-    let (request_id, reference) =
-        file_exception(&mut tx, rule, &policy, &content, &user, &audit).await?;
-    notices::request_opened(&mut tx, &state.config, request_id).await?;
+    let filing = exception_filing(rule, &policy, content, today);
+    let filed = match approvals::filing::file(&mut tx, &filing, &user, today, &audit).await {
+        Ok(filed) => filed,
+        Err(error) => return approvals::refused(&session, error, &back).await,
+    };
+    notices::request_opened(&mut tx, &state.config, filed.id).await?;
     commit_and_redirect(
         tx,
         &session,
         format!(
-            "{reference} asks the board for an exception to {}.",
-            policy.reference
+            "{} asks the board for an exception to {}.",
+            filed.reference, policy.reference
         ),
         &back,
     )
     .await
 }
 
-/// Files and opens the request for an exception to `policy`. Used by the policy page and
-/// the demo data.
-pub async fn file_exception(
-    conn: &mut PgConnection,
+/// The request for an exception to `policy`. Used by the policy page and the demo data.
+pub fn exception_filing(
     rule: Rule,
     policy: &Policy,
-    content: &approvals::repo::ExceptionContent,
-    requester: &CurrentUser,
-    audit: &Context,
-) -> AppResult<(i64, String)> {
-    let today = today();
-    let reference = approvals::repo::next_reference(conn, "REQ", today.year()).await?;
-    let title = format!(
-        "Exception to {} until {}",
-        policy.reference, content.expires_on
-    );
-    let new = approvals::repo::NewRequest {
-        reference: &reference,
-        kind: RequestKind::PolicyException,
-        title: &title,
-        summary: &content.scope,
-        requester_id: requester.id,
-        project_id: None,
-        due_date: today + Duration::days(14),
-        rule,
-        content_hash: approvals::repo::content_hash(content),
+    exception: subject::PolicyException,
+    today: Date,
+) -> Filing {
+    let exception = subject::PolicyException {
+        policy_id: policy.id,
+        policy_reference: policy.reference.clone(),
+        policy_title: policy.title.clone(),
+        ..exception
     };
-    let request_id = approvals::repo::create_policy_exception_request(conn, &new, content).await?;
-    audit
-        .record(
-            conn,
-            audit::Entry::new("request.created", "approval_request", Some(reference.clone()))
-                .after(json!({ "kind": RequestKind::PolicyException, "policy": policy.reference, "content": content })),
-        )
-        .await?;
-    open_request(conn, request_id, requester, audit).await?;
-    Ok((request_id, reference))
+    Filing {
+        heading: Heading {
+            title: format!(
+                "Exception to {} until {}",
+                policy.reference, exception.expires_on
+            ),
+            summary: exception.scope.clone(),
+            due_date: today + Duration::days(14),
+            hide_tally: false,
+        },
+        project_id: None,
+        subject: Subject::PolicyException(exception),
+        rule,
+        submit: true,
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
+use crate::references::{self, Series};
 use crate::web::page::format_time;
 
 /// A policy in the register: its metadata, the version everyone reads and the newest one.
@@ -248,14 +249,16 @@ pub async fn create(
     text: &VersionText,
     author_id: i64,
 ) -> sqlx::Result<(i64, String)> {
+    let reference = references::next(conn, Series::Policy).await?;
     let row = sqlx::query!(
         "INSERT INTO policies (reference, title, owner_id, category, review_interval_months)
-         VALUES ('POL-' || lpad(nextval('policy_reference_seq')::text, 4, '0'), $1, $2, $3, $4)
+         VALUES ($5, $1, $2, $3, $4)
          RETURNING id, reference",
         text.title,
         settings.owner_id,
         settings.category.as_str(),
-        settings.review_interval_months
+        settings.review_interval_months,
+        reference
     )
     .fetch_one(&mut *conn)
     .await?;

@@ -390,15 +390,15 @@ impl ProjectDetailPage {
             budget_history: repo::budget_history(&mut conn, id).await?,
             requests: crate::approvals::repo::find_requests(
                 &mut conn,
-                &crate::approvals::repo::RequestFilter {
-                    project_id: Some(id),
-                    limit: 100,
-                    ..Default::default()
-                },
+                crate::approvals::repo::Selection::AboutProject(id),
+                100,
             )
             .await?
             .into_iter()
-            .filter(|request| request.status != "draft" || request.requester_id == viewer.id)
+            .filter(|request| {
+                request.status != crate::approvals::model::RequestStatus::Draft
+                    || request.requester_id == viewer.id
+            })
             .collect(),
             decisions: crate::decisions::repo::find_decisions(
                 &mut conn,

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{Cadence, Phase, Rag, ReportStatus, ReportingState};
+use crate::references::{self, Series};
 use crate::web::money::format_minor;
 use crate::web::page::format_time;
 
@@ -45,11 +46,13 @@ pub async fn create_objective(
     title: &str,
     description: &str,
 ) -> sqlx::Result<Objective> {
+    let reference = references::next(conn, Series::Objective).await?;
     sqlx::query_as!(
         Objective,
         "INSERT INTO objectives (reference, title, description)
-         VALUES ('OBJ-' || lpad(nextval('objective_reference_seq')::text, 2, '0'), $1, $2)
+         VALUES ($1, $2, $3)
          RETURNING id, reference, title, description, version",
+        reference,
         title,
         description
     )
@@ -401,11 +404,11 @@ pub struct ProjectFields {
 }
 
 pub async fn create_project(conn: &mut PgConnection, fields: &ProjectFields) -> sqlx::Result<i64> {
+    let reference = references::next(conn, Series::Project).await?;
     sqlx::query_scalar!(
         "INSERT INTO projects (reference, name, description, sponsor, manager_id, objective_id,
                                start_date, planned_end_date, reporting_cadence, phase)
-         VALUES ('PRJ-' || lpad(nextval('project_reference_seq')::text, 4, '0'),
-                 $1, $2, $3, $4, $5, $6, $7, $8, 'proposed')
+         VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, 'proposed')
          RETURNING id",
         fields.name,
         fields.description,
@@ -414,7 +417,8 @@ pub async fn create_project(conn: &mut PgConnection, fields: &ProjectFields) -> 
         fields.objective_id,
         fields.start_date,
         fields.planned_end_date,
-        fields.reporting_cadence.as_str()
+        fields.reporting_cadence.as_str(),
+        reference
     )
     .fetch_one(conn)
     .await

@@ -756,26 +756,14 @@ async fn ask_acceptance(
     Path(id): Path<i64>,
     Form(form): Form<AcceptanceForm>,
 ) -> AppResult<Response> {
-    use crate::approvals::{self, notices};
+    use crate::approvals::notices;
     let back = format!("/manage/risks/{id}");
     let page = risk_page(&state, ctx, id, "/manage").await?;
-    let pending = {
-        let mut conn = state.pool.acquire().await?;
-        approvals::repo::open_acceptance_for(&mut conn, id).await?
-    };
     let today = today();
     if !page.risk.is_unapproved_exception(today) {
         let message =
             "Only a risk accepted above its appetite without a valid board acceptance needs one.";
         return refuse_and_redirect(&session, message, &back).await;
-    }
-    if pending.is_some() {
-        return refuse_and_redirect(
-            &session,
-            "The board already has an open request to accept this risk.",
-            &back,
-        )
-        .await;
     }
     let mut errors = FieldErrors::new();
     let justification =
@@ -801,90 +789,64 @@ async fn ask_acceptance(
         .rule(crate::approvals::model::RequestKind::RiskAcceptance);
     let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
     let mut tx = state.pool.begin().await?;
-    let (request_id, reference) = match file_acceptance(
-        &mut tx,
-        rule,
-        &risk,
-        &user,
-        &justification,
-        expires_on,
-        &audit,
-    )
-    .await
-    {
+    let filing = acceptance_filing(rule, &risk, &justification, expires_on, today);
+    let filed = match crate::approvals::filing::file(&mut tx, &filing, &user, today, &audit).await {
         Ok(filed) => filed,
-        Err(error) => {
-            drop(tx);
-            let message = format!("The request could not be opened: {error}");
-            return refuse_and_redirect(&session, message, &back).await;
-        }
+        Err(error) => return crate::approvals::refused(&session, error, &back).await,
     };
-    notices::request_opened(&mut tx, &state.config, request_id).await?;
+    notices::request_opened(&mut tx, &state.config, filed.id).await?;
     commit_and_redirect(
         tx,
         &session,
-        format!("{reference} asks the board to accept {}.", risk.reference),
+        format!(
+            "{} asks the board to accept {}.",
+            filed.reference, risk.reference
+        ),
         &back,
     )
     .await
 }
 
-/// Files and opens a request for the board to accept `risk` above its appetite, on its
-/// current rating, until `expires_on`. Used by the risk page and the demo data.
-pub async fn file_acceptance(
-    conn: &mut sqlx::PgConnection,
+/// The request for the board to accept `risk` above its appetite, on its current
+/// rating, until `expires_on`. Used by the risk page and the demo data.
+pub fn acceptance_filing(
     rule: crate::approvals::model::Rule,
     risk: &Risk,
-    requester: &crate::web::CurrentUser,
     justification: &str,
     expires_on: time::Date,
-    audit: &Context,
-) -> anyhow::Result<(i64, String)> {
-    use crate::approvals::{self, engine, repo::AcceptanceContent};
-    let today = today();
-    let content = AcceptanceContent {
+    today: time::Date,
+) -> crate::approvals::filing::Filing {
+    use crate::approvals::filing::{Filing, Heading};
+    use crate::approvals::subject::{RiskAcceptance, Subject};
+    let acceptance = RiskAcceptance {
         risk_id: risk.id,
+        risk_reference: risk.reference.clone(),
+        risk_title: risk.title.clone(),
         residual_likelihood: risk.residual_likelihood,
         residual_impact: risk.residual_impact,
         appetite: risk.appetite.unwrap_or_default(),
         justification: justification.to_owned(),
         expires_on,
     };
-    let reference = approvals::repo::next_reference(conn, "REQ", today.year()).await?;
-    let title = format!(
-        "Accept {} above appetite ({} against {})",
-        risk.reference,
-        risk.residual_score(),
-        content.appetite
-    );
-    let new = approvals::repo::NewRequest {
-        reference: &reference,
-        kind: approvals::model::RequestKind::RiskAcceptance,
-        title: &title,
-        summary: "",
-        requester_id: requester.id,
-        // The first project it touches: its manager does not vote on the acceptance.
+    Filing {
+        heading: Heading {
+            title: format!(
+                "Accept {} above appetite ({} against {})",
+                risk.reference,
+                risk.residual_score(),
+                acceptance.appetite
+            ),
+            summary: String::new(),
+            due_date: today + time::Duration::days(14),
+            hide_tally: false,
+        },
+        // The first project it touches lists the request; the managers of every project
+        // it touches are kept from voting by the conflicts rule.
         project_id: risk.project_ids.first().copied(),
-        due_date: today + time::Duration::days(14),
+        subject: Subject::RiskAcceptance(acceptance),
         rule,
-        content_hash: approvals::repo::content_hash(&content),
-    };
-    let request_id = approvals::repo::create_risk_acceptance_request(conn, &new, &content).await?;
-    audit
-        .record(
-            conn,
-            audit::Entry::new(
-                "request.created",
-                "approval_request",
-                Some(reference.clone()),
-            )
-            .after(json!({ "kind": "risk_acceptance", "content": content })),
-        )
-        .await?;
-    engine::open(conn, request_id, requester, audit)
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
-    Ok((request_id, reference))
+        submit: true,
+    }
 }
 
 /// One cell of a drawn heat map.

@@ -5,6 +5,7 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{self, HeatMap, RiskStatus, Treatment};
+use crate::references::{self, Series};
 use crate::web::page::format_time;
 
 #[derive(Debug, Clone, Serialize)]
@@ -388,12 +389,12 @@ pub async fn create(
     fields: &RiskFields,
     assessed_by: i64,
 ) -> sqlx::Result<(i64, String)> {
+    let reference = references::next(conn, Series::Risk).await?;
     let row = sqlx::query!(
         "INSERT INTO risks (reference, title, description, category_id, owner_id,
                             likelihood, impact, controls, residual_likelihood,
                             residual_impact, treatment, treatment_plan, next_review_date, status)
-         VALUES ('RSK-' || lpad(nextval('risk_reference_seq')::text, 4, '0'),
-                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         VALUES ($14, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          RETURNING id, reference",
         fields.title,
         fields.description,
@@ -407,7 +408,8 @@ pub async fn create(
         fields.treatment.as_str(),
         fields.treatment_plan,
         fields.next_review_date,
-        fields.status.as_str()
+        fields.status.as_str(),
+        reference
     )
     .fetch_one(&mut *conn)
     .await?;

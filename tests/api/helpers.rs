@@ -101,11 +101,22 @@ async fn start_server() -> TestServer {
         }
     };
     let template = format!("quorum_test_template_{}", random_suffix());
-    let database = Database::with_owner(owner.clone().database(&template));
+    let database = Database::with_logins(
+        owner.clone().database(&template),
+        app_login(&owner).database(&template),
+    );
     database
         .prepare()
         .await
         .expect("cannot migrate the template database");
+    // The server logs in as the application role, as in production: give it a password
+    // (the embedded cluster trusts its private socket; a server named by DATABASE_URL
+    // may not).
+    let mut conn = database.owner_connection().await.unwrap();
+    conn.execute(format!("ALTER ROLE quorum_app LOGIN PASSWORD '{APP_PASSWORD}'").as_str())
+        .await
+        .expect("cannot give the application role a password");
+    conn.close().await.ok();
     TestServer {
         owner,
         owner_url_template,
@@ -113,6 +124,14 @@ async fn start_server() -> TestServer {
         cluster: Mutex::new(cluster),
         cluster_dir,
     }
+}
+
+/// The password the tests give `quorum_app`.
+const APP_PASSWORD: &str = "quorum-test-app-login";
+
+/// The application role's login on the test server.
+fn app_login(owner: &PgConnectOptions) -> PgConnectOptions {
+    owner.clone().username("quorum_app").password(APP_PASSWORD)
 }
 
 /// `postgres://u:p@h:5432/anything?x` → `postgres://u:p@h:5432/{db}?x`
@@ -163,10 +182,11 @@ impl TestApp {
         admin.close().await.ok();
 
         let owner = server.owner.clone().database(&db_name);
-        let pool = Database::with_owner(owner.clone())
-            .app_pool()
-            .await
-            .unwrap();
+        let pool =
+            Database::with_logins(owner.clone(), app_login(&server.owner).database(&db_name))
+                .app_pool()
+                .await
+                .unwrap();
         let mut config = ServerConfig::with_listen("127.0.0.1:0".parse().unwrap());
         configure(&mut config);
         let app = Application::build(config, pool.clone()).await.unwrap();
@@ -412,39 +432,54 @@ impl TestApp {
     /// An open budget request for `project_id`, filed by `requester_id` (through the
     /// engine, as the pages do), due in `due_in_days` days.
     pub async fn seed_request(&self, project_id: i64, requester_id: i64, due_in_days: i64) -> i64 {
+        use quorum::approvals::filing::{self, Filing, Heading};
         use quorum::approvals::model::{Rule, SpendType};
-        use quorum::approvals::repo::{self, BudgetContent};
+        use quorum::approvals::subject::{Budget, Subject};
         let today = quorum::projects::today();
-        let content = BudgetContent {
-            title: "Second migration wave".to_owned(),
-            summary: "Move the remaining systems.".to_owned(),
-            project_id,
-            amount: 5_000_000,
-            spend_type: SpendType::Capex,
-            fiscal_year: today.year(),
-            due_date: today + time::Duration::days(due_in_days),
-            benefits: "Lower run costs.".to_owned(),
-            costs: "50,000 once.".to_owned(),
-            risks: String::new(),
-            alternatives: String::new(),
-            hide_tally: false,
-        };
-        let rule = Rule {
-            quorum_percent: 50,
-            majority_percent: 50,
+        let filing = Filing {
+            heading: Heading {
+                title: "Second migration wave".to_owned(),
+                summary: "Move the remaining systems.".to_owned(),
+                due_date: today + time::Duration::days(due_in_days),
+                hide_tally: false,
+            },
+            project_id: Some(project_id),
+            subject: Subject::Budget(Budget {
+                project_id,
+                amount: 5_000_000,
+                spend_type: SpendType::Capex,
+                fiscal_year: today.year(),
+                benefits: "Lower run costs.".to_owned(),
+                costs: "50,000 once.".to_owned(),
+                risks: String::new(),
+                alternatives: String::new(),
+            }),
+            rule: Rule {
+                quorum_percent: 50,
+                majority_percent: 50,
+            },
+            submit: true,
         };
         let mut tx = self.pool.begin().await.unwrap();
-        let reference = repo::next_reference(&mut tx, "REQ", today.year())
-            .await
-            .unwrap();
-        let id = repo::create_budget_request(&mut tx, &reference, requester_id, rule, &content)
-            .await
-            .unwrap();
-        repo::set_status(&mut tx, id, quorum::approvals::model::RequestStatus::Open)
+        let requester = self.current_user(&mut tx, requester_id).await;
+        let audit = quorum::audit::Context::new(Actor::user(&requester), None);
+        let filed = filing::file(&mut tx, &filing, &requester, today, &audit)
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        id
+        filed.id
+    }
+
+    /// The signed-in person `id` as the server sees them.
+    pub async fn current_user(&self, conn: &mut PgConnection, id: i64) -> quorum::web::CurrentUser {
+        let account = repo::get(conn, id).await.unwrap().unwrap();
+        quorum::web::CurrentUser {
+            id: account.id,
+            email: account.email,
+            display_name: account.display_name,
+            roles: account.roles,
+            is_chair: account.is_chair,
+        }
     }
 }
 

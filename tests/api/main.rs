@@ -10,6 +10,7 @@ mod auditor;
 mod auth;
 mod compliance;
 mod csrf;
+mod database;
 mod decisions;
 mod embedded;
 mod exports;

@@ -702,3 +702,32 @@ async fn the_demo_portfolio_loads_once_and_its_overdue_list_matches_each_project
     assert!(dashboard.contains("Backup and disaster-recovery upgrade"));
     assert!(dashboard.contains("Sustainable IT cost base"));
 }
+
+#[tokio::test]
+async fn references_widen_past_their_padding_instead_of_colliding() {
+    let app = TestApp::spawn().await;
+    let chair = app.signed_in("chair@example.com", &[Role::Board]).await;
+    let mut owner = app.owner_connection().await;
+    // 99 objectives numbered before: the next is the 100th.
+    sqlx::query("SELECT setval('objective_reference_seq', 99)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    for title in ["Hundredth objective", "Hundred and first"] {
+        let response = chair
+            .post_form(
+                "/board/objectives",
+                &[("title", title), ("description", "")],
+            )
+            .await;
+        assert_redirects_to(&response, "/board/objectives");
+    }
+    let references: Vec<String> =
+        sqlx::query_scalar("SELECT reference FROM objectives ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(references, ["OBJ-100", "OBJ-101"]);
+    let (_, page) = chair.page("/board/objectives").await;
+    assert!(page.contains("OBJ-100"), "{page}");
+}

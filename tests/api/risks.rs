@@ -528,7 +528,7 @@ async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
         .await;
     assert_redirects_to(&again, &path);
     let (_, page) = manager.page(&path).await;
-    assert!(page.contains("already has an open request"));
+    assert!(page.contains("The board already has REQ-"), "{page}");
 
     // The board votes on that exact rating; one eligible member settles it.
     let request_id: i64 = sqlx::query_scalar("SELECT request_id FROM risk_acceptances")
@@ -703,4 +703,186 @@ async fn it_managers_keep_the_list_of_risk_categories() {
     let actions = app.audit_actions().await;
     assert!(actions.contains(&"risk.category_added".to_owned()));
     assert!(actions.contains(&"risk.category_renamed".to_owned()));
+}
+
+#[tokio::test]
+async fn the_ten_thousandth_risk_is_numbered_rsk_10000() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let security = category(&app, "Security").await;
+    let mut conn = app.owner_connection().await;
+    sqlx::query("SELECT setval('risk_reference_seq', 9999)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let fields = risk_fields(&security, &owner, ["3", "3", "2", "2"], "Ransomware");
+    let response = record(&manager, &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = manager.page(&location(response.headers())).await;
+    assert!(page.contains("RSK-10000"), "{page}");
+}
+
+/// A risk above the Vendor appetite, owned by `owner_id`, touching `projects`: recorded
+/// by `client`; returns its page's path.
+async fn risk_above_appetite(
+    app: &TestApp,
+    client: &TestClient,
+    owner_id: i64,
+    projects: &[i64],
+) -> String {
+    let vendor = category(app, "Vendor").await;
+    sqlx::query("UPDATE risk_categories SET appetite = 6 WHERE name = 'Vendor'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let owner = owner_id.to_string();
+    let project_ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    let mut fields = risk_fields(&vendor, &owner, ["4", "4", "3", "3"], "SOC provider fails");
+    fields.retain(|(name, _)| !matches!(*name, "treatment" | "status"));
+    fields.push(("treatment", "accept"));
+    fields.push(("status", "accepted"));
+    for id in &project_ids {
+        fields.push(("project_ids", id));
+    }
+    let response = record(client, &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(response.headers())
+}
+
+#[tokio::test]
+async fn nobody_votes_on_a_risk_they_own_or_whose_projects_they_manage() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let both = [Role::Board, Role::ItManager];
+    let owner = app.signed_in("cio@example.com", &both).await;
+    let second_manager = app.signed_in("cto@example.com", &both).await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let manager_id = app.user_id("manager@example.com").await;
+    let owner_id = app.user_id("cio@example.com").await;
+    let cto_id = app.user_id("cto@example.com").await;
+    let board_id = app.user_id("board@example.com").await;
+    // The risk touches the manager's project first and the CTO's second.
+    let first = app.seed_project(manager_id, board_id).await;
+    let second = app.seed_project(cto_id, board_id).await;
+    let path = risk_above_appetite(
+        &app,
+        &manager,
+        owner_id,
+        &[first.project_id, second.project_id],
+    )
+    .await;
+
+    let until = (quorum::projects::today() + time::Duration::days(90)).to_string();
+    let response = manager
+        .post_form(
+            &format!("{path}/acceptance"),
+            &[
+                ("justification", "Cheaper than the alternatives."),
+                ("expires_on", &until),
+            ],
+        )
+        .await;
+    assert_redirects_to(&response, &path);
+    let request_id: i64 = sqlx::query_scalar("SELECT request_id FROM risk_acceptances")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let request_path = format!("/board/requests/{request_id}");
+
+    for (client, reason) in [
+        (&owner, "You own the risk it is about."),
+        (&second_manager, "You manage a project the risk touches."),
+    ] {
+        let (_, waiting) = client.page("/board/requests").await;
+        let waiting = waiting.split("Waiting for your vote").nth(1).unwrap();
+        let waiting = waiting.split("</section>").next().unwrap();
+        assert!(!waiting.contains(&request_path), "{waiting}");
+        let (_, page) = client.page(&request_path).await;
+        assert!(page.contains(reason), "{page}");
+        let response = client
+            .post_form(&format!("{request_path}/vote"), &[("choice", "approve")])
+            .await;
+        assert_redirects_to(&response, &request_path);
+        let (_, page) = client.page(&request_path).await;
+        assert!(page.contains("You cannot vote on this request."));
+    }
+    let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(votes, 0);
+
+    // Others read each reason about the person, not as if it were theirs.
+    let (_, waiting) = board.page("/board/requests").await;
+    assert!(waiting.contains(&request_path));
+    let (_, page) = board.page(&request_path).await;
+    let not_voting = page.split("Not voting").nth(1).unwrap();
+    let not_voting = not_voting.split("</ul>").next().unwrap();
+    assert!(
+        not_voting.contains("Test cio: Owns the risk it is about"),
+        "{not_voting}"
+    );
+    assert!(
+        not_voting.contains("Test cto: Manages a project the risk touches"),
+        "{not_voting}"
+    );
+    assert!(!not_voting.contains("You "), "{not_voting}");
+    // The board member who may vote settles it alone (one eligible member).
+    let response = board
+        .post_form(&format!("{request_path}/vote"), &[("choice", "approve")])
+        .await;
+    assert_redirects_to(&response, &request_path);
+    let (_, page) = board.page(&request_path).await;
+    assert!(page.contains("Decided:"), "{page}");
+}
+
+#[tokio::test]
+async fn a_double_submitted_acceptance_opens_one_request() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    app.create_user("board@example.com", &[Role::Board]).await;
+    let manager_id = app.user_id("manager@example.com").await;
+    let path = risk_above_appetite(&app, &manager, manager_id, &[]).await;
+    let until = (quorum::projects::today() + time::Duration::days(90)).to_string();
+    let acceptance = format!("{path}/acceptance");
+    let fields = [
+        ("justification", "Cheaper than the alternatives."),
+        ("expires_on", until.as_str()),
+    ];
+    let submits: Vec<_> = (0..4)
+        .map(|_| manager.post_form(&acceptance, &fields))
+        .collect();
+    for response in futures_util::future::join_all(submits).await {
+        assert_redirects_to(&response, &path);
+    }
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM risk_acceptances")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(requests, 1);
+
+    // The database holds the line too, whatever the code above it does.
+    let mut owner = app.owner_connection().await;
+    let error = sqlx::query(
+        "INSERT INTO approval_requests (reference, kind, title, requester_id, due_date,
+                                        quorum_percent, majority_percent, subject_key)
+         SELECT 'REQ-TEST', kind, title, requester_id, due_date, quorum_percent,
+                majority_percent, subject_key FROM approval_requests",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("approval_requests_one_live_per_subject"),
+        "{error}"
+    );
 }
