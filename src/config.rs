@@ -108,6 +108,11 @@ pub struct ServerConfig {
     /// database.
     #[arg(long, env = "QUORUM_EVIDENCE_DIR")]
     pub evidence_dir: Option<std::path::PathBuf>,
+
+    /// The most rows an export other than the streamed audit trail holds; a larger report
+    /// is refused with a message, never cut short.
+    #[arg(long, env = "QUORUM_EXPORT_MAX_ROWS", default_value_t = 100_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub export_max_rows: i64,
 }
 
 impl ServerConfig {
@@ -119,6 +124,7 @@ impl ServerConfig {
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
+            export_max_rows: 100_000,
             trust_forwarded_for: false,
             smtp_url: None,
             mail_from: "Quorum <quorum@localhost>".to_owned(),

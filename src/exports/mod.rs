@@ -255,9 +255,13 @@ async fn export(
             reports::compliance(&mut conn, form.framework.trim(), moment).await?
         }
         Report::Soa => reports::statement_of_applicability(&mut conn).await?,
-        Report::Risks => reports::risk_register(&mut conn, moment, today()).await?,
-        Report::Decisions => reports::decision_log(&mut conn).await?,
-        Report::Policies => reports::policy_register(&mut conn).await?,
+        Report::Risks => {
+            reports::risk_register(&mut conn, moment, today(), state.config.export_max_rows).await?
+        }
+        Report::Decisions => reports::decision_log(&mut conn, state.config.export_max_rows).await?,
+        Report::Policies => {
+            reports::policy_register(&mut conn, state.config.export_max_rows).await?
+        }
         Report::Trail => {
             let query = EventQuery {
                 actor: Some(form.actor.clone()),
@@ -482,8 +486,9 @@ async fn trail_rows(
     let max = max_trail_rows(format);
     while let Some(event) = events.try_next().await? {
         if rows.len() == max {
-            return Err(AppError::BadRequest(format!(
-                "more than {max} events: choose a shorter period, or export them as CSV"
+            return Err(AppError::TooLarge(format!(
+                "The period holds more than {max} events, more than this format takes. \
+                 Choose a shorter period, or export them as CSV, which takes any number."
             )));
         }
         rows.push(trail_cells(event));

@@ -15,8 +15,19 @@ pub struct Content {
     pub rows: Vec<Vec<String>>,
 }
 
-/// The most rows a report other than the streamed audit trail holds.
-const MAX_ROWS: i64 = 100_000;
+/// Refuses a report of more than `max_rows` rows (`rows` holds up to one more): a file
+/// cut short would look complete.
+fn within(max_rows: i64, what: &str, rows: usize) -> AppResult<()> {
+    if rows as i64 > max_rows {
+        Err(AppError::TooLarge(format!(
+            "The {what} holds more than {max_rows} rows, more than one export file takes, \
+             so nothing was exported. Ask an administrator to raise the limit \
+             (QUORUM_EXPORT_MAX_ROWS)."
+        )))
+    } else {
+        Ok(())
+    }
+}
 
 fn yes_no(value: bool) -> String {
     if value { "Yes" } else { "No" }.to_owned()
@@ -141,10 +152,12 @@ pub async fn risk_register(
     conn: &mut PgConnection,
     moment: Option<OffsetDateTime>,
     today: Date,
+    max_rows: i64,
 ) -> AppResult<Content> {
     use crate::risks::repo;
     if let Some(moment) = moment {
-        let risks = repo::as_of(conn, moment, None, MAX_ROWS).await?;
+        let risks = repo::as_of(conn, moment, None, max_rows + 1).await?;
+        within(max_rows, "risk register", risks.len())?;
         return Ok(Content {
             title: "Risk register (as it stood)".to_owned(),
             summary: vec![
@@ -187,11 +200,12 @@ pub async fn risk_register(
                 .collect(),
         });
     }
-    let risks: Vec<repo::Risk> = repo::find_risks(conn, &repo::RiskQuery::all(MAX_ROWS))
+    let risks: Vec<repo::Risk> = repo::find_risks(conn, &repo::RiskQuery::all(max_rows + 1))
         .await?
         .into_iter()
         .map(|row| row.risk)
         .collect();
+    within(max_rows, "risk register", risks.len())?;
     Ok(Content {
         title: "Risk register".to_owned(),
         summary: vec![
@@ -260,16 +274,17 @@ pub async fn risk_register(
 }
 
 /// The decision log: board resolutions with their tallies and management decisions.
-pub async fn decision_log(conn: &mut PgConnection) -> AppResult<Content> {
+pub async fn decision_log(conn: &mut PgConnection, max_rows: i64) -> AppResult<Content> {
     use crate::decisions::repo::{DecisionFilter, find_decisions};
     let decisions = find_decisions(
         conn,
         &DecisionFilter {
-            limit: MAX_ROWS,
+            limit: max_rows + 1,
             ..DecisionFilter::default()
         },
     )
     .await?;
+    within(max_rows, "decision log", decisions.len())?;
     let named = |values: Vec<serde_json::Value>, who: &str, what: &str| {
         values
             .iter()
@@ -335,9 +350,10 @@ pub async fn decision_log(conn: &mut PgConnection) -> AppResult<Content> {
 }
 
 /// The policy register: every version of every policy with its approval and publication.
-pub async fn policy_register(conn: &mut PgConnection) -> AppResult<Content> {
+pub async fn policy_register(conn: &mut PgConnection, max_rows: i64) -> AppResult<Content> {
     use crate::policies::model::PolicyCategory;
-    let lines = crate::policies::repo::register_lines(conn).await?;
+    let lines = crate::policies::repo::register_lines(conn, max_rows + 1).await?;
+    within(max_rows, "policy register", lines.len())?;
     let policies = lines
         .iter()
         .map(|line| line.reference.as_str())

@@ -333,19 +333,19 @@ struct PolicyFormPage {
 }
 
 impl PolicyFormPage {
+    /// The form's page, loaded on the handler's own connection (or open transaction).
     async fn new(
-        state: &AppState,
+        conn: &mut PgConnection,
         ctx: PageContext,
         policy: Option<Policy>,
         form: PolicyForm,
     ) -> AppResult<Self> {
-        let mut conn = state.pool.acquire().await?;
         Ok(Self {
             ctx,
             policy,
             form,
             errors: FieldErrors::new(),
-            owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
+            owners: crate::users::repo::active_with_role(conn, Role::ItManager).await?,
             refusal: None,
         })
     }
@@ -377,7 +377,8 @@ async fn new_page(
         review_interval_months: "12".to_owned(),
         ..PolicyForm::default()
     };
-    PolicyFormPage::new(&state, ctx, None, form).await
+    let mut conn = state.pool.acquire().await?;
+    PolicyFormPage::new(&mut conn, ctx, None, form).await
 }
 
 /// `POST /manage/policies`: a new policy with its first draft.
@@ -389,12 +390,12 @@ async fn create(
     ItManager(user): ItManager,
     Form(form): Form<PolicyForm>,
 ) -> AppResult<Response> {
-    let page = PolicyFormPage::new(&state, ctx, None, form).await?;
+    let mut tx = state.pool.begin().await?;
+    let page = PolicyFormPage::new(&mut tx, ctx, None, form).await?;
     let (settings, text) = match page.form.validate(&page.owners) {
         Ok(valid) => valid,
         Err(errors) => return Ok(page.refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
     };
-    let mut tx = state.pool.begin().await?;
     let (id, reference) = repo::create(&mut tx, &settings, &text, user.id).await?;
     audit_context(&user, &meta)
         .record(
@@ -429,7 +430,7 @@ async fn edit_page(
     let versions = repo::versions(&mut conn, id).await?;
     let latest = versions.first().ok_or(AppError::NotFound)?;
     let form = PolicyForm::from_policy(&policy, latest);
-    let mut page = PolicyFormPage::new(&state, ctx, Some(policy), form).await?;
+    let mut page = PolicyFormPage::new(&mut conn, ctx, Some(policy), form).await?;
     page.refusal = edit_refusal(page.policy.as_ref());
     Ok(page)
 }
@@ -469,7 +470,7 @@ async fn save_edit(
         .into_iter()
         .next()
         .ok_or(AppError::NotFound)?;
-    let page = PolicyFormPage::new(&state, ctx, Some(policy.clone()), form).await?;
+    let page = PolicyFormPage::new(&mut tx, ctx, Some(policy.clone()), form).await?;
     let (settings, text) = match page.form.validate(&page.owners) {
         Ok(valid) => valid,
         Err(errors) => return Ok(page.refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None)),

@@ -683,8 +683,11 @@ pub struct RegisterLine {
     pub published_at: Option<OffsetDateTime>,
 }
 
-/// Every version of every policy, by policy and version.
-pub async fn register_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<RegisterLine>> {
+/// Every version of every policy, by policy and version, up to `limit` lines.
+pub async fn register_lines(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<RegisterLine>> {
     sqlx::query_as!(
         RegisterLine,
         r#"SELECT p.reference, p.title AS policy_title, p.category, o.display_name AS owner_name,
@@ -698,7 +701,8 @@ pub async fn register_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<Registe
            JOIN users a ON a.id = v.created_by
            LEFT JOIN decisions d ON d.id = v.approved_decision_id
            ORDER BY p.reference, v.number
-           LIMIT 100000"#
+           LIMIT $1"#,
+        limit
     )
     .fetch_all(conn)
     .await

@@ -691,6 +691,8 @@ pub(super) async fn save(
         Err(error) => return Err(error.into()),
     };
     if !saved {
+        // Nothing was written; the page is read again on a connection of its own.
+        drop(tx);
         let mut page = ReportFormPage {
             stale: true,
             ..page

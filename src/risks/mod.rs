@@ -594,8 +594,10 @@ async fn edit_page(
     ItManager(_user): ItManager,
     Path(id): Path<i64>,
 ) -> AppResult<RiskFormPage> {
-    let mut conn = state.pool.acquire().await?;
-    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let risk = {
+        let mut conn = state.pool.acquire().await?;
+        repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?
+    };
     let form = RiskForm::from_risk(&risk);
     RiskFormPage::new(&state, ctx, Some(risk), form).await
 }

@@ -30,6 +30,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("the form's security token is missing or does not match the session")]
     CsrfRejected,
+    /// A report too large for one file: nothing was produced; the reason is shown.
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -53,6 +56,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -89,6 +93,11 @@ impl IntoResponse for AppError {
                           again."
                     .to_owned(),
                 cause: Some(detail.clone()),
+            },
+            AppError::TooLarge(reason) => ErrorReport {
+                title: "Too large for one file",
+                message: reason.clone(),
+                cause: None,
             },
             AppError::CsrfRejected => ErrorReport {
                 title: "The form has expired",

@@ -357,3 +357,51 @@ async fn a_trail_export_that_fails_part_way_never_looks_complete() {
             .unwrap();
     assert_eq!(recorded, 0, "a failed export is not recorded as generated");
 }
+
+#[tokio::test]
+async fn a_report_larger_than_an_export_takes_is_refused_never_cut() {
+    // The demo holds 40 risks, 16 policies (more versions) and a few decisions.
+    let app = TestApp::spawn_with(|config| config.export_max_rows = 40).await;
+    app.load_demo().await;
+    let auditor = app.signed_in("reader@example.com", &[Role::Auditor]).await;
+    let response = export(&auditor, "risks", &[("format", "csv")]).await;
+    assert_eq!(response.status(), StatusCode::OK, "40 risks fit");
+    let rows = csv_records(&response.bytes().await.unwrap());
+    assert!(
+        rows.iter()
+            .any(|row| row.first().is_some_and(|c| c == "RSK-0040"))
+    );
+
+    let mut owner = app.owner_connection().await;
+    sqlx::query(
+        "INSERT INTO risks (reference, title, description, category_id, owner_id, likelihood,
+                            impact, controls, residual_likelihood, residual_impact, treatment,
+                            treatment_plan, next_review_date, status)
+         SELECT 'RSK-9999', 'One more', description, category_id, owner_id, likelihood, impact,
+                controls, residual_likelihood, residual_impact, treatment, treatment_plan,
+                next_review_date, status
+         FROM risks ORDER BY id LIMIT 1",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    for format in ["csv", "xlsx", "pdf"] {
+        let response = export(&auditor, "risks", &[("format", format)]).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{format}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(page.contains("more than 40 rows"), "{page}");
+    }
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'export.generated'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded, 1,
+        "only the export that was delivered is recorded"
+    );
+}

@@ -731,3 +731,40 @@ async fn everyone_reads_the_policies_in_force_and_nothing_else() {
     let (_, list) = auditor.page("/policies").await;
     assert!(!list.contains("POL-0001"));
 }
+
+#[tokio::test]
+async fn more_concurrent_edits_than_pool_connections_never_stall() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let path = write_policy(&app, &manager, BODY_V1).await;
+    let owner = app.user_id("manager@example.com").await.to_string();
+    let version = policy_version(&app, &path).await;
+    let edit = format!("{path}/edit");
+    // Each edit holds the policy's row lock in its transaction; the server's pool has 16
+    // connections. An edit that took a second connection while holding the lock would
+    // wait for ever on the others, which wait for its lock.
+    let bodies: Vec<String> = (0..40).map(|n| format!("{BODY_V1}\nEdit {n}.\n")).collect();
+    let edits = bodies.iter().map(|body| {
+        let mut fields = policy_fields(&owner, "Laptop Policy", body);
+        fields.push(("version", &version));
+        let (manager, edit) = (&manager, &edit);
+        async move { manager.post_form(edit, &fields).await.status() }
+    });
+    let statuses = futures_util::future::join_all(edits).await;
+    let saved = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::SEE_OTHER)
+        .count();
+    let stale = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((saved, stale), (1, 39), "{statuses:?}");
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM policy_versions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, 2);
+}
