@@ -13,17 +13,17 @@ pub mod repo;
 pub mod requests;
 pub mod subject;
 
-use axum::Router;
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower_sessions::Session;
 
-use crate::web::{AppError, AppResult, AppState, refuse_and_redirect};
+use crate::web::route_list::Routes;
+use crate::web::{AppError, AppResult, refuse_and_redirect};
 use engine::{EngineError, Refusal};
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new()
+pub fn manage_routes() -> Routes {
+    Routes::new()
         .route("/requests", get(requests::list).post(requests::create))
         .route("/requests/new", get(requests::new_page))
         .route("/requests/{id}", get(requests::show).post(requests::save))
@@ -31,8 +31,8 @@ pub fn manage_routes() -> Router<AppState> {
 }
 
 /// Routes under `/board` (the router requires the `board` role).
-pub fn board_routes() -> Router<AppState> {
-    Router::new()
+pub fn board_routes() -> Routes {
+    Routes::new()
         .route("/requests", get(board::list))
         .route("/requests/{id}", get(board::show))
         .route("/requests/{id}/vote", post(board::vote))
@@ -44,8 +44,8 @@ pub fn board_routes() -> Router<AppState> {
 
 /// Routes under `/audit` (the router requires the `auditor` role): every request and its
 /// votes, read only.
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/requests", get(board::audit_list))
         .route("/requests/{id}", get(board::audit_show))
 }

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
@@ -14,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::route_list::Routes;
 use crate::web::{AppResult, AppState, Auditor, PageContext};
 
 /// Routes under `/audit` (the router requires the `auditor` role for all of them).
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/", get(audit_home))
         .route("/events", get(event_list))
         .route("/verify", get(verify_page))

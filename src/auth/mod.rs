@@ -5,7 +5,6 @@ pub mod throttle;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,12 +17,13 @@ use tower_sessions::Session;
 use crate::audit::{self, Actor};
 use crate::users;
 use crate::web::form::{FieldErrors, Form};
+use crate::web::route_list::Routes;
 use crate::web::session::{self, FlashKind, SessionAuth};
 use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
 use throttle::ThrottleKeys;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route(

@@ -11,7 +11,6 @@ pub mod repo;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -26,6 +25,7 @@ use crate::projects::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form, RecordOption};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::route_list::Routes;
 use crate::web::{
     AppError, AppResult, AppState, Auditor, ComplianceReader, ItManager, PageContext, RequestMeta,
     commit_and_redirect,
@@ -34,8 +34,8 @@ use model::{Frequency, Implementation, TestResult};
 use repo::{Control, ControlFields, ControlQuery, CoverageRow, CoverageSummary, Framework};
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new()
+pub fn manage_routes() -> Routes {
+    Routes::new()
         .route("/controls", get(control_list).post(create))
         .route("/controls/new", get(new_page))
         .route("/controls/{id}", get(control_page))
@@ -49,8 +49,8 @@ pub fn manage_routes() -> Router<AppState> {
 }
 
 /// Routes under `/admin` (the router requires the `admin` role).
-pub fn admin_routes() -> Router<AppState> {
-    Router::new().route(
+pub fn admin_routes() -> Routes {
+    Routes::new().route(
         "/frameworks",
         get(import::import_page)
             .post(import::import)
@@ -60,16 +60,16 @@ pub fn admin_routes() -> Router<AppState> {
 
 /// Routes under `/audit` (the router requires the `auditor` role): the controls and their
 /// evidence, read only.
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/controls", get(audit_control_list))
         .route("/controls/{id}", get(audit_control))
 }
 
 /// Routes for the board, IT managers and auditors (each handler takes
 /// `ComplianceReader`).
-pub fn reader_routes() -> Router<AppState> {
-    Router::new()
+pub fn reader_routes() -> Routes {
+    Routes::new()
         .route("/compliance", get(overview))
         .route("/compliance/frameworks/{code}", get(framework_page))
         .route("/compliance/soa", get(soa_page))

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -19,25 +18,26 @@ use crate::projects::board::PortfolioSummary;
 use crate::projects::model::{Period, ReportingState};
 use crate::projects::repo::{self, BoardDecision, Project, ProjectQuery};
 use crate::users::Role;
+use crate::web::route_list::Routes;
 use crate::web::{AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext};
 
 mod inbox;
 
 /// `/` and the inbox, for everyone signed in.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(root))
         .route("/inbox", get(inbox::inbox))
 }
 
 /// `/board` (the router requires the `board` role).
-pub fn board_routes() -> Router<AppState> {
-    Router::new().route("/", get(board_home))
+pub fn board_routes() -> Routes {
+    Routes::new().route("/", get(board_home))
 }
 
 /// `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new().route("/", get(manage_home))
+pub fn manage_routes() -> Routes {
+    Routes::new().route("/", get(manage_home))
 }
 
 #[derive(Template, WebTemplate)]

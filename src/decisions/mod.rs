@@ -7,7 +7,6 @@ pub mod repo;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +21,7 @@ use crate::projects::repo::{Project, ProjectQuery};
 use crate::projects::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::route_list::Routes;
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, SignedIn,
     commit_and_redirect, refuse_and_redirect,
@@ -29,15 +29,15 @@ use crate::web::{
 use repo::{Decision, DecisionFilter, DecisionKind, DecisionStatus, ManagementFields};
 
 /// The log and the records: every signed-in role reads them.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/decisions", get(log))
         .route("/decisions/{id}", get(show))
 }
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new()
+pub fn manage_routes() -> Routes {
+    Routes::new()
         .route("/decisions", post(create))
         .route("/decisions/new", get(new_page))
         .route("/decisions/{id}/edit", get(edit_page).post(update))

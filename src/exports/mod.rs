@@ -13,7 +13,6 @@ pub mod table;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
@@ -31,12 +30,13 @@ use crate::projects::today;
 use crate::text_enum::text_enum;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::page::format_time;
+use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult, AppState, Auditor, CurrentUser, PageContext, RequestMeta};
 use table::{Provenance, Table, csv_writer, write_record};
 
 /// Routes under `/audit` (the router requires the `auditor` role).
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/exports", get(exports_page))
         .route("/exports/{report}", post(export))
 }

@@ -10,7 +10,6 @@ pub mod text;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -30,6 +29,7 @@ use crate::projects::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::route_list::Routes;
 use crate::web::{
     AppError, AppResult, AppState, Auditor, BoardMember, CurrentUser, ItManager, PageContext,
     RequestMeta, SignedIn, commit_and_redirect, refuse_and_redirect,
@@ -41,8 +41,8 @@ use repo::{
 use text::{DiffHunk, SafeHtml};
 
 /// The policies in force, for everyone signed in: what the organisation must follow.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/policies", get(in_force_list))
         .route("/policies/{id}", get(in_force_policy))
 }
@@ -51,8 +51,8 @@ pub fn routes() -> Router<AppState> {
 const EVERYONE: &str = "";
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new()
+pub fn manage_routes() -> Routes {
+    Routes::new()
         .route("/policies", get(manage_list).post(create))
         .route("/policies/new", get(new_page))
         .route("/policies/{id}", get(manage_detail))
@@ -70,8 +70,8 @@ pub fn manage_routes() -> Router<AppState> {
 
 /// Routes under `/audit` (the router requires the `auditor` role): every policy, version
 /// and difference, read only.
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/policies", get(audit_list))
         .route("/policies/{id}", get(audit_detail))
         .route("/policies/{id}/versions/{number}", get(audit_version))
@@ -79,8 +79,8 @@ pub fn auditor_routes() -> Router<AppState> {
 }
 
 /// Routes under `/board` (the router requires the `board` role).
-pub fn board_routes() -> Router<AppState> {
-    Router::new()
+pub fn board_routes() -> Routes {
+    Routes::new()
         .route("/policies", get(board_list))
         .route("/policies/{id}", get(board_detail))
         .route("/policies/{id}/versions/{number}", get(board_version))

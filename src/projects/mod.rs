@@ -10,16 +10,16 @@ pub mod model;
 pub mod repo;
 pub mod reports;
 
-use axum::Router;
 use axum::routing::{get, post};
 use time::{Date, OffsetDateTime};
 
+use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult, AppState, CurrentUser};
 use repo::{Project, Report};
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new()
+pub fn manage_routes() -> Routes {
+    Routes::new()
         .route("/projects", get(manage::list).post(manage::create))
         .route("/projects/new", get(manage::new_page))
         .route("/projects/{id}", get(manage::detail))
@@ -35,16 +35,16 @@ pub fn manage_routes() -> Router<AppState> {
 
 /// Routes under `/audit` (the router requires the `auditor` role): projects and their
 /// submitted reports, read only.
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/projects", get(board::audit_projects))
         .route("/projects/{id}", get(board::audit_project))
         .route("/reports/{id}", get(board::audit_report))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
-pub fn board_routes() -> Router<AppState> {
-    Router::new()
+pub fn board_routes() -> Routes {
+    Routes::new()
         .route("/portfolio", get(board::portfolio))
         .route("/projects", get(board::projects))
         .route("/projects/{id}", get(board::project))

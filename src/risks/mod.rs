@@ -9,7 +9,6 @@ pub mod repo;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,6 +23,7 @@ use crate::projects::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::route_list::Routes;
 use crate::web::{
     AppError, AppResult, AppState, Auditor, BoardMember, ItManager, PageContext, RequestMeta,
     commit_and_redirect, refuse_and_redirect,
@@ -32,8 +32,8 @@ use model::{HeatMap, IMPACT, LIKELIHOOD, RiskStatus, Treatment};
 use repo::{Assessment, Category, Risk, RiskFields, RiskQuery};
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
-pub fn manage_routes() -> Router<AppState> {
-    Router::new()
+pub fn manage_routes() -> Routes {
+    Routes::new()
         .route("/risks", get(manage_list).post(create))
         .route("/risks/new", get(new_page))
         .route("/risks/as-of", get(manage_as_of))
@@ -47,16 +47,16 @@ pub fn manage_routes() -> Router<AppState> {
 }
 
 /// Routes under `/audit` (the router requires the `auditor` role): the register, read only.
-pub fn auditor_routes() -> Router<AppState> {
-    Router::new()
+pub fn auditor_routes() -> Routes {
+    Routes::new()
         .route("/risks", get(audit_list))
         .route("/risks/as-of", get(audit_as_of))
         .route("/risks/{id}", get(audit_detail))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
-pub fn board_routes() -> Router<AppState> {
-    Router::new()
+pub fn board_routes() -> Routes {
+    Routes::new()
         .route("/risks", get(board_overview))
         .route("/risks/register", get(board_list))
         .route("/risks/as-of", get(board_as_of))

@@ -5,7 +5,6 @@ pub mod role;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +20,7 @@ use crate::audit::{self, Actor};
 use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::route_list::Routes;
 use crate::web::{
     Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
     refuse_and_redirect,
@@ -28,8 +28,8 @@ use crate::web::{
 use repo::{Account, AccountError, NewAccount};
 
 /// Routes under `/admin` (the router requires the `admin` role for all of them).
-pub fn admin_routes() -> Router<AppState> {
-    Router::new()
+pub fn admin_routes() -> Routes {
+    Routes::new()
         .route("/", get(list_accounts))
         .route("/users", post(create_account))
         .route("/users/new", get(new_account_page))

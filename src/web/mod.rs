@@ -10,6 +10,7 @@ pub mod money;
 pub mod page;
 pub mod pagination;
 pub mod request;
+pub mod route_list;
 pub mod routes;
 pub mod security_headers;
 pub mod session;

@@ -20,6 +20,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
+use super::route_list::Routes;
 use super::{AppState, assets, csrf, error, identity, security_headers, session};
 use crate::{
     approvals, audit, auth, compliance, dashboards, decisions, exports, policies, projects, risks,
@@ -30,46 +31,100 @@ use crate::{
 /// are held to much less by the CSRF check and axum's default limit).
 const MAX_BODY_BYTES: usize = crate::compliance::evidence::MAX_UPLOAD_REQUEST_BYTES;
 
+/// Every area's routes, grouped by who may reach them.
+struct Areas {
+    /// Anyone; pages that need a signed-in user say so with `SignedIn`.
+    open: Routes,
+    board: Routes,
+    manage: Routes,
+    audit: Routes,
+    admin: Routes,
+}
+
+/// Where each group is nested.
+const BOARD: &str = "/board";
+const MANAGE: &str = "/manage";
+const AUDIT: &str = "/audit";
+const ADMIN: &str = "/admin";
+
+fn areas() -> Areas {
+    Areas {
+        open: auth::routes()
+            .merge(dashboards::routes())
+            .merge(decisions::routes())
+            .merge(policies::routes())
+            .merge(compliance::reader_routes()),
+        board: dashboards::board_routes()
+            .merge(projects::board_routes())
+            .merge(approvals::board_routes())
+            .merge(risks::board_routes())
+            .merge(policies::board_routes()),
+        manage: dashboards::manage_routes()
+            .merge(projects::manage_routes())
+            .merge(approvals::manage_routes())
+            .merge(decisions::manage_routes())
+            .merge(risks::manage_routes())
+            .merge(policies::manage_routes())
+            .merge(compliance::manage_routes()),
+        audit: audit::auditor_routes()
+            .merge(projects::auditor_routes())
+            .merge(approvals::auditor_routes())
+            .merge(risks::auditor_routes())
+            .merge(policies::auditor_routes())
+            .merge(exports::auditor_routes())
+            .merge(compliance::auditor_routes()),
+        admin: users::admin_routes().merge(compliance::admin_routes()),
+    }
+}
+
+/// Served outside the session and CSRF layers: probes and files.
+fn plumbing() -> Routes {
+    Routes::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/favicon.ico", get(assets::favicon))
+        .route("/static/{name}", get(assets::static_file))
+}
+
+/// Every path Quorum serves, as routed (`{id}` and the like for parameters).
+pub fn paths() -> Vec<String> {
+    let areas = areas();
+    let mut paths = areas.open.paths_under("");
+    paths.extend(areas.board.paths_under(BOARD));
+    paths.extend(areas.manage.paths_under(MANAGE));
+    paths.extend(areas.audit.paths_under(AUDIT));
+    paths.extend(areas.admin.paths_under(ADMIN));
+    paths.extend(plumbing().paths_under(""));
+    paths
+}
+
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-
-    let board = dashboards::board_routes()
-        .merge(projects::board_routes())
-        .merge(approvals::board_routes())
-        .merge(risks::board_routes())
-        .merge(policies::board_routes())
+    let areas = areas();
+    let board = areas
+        .board
+        .into_router()
         .route_layer(from_extractor::<BoardMember>());
-    let manage = dashboards::manage_routes()
-        .merge(projects::manage_routes())
-        .merge(approvals::manage_routes())
-        .merge(decisions::manage_routes())
-        .merge(risks::manage_routes())
-        .merge(policies::manage_routes())
-        .merge(compliance::manage_routes())
+    let manage = areas
+        .manage
+        .into_router()
         .route_layer(from_extractor::<ItManager>());
-    let audit = audit::auditor_routes()
-        .merge(projects::auditor_routes())
-        .merge(approvals::auditor_routes())
-        .merge(risks::auditor_routes())
-        .merge(policies::auditor_routes())
-        .merge(exports::auditor_routes())
-        .merge(compliance::auditor_routes())
+    let audit = areas
+        .audit
+        .into_router()
         .route_layer(from_extractor::<Auditor>());
-    let admin = users::admin_routes()
-        .merge(compliance::admin_routes())
+    let admin = areas
+        .admin
+        .into_router()
         .route_layer(from_extractor::<Admin>());
 
-    let app = Router::new()
-        // Anyone; pages that need a signed-in user say so with `SignedIn`.
-        .merge(auth::routes())
-        .merge(dashboards::routes())
-        .merge(decisions::routes())
-        .merge(policies::routes())
-        .merge(compliance::reader_routes())
-        .nest("/board", board)
-        .nest("/manage", manage)
-        .nest("/audit", audit)
-        .nest("/admin", admin)
+    let app = areas
+        .open
+        .into_router()
+        .nest(BOARD, board)
+        .nest(MANAGE, manage)
+        .nest(AUDIT, audit)
+        .nest(ADMIN, admin)
         .fallback(error::not_found)
         // Innermost first: the signed-in user needs the session; the token check needs both.
         .layer(from_fn(csrf::verify_token))
@@ -79,10 +134,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(session::layer(state.pool.clone(), &state.config))
         .layer(CsrfLayer::new())
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/favicon.ico", get(assets::favicon))
-        .route("/static/{name}", get(assets::static_file));
+        .merge(plumbing().into_router());
 
     let app = app.layer(
         ServiceBuilder::new()

@@ -886,3 +886,45 @@ async fn a_double_submitted_acceptance_opens_one_request() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_database_failure_while_filing_shows_a_plain_page_never_its_text() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    app.create_user("board@example.com", &[Role::Board]).await;
+    let manager_id = app.user_id("manager@example.com").await;
+    let path = risk_above_appetite(&app, &manager, manager_id, &[]).await;
+    // The database refuses the subject's row, as a failing disk or a bug would.
+    let mut owner = app.owner_connection().await;
+    sqlx::query(
+        "ALTER TABLE risk_acceptances ADD CONSTRAINT refuse_everything CHECK (false) NOT VALID",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let until = (quorum::projects::today() + time::Duration::days(90)).to_string();
+    let response = manager
+        .post_form(
+            &format!("{path}/acceptance"),
+            &[
+                ("justification", "Cheaper than the alternatives."),
+                ("expires_on", &until),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Request id"), "{page}");
+    let (_, risk_page) = manager.page(&path).await;
+    for text in [&page, &risk_page] {
+        assert!(!text.contains("refuse_everything"), "{text}");
+        assert!(!text.contains("violates"), "{text}");
+    }
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(requests, 0, "nothing half-written");
+}

@@ -19,13 +19,15 @@ enum Access {
 /// `{id}` in a path is replaced by an existing account's id, `{project}` by a project the
 /// `it_manager` visitor manages, `{report}` by one of its submitted reports and
 /// `{objective}` by an objective, `{request}` by an open budget request the `it_manager`
-/// visitor filed, `{decision}` by a resolution, `{risk}` by a risk.
+/// visitor filed, `{decision}` by a resolution, `{mdecision}` by a management decision the
+/// `it_manager` visitor proposed, `{risk}` by a risk, `{framework}`, `{export}`, `{asset}`
+/// and `{year}` by a framework's code, a report, a stylesheet and this year.
 const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login", Access::Public),
     ("GET", "/healthz", Access::Public),
     ("GET", "/readyz", Access::Public),
     ("GET", "/favicon.ico", Access::Public),
-    ("GET", "/static/quorum.css", Access::Public),
+    ("GET", "/static/{asset}", Access::Public),
     ("GET", "/", Access::SignedIn),
     ("GET", "/account/password", Access::SignedIn),
     ("POST", "/account/password", Access::SignedIn),
@@ -289,7 +291,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "GET",
-        "/compliance/frameworks/iso27001_2022",
+        "/compliance/frameworks/{framework}",
         Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
     ),
     (
@@ -402,7 +404,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
-        "/audit/exports/decisions",
+        "/audit/exports/{export}",
         Access::Roles(&[Role::Auditor]),
     ),
     ("GET", "/admin/frameworks", Access::Roles(&[Role::Admin])),
@@ -410,6 +412,29 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/inbox", Access::SignedIn),
     ("GET", "/decisions", Access::SignedIn),
     ("GET", "/decisions/{decision}", Access::SignedIn),
+    ("GET", "/policies", Access::SignedIn),
+    ("GET", "/policies/{policy}", Access::SignedIn),
+    ("GET", "/board/budget", Access::Roles(&[Role::Board])),
+    (
+        "POST",
+        "/board/budget/{year}",
+        Access::Roles(&[Role::Board]),
+    ),
+    (
+        "GET",
+        "/manage/decisions/{mdecision}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/decisions/{mdecision}/edit",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "POST",
+        "/manage/decisions/{mdecision}/status",
+        Access::Roles(&[Role::ItManager]),
+    ),
     (
         "GET",
         "/manage/decisions/new",
@@ -468,6 +493,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/admin/users/{id}/password",
         Access::Roles(&[Role::Admin]),
     ),
+    // Late: a failed sign-in must not disturb the rows before it.
+    ("POST", "/login", Access::Public),
     // Last: it ends the session.
     ("POST", "/logout", Access::SignedIn),
 ];
@@ -625,6 +652,17 @@ async fn every_route_answers_every_role_as_the_table_says() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let management_decision: i64 = sqlx::query_scalar(
+        "INSERT INTO decisions (reference, kind, question, context, options, decision,
+                                consequences, status, author_id)
+         VALUES ('DEC-2000-0001', 'management', 'Seeded', 'Context.', 'Options.', 'Decision.',
+                 'Consequences.', 'proposed', $1)
+         RETURNING id",
+    )
+    .bind(manager_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
 
     for ((who, roles), client) in visitors.iter().zip(&clients) {
         for (method, path, access) in ROUTES {
@@ -638,7 +676,12 @@ async fn every_route_answers_every_role_as_the_table_says() {
                 .replace("{risk}", &risk.to_string())
                 .replace("{policy}", &policy.to_string())
                 .replace("{control}", &control.to_string())
-                .replace("{evidence}", &evidence.to_string());
+                .replace("{evidence}", &evidence.to_string())
+                .replace("{mdecision}", &management_decision.to_string())
+                .replace("{framework}", "iso27001_2022")
+                .replace("{export}", "decisions")
+                .replace("{asset}", "quorum.css")
+                .replace("{year}", &quorum::projects::today().year().to_string());
             let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }
@@ -658,4 +701,63 @@ async fn every_route_answers_every_role_as_the_table_says() {
         .await
         .unwrap();
     assert_eq!(reports, 1, "no report was filed by the empty forms");
+}
+
+/// `/board/risks/{risk}/x` and `/board/risks/1/x?a=b` → `/board/risks/{}/x`.
+fn path_shape(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{')
+                || (!segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
+            {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_route_served_has_its_rows_in_the_table() {
+    let app = TestApp::spawn().await;
+    // Every role, so that no role check answers before the router does.
+    let client = app.signed_in("everyone@example.com", &Role::ALL).await;
+    let table: std::collections::BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path, _)| (method.to_string(), path_shape(path)))
+        .collect();
+    let mut served = std::collections::BTreeSet::new();
+    let mut missing = Vec::new();
+    for path in quorum::web::routes::paths() {
+        let shape = path_shape(&path);
+        let concrete = shape.replace("{}", "1");
+        // No route answers OPTIONS: the router says which methods the path has.
+        let response = client
+            .http
+            .request(Method::OPTIONS, client.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+        for method in allow.split(',').map(str::trim).filter(|m| *m != "HEAD") {
+            let row = (method.to_owned(), shape.clone());
+            if !table.contains(&row) {
+                missing.push(format!("{method} {path}"));
+            }
+            served.insert(row);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the table: {missing:#?}"
+    );
+    let stale: Vec<_> = table.difference(&served).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for routes nobody serves: {stale:#?}"
+    );
 }
