@@ -249,11 +249,11 @@ pub struct Control {
     pub description: String,
     pub owner_id: i64,
     pub owner_name: String,
-    pub frequency: String,
-    pub implementation: String,
+    pub frequency: Frequency,
+    pub implementation: Implementation,
     pub na_justification: String,
     pub version: i32,
-    pub latest_result: Option<String>,
+    pub latest_result: Option<TestResult>,
     pub latest_tested_on: Option<Date>,
     pub latest_tester: Option<String>,
     pub requirement_ids: Vec<i64>,
@@ -269,23 +269,25 @@ pub struct Control {
 impl Control {
     pub fn implementation(&self) -> Implementation {
         self.implementation
-            .parse()
-            .unwrap_or(Implementation::NotStarted)
     }
 
     pub fn frequency_label(&self) -> &'static str {
-        self.frequency
-            .parse::<Frequency>()
-            .map(Frequency::label)
-            .unwrap_or("")
+        self.frequency.label()
     }
 
     pub fn result_label(&self) -> &'static str {
         self.latest_result
-            .as_deref()
-            .and_then(|result| result.parse::<TestResult>().ok())
             .map(TestResult::label)
             .unwrap_or("Not tested")
+    }
+
+    /// How the latest test reads at a glance: `ok`, `bad` or `warn` (untested).
+    pub fn result_tone(&self) -> &'static str {
+        match self.latest_result {
+            Some(TestResult::Effective) => "ok",
+            Some(TestResult::Ineffective) => "bad",
+            Some(TestResult::NotTested) | None => "warn",
+        }
     }
 
     pub fn policies(&self) -> Vec<(i64, &str)> {
@@ -325,9 +327,11 @@ pub async fn find_controls(
     sqlx::query_as!(
         Control,
         r#"SELECT c.id, c.reference, c.title, c.description, c.owner_id,
-                  u.display_name AS owner_name, c.frequency, c.implementation,
+                  u.display_name AS owner_name, c.frequency AS "frequency: Frequency",
+                  c.implementation AS "implementation: Implementation",
                   c.na_justification, c.version,
-                  test.result AS "latest_result?", test.tested_on AS "latest_tested_on?",
+                  test.result AS "latest_result?: TestResult",
+                  test.tested_on AS "latest_tested_on?",
                   test.tester AS "latest_tester?",
                   coalesce(req.ids, '{}') AS "requirement_ids!",
                   coalesce(req.labels, '{}') AS "requirement_labels!",
@@ -551,7 +555,7 @@ async fn set_links(
 /// A test of a control and what it found.
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlTest {
-    pub result: String,
+    pub result: TestResult,
     pub tested_on: Date,
     pub tester_name: String,
     pub notes: String,
@@ -561,10 +565,7 @@ pub struct ControlTest {
 
 impl ControlTest {
     pub fn result_label(&self) -> &'static str {
-        self.result
-            .parse::<TestResult>()
-            .map(TestResult::label)
-            .unwrap_or("")
+        self.result.label()
     }
 
     pub fn recorded(&self) -> String {
@@ -575,11 +576,12 @@ impl ControlTest {
 pub async fn tests(conn: &mut PgConnection, control_id: i64) -> sqlx::Result<Vec<ControlTest>> {
     sqlx::query_as!(
         ControlTest,
-        "SELECT t.result, t.tested_on, u.display_name AS tester_name, t.notes, t.recorded_at
-         FROM control_tests t JOIN users u ON u.id = t.tester_id
-         WHERE t.control_id = $1
-         ORDER BY t.tested_on DESC, t.id DESC
-         LIMIT 500",
+        r#"SELECT t.result AS "result: TestResult", t.tested_on, u.display_name AS tester_name,
+                  t.notes, t.recorded_at
+           FROM control_tests t JOIN users u ON u.id = t.tester_id
+           WHERE t.control_id = $1
+           ORDER BY t.tested_on DESC, t.id DESC
+           LIMIT 500"#,
         control_id
     )
     .fetch_all(conn)

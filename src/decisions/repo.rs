@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
+use crate::approvals::model::RequestStatus;
 use crate::text_enum::text_enum;
 use crate::web::page::format_time;
 
@@ -28,18 +29,20 @@ text_enum! {
 pub struct Decision {
     pub id: i64,
     pub reference: String,
-    pub kind: String,
+    pub kind: DecisionKind,
     pub question: String,
     pub request_id: Option<i64>,
     pub request_reference: Option<String>,
     pub project_id: Option<i64>,
     pub project_reference: Option<String>,
     pub project_name: Option<String>,
-    pub outcome: Option<String>,
+    /// How a resolution's request ended.
+    pub outcome: Option<RequestStatus>,
     pub tally: Option<serde_json::Value>,
     pub content_version: Option<i32>,
     pub content_hash: Option<String>,
-    pub status: Option<String>,
+    /// Where a management decision stands.
+    pub status: Option<DecisionStatus>,
     pub context: String,
     pub options: String,
     pub decision: String,
@@ -54,7 +57,7 @@ pub struct Decision {
 
 impl Decision {
     pub fn kind(&self) -> DecisionKind {
-        self.kind.parse().unwrap_or(DecisionKind::Resolution)
+        self.kind
     }
 
     pub fn is_resolution(&self) -> bool {
@@ -63,16 +66,32 @@ impl Decision {
 
     pub fn status(&self) -> Option<DecisionStatus> {
         self.status
-            .as_deref()
-            .and_then(|status| status.parse().ok())
     }
 
-    /// The outcome of a resolution, or the status of a management decision.
-    pub fn state_label(&self) -> String {
-        match (&self.outcome, self.status()) {
-            (Some(outcome), _) => outcome.clone(),
-            (None, Some(status)) => status.as_str().to_owned(),
-            _ => String::new(),
+    pub fn is_proposed(&self) -> bool {
+        self.status == Some(DecisionStatus::Proposed)
+    }
+
+    pub fn is_accepted(&self) -> bool {
+        self.status == Some(DecisionStatus::Accepted)
+    }
+
+    /// The outcome of a resolution, or the status of a management decision, as stored
+    /// (for styling and filters).
+    pub fn state_key(&self) -> &'static str {
+        match (self.outcome, self.status) {
+            (Some(outcome), _) => outcome.as_str(),
+            (None, Some(status)) => status.as_str(),
+            (None, None) => "",
+        }
+    }
+
+    /// The same, as people read it.
+    pub fn state_label(&self) -> &'static str {
+        match (self.outcome, self.status) {
+            (Some(outcome), _) => outcome.label(),
+            (None, Some(status)) => status.label(),
+            (None, None) => "",
         }
     }
 
@@ -128,10 +147,11 @@ pub async fn find_decisions(
     let (before_at, before_id) = filter.before.unzip();
     sqlx::query_as!(
         Decision,
-        r#"SELECT d.id, d.reference, d.kind, d.question, d.request_id,
+        r#"SELECT d.id, d.reference, d.kind AS "kind: DecisionKind", d.question, d.request_id,
                   a.reference AS "request_reference?", d.project_id,
                   p.reference AS "project_reference?", p.name AS "project_name?",
-                  d.outcome, d.tally, d.content_version, d.content_hash, d.status, d.context,
+                  d.outcome AS "outcome: RequestStatus", d.tally, d.content_version,
+                  d.content_hash, d.status AS "status: DecisionStatus", d.context,
                   d.options, d.decision, d.consequences, d.superseded_by,
                   s.reference AS "superseded_by_reference?", d.author_id,
                   u.display_name AS "author_name?", d.version, d.decided_at

@@ -193,8 +193,8 @@ pub async fn risk_register(
                         risk.residual_score().to_string(),
                         risk.appetite.map(|a| a.to_string()).unwrap_or_default(),
                         yes_no(risk.is_above_appetite()),
-                        risk.treatment.clone(),
-                        risk.status.clone(),
+                        risk.treatment.label().to_owned(),
+                        risk.status.label().to_owned(),
                     ]
                 })
                 .collect(),
@@ -332,7 +332,7 @@ pub async fn decision_log(conn: &mut PgConnection, max_rows: i64) -> AppResult<C
                     decision.reference.clone(),
                     decision.kind().label().to_owned(),
                     decision.question.clone(),
-                    decision.state_label(),
+                    decision.state_label().to_owned(),
                     decision.when(),
                     decision.request_reference.clone().unwrap_or_default(),
                     decision.project_reference.clone().unwrap_or_default(),
@@ -351,7 +351,6 @@ pub async fn decision_log(conn: &mut PgConnection, max_rows: i64) -> AppResult<C
 
 /// The policy register: every version of every policy with its approval and publication.
 pub async fn policy_register(conn: &mut PgConnection, max_rows: i64) -> AppResult<Content> {
-    use crate::policies::model::PolicyCategory;
     let lines = crate::policies::repo::register_lines(conn, max_rows + 1).await?;
     within(max_rows, "policy register", lines.len())?;
     let policies = lines
@@ -390,17 +389,14 @@ pub async fn policy_register(conn: &mut PgConnection, max_rows: i64) -> AppResul
                 vec![
                     line.reference.clone(),
                     line.policy_title.clone(),
-                    line.category
-                        .parse::<PolicyCategory>()
-                        .map(|c| c.label().to_owned())
-                        .unwrap_or_default(),
+                    line.category.label().to_owned(),
                     line.owner_name.clone(),
                     line.review_interval_months.to_string(),
                     date_text(line.next_review_on),
                     yes_no(line.retired),
                     line.number.to_string(),
                     line.version_title.clone(),
-                    line.status.clone(),
+                    line.status.label().to_owned(),
                     line.change_note.clone(),
                     format_time(line.written_at),
                     line.author_name.clone(),

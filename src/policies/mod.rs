@@ -265,7 +265,7 @@ impl PolicyForm {
             scope: latest.scope.clone(),
             body: latest.body.clone(),
             change_note: String::new(),
-            category: policy.category.clone(),
+            category: policy.category.as_str().to_owned(),
             owner_id: policy.owner_id.to_string(),
             review_interval_months: policy.review_interval_months.to_string(),
             version: policy.version,
@@ -483,7 +483,7 @@ async fn save_edit(
     }
     let text_changed = text.hash() != latest.content_hash;
     let settings_changed = settings.owner_id != policy.owner_id
-        || settings.category.as_str() != policy.category
+        || settings.category != policy.category
         || settings.review_interval_months != policy.review_interval_months;
     let back = format!("/manage/policies/{id}");
     let audit = audit_context(&user, &meta);

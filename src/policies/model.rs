@@ -3,6 +3,7 @@
 
 use time::{Date, Month};
 
+use crate::approvals::model::RequestStatus;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -82,13 +83,15 @@ pub enum ExceptionState {
 }
 
 impl ExceptionState {
-    pub fn of(request_status: &str, starts_on: Date, expires_on: Date, today: Date) -> Self {
-        match request_status {
-            "draft" | "open" => ExceptionState::AwaitingBoard,
-            "approved" if expires_on < today => ExceptionState::Expired,
-            "approved" if starts_on > today => ExceptionState::NotYetInForce,
-            "approved" => ExceptionState::InForce,
-            _ => ExceptionState::NotGranted,
+    pub fn of(request: RequestStatus, starts_on: Date, expires_on: Date, today: Date) -> Self {
+        match request {
+            RequestStatus::Draft | RequestStatus::Open => ExceptionState::AwaitingBoard,
+            RequestStatus::Approved if expires_on < today => ExceptionState::Expired,
+            RequestStatus::Approved if starts_on > today => ExceptionState::NotYetInForce,
+            RequestStatus::Approved => ExceptionState::InForce,
+            RequestStatus::Rejected | RequestStatus::Withdrawn | RequestStatus::Expired => {
+                ExceptionState::NotGranted
+            }
         }
     }
 
@@ -131,23 +134,23 @@ mod tests {
         let (start, end) = (date!(2026 - 01 - 01), date!(2026 - 06 - 30));
         let on = |status, today| ExceptionState::of(status, start, end, today);
         assert_eq!(
-            on("open", date!(2026 - 03 - 01)),
+            on(RequestStatus::Open, date!(2026 - 03 - 01)),
             ExceptionState::AwaitingBoard
         );
         assert_eq!(
-            on("approved", date!(2025 - 12 - 31)),
+            on(RequestStatus::Approved, date!(2025 - 12 - 31)),
             ExceptionState::NotYetInForce
         );
         assert_eq!(
-            on("approved", date!(2026 - 06 - 30)),
+            on(RequestStatus::Approved, date!(2026 - 06 - 30)),
             ExceptionState::InForce
         );
         assert_eq!(
-            on("approved", date!(2026 - 07 - 01)),
+            on(RequestStatus::Approved, date!(2026 - 07 - 01)),
             ExceptionState::Expired
         );
         assert_eq!(
-            on("rejected", date!(2026 - 03 - 01)),
+            on(RequestStatus::Rejected, date!(2026 - 03 - 01)),
             ExceptionState::NotGranted
         );
     }

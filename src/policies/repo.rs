@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
+use crate::approvals::model::RequestStatus;
 use crate::references::{self, Series};
 use crate::web::page::format_time;
 
@@ -17,7 +18,7 @@ pub struct Policy {
     pub title: String,
     pub owner_id: i64,
     pub owner_name: String,
-    pub category: String,
+    pub category: PolicyCategory,
     pub review_interval_months: i16,
     pub published_version_id: Option<i64>,
     pub published_number: Option<i32>,
@@ -31,7 +32,7 @@ pub struct Policy {
     pub version: i32,
     pub latest_version_id: i64,
     pub latest_number: i32,
-    pub lifecycle: String,
+    pub lifecycle: Lifecycle,
     /// The open request asking the board to approve the newest version.
     pub review_request_id: Option<i64>,
     pub exceptions_in_force: i64,
@@ -39,14 +40,11 @@ pub struct Policy {
 
 impl Policy {
     pub fn lifecycle(&self) -> Lifecycle {
-        self.lifecycle.parse().unwrap_or(Lifecycle::Draft)
+        self.lifecycle
     }
 
     pub fn category_label(&self) -> &'static str {
-        self.category
-            .parse::<PolicyCategory>()
-            .map(PolicyCategory::label)
-            .unwrap_or("")
+        self.category.label()
     }
 
     pub fn is_published(&self) -> bool {
@@ -115,13 +113,14 @@ pub async fn find_rows(
     let rows = sqlx::query!(
         r#"SELECT * FROM (
              SELECT p.id, p.reference, p.title, p.owner_id, u.display_name AS owner_name,
-                    p.category, p.review_interval_months, p.published_version_id,
+                    p.category AS "category: PolicyCategory", p.review_interval_months,
+                    p.published_version_id,
                     pub.number AS "published_number?", pub.published_at AS "published_at?",
                     p.next_review_on, p.last_reviewed_on, p.retired_at, p.retired_reason,
                     p.version, lv.id AS latest_version_id, lv.number AS latest_number,
                     CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
                          WHEN review.request_id IS NOT NULL THEN 'in_review'
-                         ELSE lv.status END AS "lifecycle!",
+                         ELSE lv.status END AS "lifecycle!: Lifecycle",
                     review.request_id AS "review_request_id?",
                     (SELECT count(*) FROM policy_exceptions pe
                      JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
@@ -150,7 +149,7 @@ pub async fn find_rows(
                AND ($6::bigint IS NULL OR p.owner_id = $6)
                AND (NOT $12 OR (p.published_version_id IS NOT NULL AND p.retired_at IS NULL))
            ) AS listed
-           WHERE ($3::text IS NULL OR listed."lifecycle!" = $3)
+           WHERE ($3::text IS NULL OR listed."lifecycle!: Lifecycle" = $3)
              AND ($7::text IS NULL OR (listed."sort_key!", listed.reference) > ($7, $11::text))
            ORDER BY listed."sort_key!", listed.reference
            LIMIT $8"#,
@@ -347,7 +346,7 @@ pub struct Version {
     pub body: String,
     pub change_note: String,
     pub content_hash: String,
-    pub status: String,
+    pub status: VersionStatus,
     pub author_name: String,
     #[serde(skip)]
     pub created_at: OffsetDateTime,
@@ -361,7 +360,7 @@ pub struct Version {
 
 impl Version {
     pub fn status(&self) -> VersionStatus {
-        self.status.parse().unwrap_or(VersionStatus::Draft)
+        self.status
     }
 
     pub fn written(&self) -> String {
@@ -396,7 +395,8 @@ pub async fn versions(conn: &mut PgConnection, policy_id: i64) -> sqlx::Result<V
     sqlx::query_as!(
         Version,
         r#"SELECT v.id, v.policy_id, v.number, v.title, v.scope, v.body, v.change_note,
-                  v.content_hash, v.status, u.display_name AS author_name, v.created_at,
+                  v.content_hash, v.status AS "status: VersionStatus",
+                  u.display_name AS author_name, v.created_at,
                   v.approved_decision_id, d.reference AS "approved_decision_reference?",
                   v.approved_at, v.published_at
            FROM policy_versions v
@@ -516,7 +516,7 @@ pub async fn retire(
 pub struct PolicyException {
     pub request_id: i64,
     pub request_reference: String,
-    pub request_status: String,
+    pub request_status: RequestStatus,
     pub policy_id: i64,
     pub policy_reference: String,
     pub policy_title: String,
@@ -532,7 +532,7 @@ pub struct PolicyException {
 
 impl PolicyException {
     pub fn state(&self, today: Date) -> ExceptionState {
-        ExceptionState::of(&self.request_status, self.starts_on, self.expires_on, today)
+        ExceptionState::of(self.request_status, self.starts_on, self.expires_on, today)
     }
 }
 
@@ -546,7 +546,7 @@ pub async fn exceptions(
 ) -> sqlx::Result<Vec<PolicyException>> {
     sqlx::query_as!(
         PolicyException,
-        r#"SELECT pe.request_id, a.reference AS request_reference, a.status AS request_status,
+        r#"SELECT pe.request_id, a.reference AS request_reference, a.status AS "request_status: RequestStatus",
                   pe.policy_id, p.reference AS policy_reference, p.title AS policy_title,
                   u.display_name AS requester_name, pe.scope, pe.justification,
                   pe.compensating_controls, pe.starts_on, pe.expires_on,
@@ -663,14 +663,14 @@ pub async fn unlink_risk(
 pub struct RegisterLine {
     pub reference: String,
     pub policy_title: String,
-    pub category: String,
+    pub category: PolicyCategory,
     pub owner_name: String,
     pub review_interval_months: i16,
     pub next_review_on: Option<Date>,
     pub retired: bool,
     pub number: i32,
     pub version_title: String,
-    pub status: String,
+    pub status: VersionStatus,
     pub change_note: String,
     pub content_hash: String,
     #[serde(skip)]
@@ -690,9 +690,11 @@ pub async fn register_lines(
 ) -> sqlx::Result<Vec<RegisterLine>> {
     sqlx::query_as!(
         RegisterLine,
-        r#"SELECT p.reference, p.title AS policy_title, p.category, o.display_name AS owner_name,
+        r#"SELECT p.reference, p.title AS policy_title, p.category AS "category: PolicyCategory",
+                  o.display_name AS owner_name,
                   p.review_interval_months, p.next_review_on, p.retired_at IS NOT NULL AS "retired!",
-                  v.number, v.title AS version_title, v.status, v.change_note, v.content_hash,
+                  v.number, v.title AS version_title, v.status AS "status: VersionStatus",
+                  v.change_note, v.content_hash,
                   v.created_at AS written_at, a.display_name AS author_name,
                   d.reference AS "approved_by_decision?", v.approved_at, v.published_at
            FROM policy_versions v

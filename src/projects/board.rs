@@ -124,11 +124,7 @@ impl PortfolioSummary {
 
         let mut dots: HashMap<i64, Vec<&'static str>> = HashMap::new();
         for point in &trends {
-            let class = point
-                .overall_rag
-                .parse::<Rag>()
-                .map(rag_class)
-                .unwrap_or("dot-none");
+            let class = rag_class(point.overall_rag);
             dots.entry(point.project_id).or_default().push(class);
         }
         let line = |project: Project| {
@@ -158,24 +154,22 @@ impl PortfolioSummary {
                 .sum::<i64>()
         };
         // Cancelled projects spend nothing more: out of budget and forecast.
-        let counted = |cell: &repo::PortfolioCell| cell.phase != Phase::Cancelled.as_str();
-        let active = |cell: &repo::PortfolioCell| {
-            cell.phase != Phase::Closed.as_str() && cell.phase != Phase::Cancelled.as_str()
-        };
+        let counted = |cell: &repo::PortfolioCell| cell.phase != Phase::Cancelled;
+        let active =
+            |cell: &repo::PortfolioCell| !matches!(cell.phase, Phase::Closed | Phase::Cancelled);
         let total_budget = sum(&counted, &|c| c.budget);
         let total_spend = sum(&|_| true, &|c| c.spend);
         let total_forecast = sum(&counted, &|c| c.forecast);
-        let active_with =
-            |rag: Option<&str>| sum(&|c| active(c) && c.rag.as_deref() == rag, &|c| c.projects);
+        let active_with = |rag: Option<Rag>| sum(&|c| active(c) && c.rag == rag, &|c| c.projects);
         let rag_counts = vec![
-            ("Red", "bar-red", active_with(Some("red"))),
-            ("Amber", "bar-amber", active_with(Some("amber"))),
-            ("Green", "bar-green", active_with(Some("green"))),
+            ("Red", "bar-red", active_with(Some(Rag::Red))),
+            ("Amber", "bar-amber", active_with(Some(Rag::Amber))),
+            ("Green", "bar-green", active_with(Some(Rag::Green))),
             ("No report yet", "bar-none", active_with(None)),
         ];
         let phase_counts: Vec<(Phase, i64)> = Phase::ALL
             .iter()
-            .map(|phase| (*phase, sum(&|c| c.phase == phase.as_str(), &|c| c.projects)))
+            .map(|phase| (*phase, sum(&|c| c.phase == *phase, &|c| c.projects)))
             .collect();
 
         let objectives = objectives
@@ -186,9 +180,9 @@ impl PortfolioSummary {
                         .iter()
                         .filter(|c| c.objective_id == objective.id)
                 };
-                let count = |rag: &str| {
+                let count = |rag: Rag| {
                     of_it()
-                        .filter(|c| c.rag.as_deref() == Some(rag))
+                        .filter(|c| c.rag == Some(rag))
                         .map(|c| c.projects)
                         .sum()
                 };
@@ -196,9 +190,9 @@ impl PortfolioSummary {
                     projects: of_it().map(|c| c.projects).sum(),
                     budget: of_it().map(|c| c.budget).sum(),
                     forecast: of_it().map(|c| c.forecast).sum(),
-                    red: count("red"),
-                    amber: count("amber"),
-                    green: count("green"),
+                    red: count(Rag::Red),
+                    amber: count(Rag::Amber),
+                    green: count(Rag::Green),
                     objective,
                 }
             })

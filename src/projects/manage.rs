@@ -171,8 +171,8 @@ impl ProjectForm {
             objective_id: project.objective_id.to_string(),
             start_date: project.start_date.to_string(),
             planned_end_date: project.planned_end_date.to_string(),
-            reporting_cadence: project.reporting_cadence.clone(),
-            phase: project.phase.clone(),
+            reporting_cadence: project.reporting_cadence.as_str().to_owned(),
+            phase: project.phase.as_str().to_owned(),
             version: project.version,
         }
     }

@@ -99,14 +99,14 @@ pub struct Project {
     pub objective_id: i64,
     pub objective_reference: String,
     pub objective_title: String,
-    pub phase: String,
+    pub phase: Phase,
     pub start_date: Date,
     pub planned_end_date: Date,
-    pub reporting_cadence: String,
+    pub reporting_cadence: Cadence,
     pub approved_budget: i64,
     pub version: i32,
     pub last_report_id: Option<i64>,
-    pub last_overall_rag: Option<String>,
+    pub last_overall_rag: Option<Rag>,
     pub last_period_end: Option<Date>,
     pub last_percent_complete: Option<i16>,
     pub last_spend_to_date: Option<i64>,
@@ -116,17 +116,15 @@ pub struct Project {
 
 impl Project {
     pub fn phase(&self) -> Phase {
-        self.phase.parse().unwrap_or(Phase::Proposed)
+        self.phase
     }
 
     pub fn cadence(&self) -> Cadence {
-        self.reporting_cadence.parse().unwrap_or(Cadence::Monthly)
+        self.reporting_cadence
     }
 
     pub fn rag(&self) -> Option<Rag> {
         self.last_overall_rag
-            .as_deref()
-            .and_then(|rag| rag.parse().ok())
     }
 
     pub fn reporting_state(&self, today: Date) -> ReportingState {
@@ -234,9 +232,11 @@ pub async fn find_projects(
              SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
                     m.display_name AS manager_name, p.objective_id,
                     o.reference AS objective_reference, o.title AS objective_title,
-                    p.phase, p.start_date, p.planned_end_date, p.reporting_cadence,
+                    p.phase AS "phase: Phase", p.start_date, p.planned_end_date,
+                    p.reporting_cadence AS "reporting_cadence: Cadence",
                     p.approved_budget, p.version, p.last_report_id,
-                    r.overall_rag AS "last_overall_rag?", r.period_end AS "last_period_end?",
+                    r.overall_rag AS "last_overall_rag?: Rag",
+                    r.period_end AS "last_period_end?",
                     r.percent_complete AS "last_percent_complete?",
                     r.spend_to_date AS "last_spend_to_date?",
                     r.forecast_at_completion AS "last_forecast?",
@@ -340,8 +340,8 @@ pub async fn get_project(conn: &mut PgConnection, id: i64) -> sqlx::Result<Optio
 
 /// Counts and money of the projects in one phase with one latest RAG (`None`: no report).
 pub struct PortfolioCell {
-    pub phase: String,
-    pub rag: Option<String>,
+    pub phase: Phase,
+    pub rag: Option<Rag>,
     pub projects: i64,
     pub budget: i64,
     pub spend: i64,
@@ -353,7 +353,7 @@ pub struct PortfolioCell {
 pub async fn portfolio_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<PortfolioCell>> {
     sqlx::query_as!(
         PortfolioCell,
-        r#"SELECT p.phase, r.overall_rag AS "rag?", count(*) AS "projects!",
+        r#"SELECT p.phase AS "phase: Phase", r.overall_rag AS "rag?: Rag", count(*) AS "projects!",
                   sum(p.approved_budget)::bigint AS "budget!",
                   coalesce(sum(r.spend_to_date), 0)::bigint AS "spend!",
                   sum(coalesce(r.forecast_at_completion, p.approved_budget))::bigint AS "forecast!"
@@ -368,7 +368,7 @@ pub async fn portfolio_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<Portfo
 /// an objective with no project has one row counting none.
 pub struct ObjectiveCell {
     pub objective_id: i64,
-    pub rag: Option<String>,
+    pub rag: Option<Rag>,
     pub projects: i64,
     pub budget: i64,
     pub forecast: i64,
@@ -377,7 +377,7 @@ pub struct ObjectiveCell {
 pub async fn objective_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<ObjectiveCell>> {
     sqlx::query_as!(
         ObjectiveCell,
-        r#"SELECT o.id AS objective_id, r.overall_rag AS "rag?", count(p.id) AS "projects!",
+        r#"SELECT o.id AS objective_id, r.overall_rag AS "rag?: Rag", count(p.id) AS "projects!",
                   coalesce(sum(p.approved_budget), 0)::bigint AS "budget!",
                   coalesce(sum(coalesce(r.forecast_at_completion, p.approved_budget)), 0)::bigint AS "forecast!"
            FROM objectives o
@@ -655,7 +655,7 @@ impl ReportFields {
 pub struct Report {
     pub id: i64,
     pub project_id: i64,
-    pub status: String,
+    pub status: ReportStatus,
     pub corrects_report_id: Option<i64>,
     pub correction_reason: String,
     pub author_name: String,
@@ -666,7 +666,7 @@ pub struct Report {
 
 impl Report {
     pub fn status(&self) -> ReportStatus {
-        self.status.parse().unwrap_or(ReportStatus::Draft)
+        self.status
     }
 
     pub fn is_submitted(&self) -> bool {
@@ -830,13 +830,15 @@ pub async fn submit_at(
 
 pub async fn get_report(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Report>> {
     let Some(row) = sqlx::query!(
-        "SELECT r.id, r.project_id, r.status, r.period_start, r.period_end, r.overall_rag,
-                r.schedule_rag, r.budget_rag, r.scope_rag, r.rag_explanation,
-                r.percent_complete, r.spend_to_date, r.forecast_at_completion, r.highlights,
-                r.issues, r.decisions_needed, r.next_steps, r.corrects_report_id,
-                r.correction_reason, u.display_name AS author_name, r.submitted_at, r.version
-         FROM status_reports r JOIN users u ON u.id = r.author_id
-         WHERE r.id = $1",
+        r#"SELECT r.id, r.project_id, r.status AS "status: ReportStatus", r.period_start,
+                  r.period_end, r.overall_rag AS "overall_rag: Rag",
+                  r.schedule_rag AS "schedule_rag: Rag", r.budget_rag AS "budget_rag: Rag",
+                  r.scope_rag AS "scope_rag: Rag", r.rag_explanation,
+                  r.percent_complete, r.spend_to_date, r.forecast_at_completion, r.highlights,
+                  r.issues, r.decisions_needed, r.next_steps, r.corrects_report_id,
+                  r.correction_reason, u.display_name AS author_name, r.submitted_at, r.version
+           FROM status_reports r JOIN users u ON u.id = r.author_id
+           WHERE r.id = $1"#,
         id
     )
     .fetch_optional(&mut *conn)
@@ -852,7 +854,6 @@ pub async fn get_report(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option
     )
     .fetch_all(conn)
     .await?;
-    let rag = |text: &str| text.parse().unwrap_or(Rag::Green);
     Ok(Some(Report {
         id: row.id,
         project_id: row.project_id,
@@ -865,10 +866,10 @@ pub async fn get_report(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option
         fields: ReportFields {
             period_start: row.period_start,
             period_end: row.period_end,
-            overall_rag: rag(&row.overall_rag),
-            schedule_rag: rag(&row.schedule_rag),
-            budget_rag: rag(&row.budget_rag),
-            scope_rag: rag(&row.scope_rag),
+            overall_rag: row.overall_rag,
+            schedule_rag: row.schedule_rag,
+            budget_rag: row.budget_rag,
+            scope_rag: row.scope_rag,
             rag_explanation: row.rag_explanation,
             percent_complete: row.percent_complete,
             spend_to_date: row.spend_to_date,
@@ -887,8 +888,8 @@ pub struct ReportSummary {
     pub id: i64,
     pub period_start: Date,
     pub period_end: Date,
-    pub status: String,
-    pub overall_rag: String,
+    pub status: ReportStatus,
+    pub overall_rag: Rag,
     pub percent_complete: i16,
     pub corrects_report_id: Option<i64>,
     pub submitted_at: Option<OffsetDateTime>,
@@ -896,11 +897,11 @@ pub struct ReportSummary {
 
 impl ReportSummary {
     pub fn rag(&self) -> Rag {
-        self.overall_rag.parse().unwrap_or(Rag::Green)
+        self.overall_rag
     }
 
     pub fn is_draft(&self) -> bool {
-        self.status == ReportStatus::Draft.as_str()
+        self.status == ReportStatus::Draft
     }
 }
 
@@ -913,12 +914,13 @@ pub async fn project_reports(
 ) -> sqlx::Result<Vec<ReportSummary>> {
     sqlx::query_as!(
         ReportSummary,
-        "SELECT id, period_start, period_end, status, overall_rag, percent_complete,
-                corrects_report_id, submitted_at
-         FROM status_reports
-         WHERE project_id = $1 AND ($2 OR status = 'submitted')
-         ORDER BY period_start DESC, id DESC
-         LIMIT $3",
+        r#"SELECT id, period_start, period_end, status AS "status: ReportStatus",
+                  overall_rag AS "overall_rag: Rag", percent_complete, corrects_report_id,
+                  submitted_at
+           FROM status_reports
+           WHERE project_id = $1 AND ($2 OR status = 'submitted')
+           ORDER BY period_start DESC, id DESC
+           LIMIT $3"#,
         project_id,
         include_drafts,
         limit
@@ -932,7 +934,7 @@ pub async fn project_reports(
 pub struct TrendPoint {
     pub project_id: i64,
     pub period_end: Date,
-    pub overall_rag: String,
+    pub overall_rag: Rag,
 }
 
 pub async fn rag_trends(
@@ -942,7 +944,7 @@ pub async fn rag_trends(
 ) -> sqlx::Result<Vec<TrendPoint>> {
     sqlx::query_as!(
         TrendPoint,
-        r#"SELECT p.id AS project_id, t.period_end AS "period_end!", t.overall_rag AS "overall_rag!"
+        r#"SELECT p.id AS project_id, t.period_end AS "period_end!", t.overall_rag AS "overall_rag!: Rag"
            FROM projects p
            CROSS JOIN LATERAL (
                SELECT DISTINCT ON (r.period_start) r.period_start, r.period_end, r.overall_rag

@@ -270,10 +270,10 @@ impl RiskForm {
             controls: risk.controls.clone(),
             residual_likelihood: risk.residual_likelihood.to_string(),
             residual_impact: risk.residual_impact.to_string(),
-            treatment: risk.treatment.clone(),
+            treatment: risk.treatment.as_str().to_owned(),
             treatment_plan: risk.treatment_plan.clone(),
             next_review_date: risk.next_review_date.to_string(),
-            status: risk.status.clone(),
+            status: risk.status.as_str().to_owned(),
             version: risk.version,
         }
     }

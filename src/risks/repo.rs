@@ -130,10 +130,10 @@ pub struct Risk {
     pub controls: String,
     pub residual_likelihood: i16,
     pub residual_impact: i16,
-    pub treatment: String,
+    pub treatment: Treatment,
     pub treatment_plan: String,
     pub next_review_date: Date,
-    pub status: String,
+    pub status: RiskStatus,
     pub version: i32,
     /// The board's acceptance above appetite, if any: its decision, the rating it covers
     /// and its expiry.
@@ -202,11 +202,11 @@ impl Risk {
     }
 
     pub fn treatment(&self) -> Treatment {
-        self.treatment.parse().unwrap_or(Treatment::Mitigate)
+        self.treatment
     }
 
     pub fn status(&self) -> RiskStatus {
-        self.status.parse().unwrap_or(RiskStatus::Open)
+        self.status
     }
 
     pub fn review_overdue(&self, today: Date) -> bool {
@@ -266,8 +266,10 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
                     coalesce(goals.objective_ids, '{}') AS "objective_ids!",
                     coalesce(goals.objective_references, '{}') AS "objective_references!",
                     r.likelihood, r.impact, r.controls,
-                    r.residual_likelihood, r.residual_impact, r.treatment, r.treatment_plan,
-                    r.next_review_date, r.status, r.version, r.accepted_decision_id,
+                    r.residual_likelihood, r.residual_impact,
+                    r.treatment AS "treatment: Treatment", r.treatment_plan,
+                    r.next_review_date, r.status AS "status: RiskStatus", r.version,
+                    r.accepted_decision_id,
                     r.accepted_residual_likelihood, r.accepted_residual_impact, r.accepted_until,
                     CASE $1::text
                         WHEN 'residual' THEN lpad((100 - r.residual_likelihood * r.residual_impact)::text, 3, '0')
@@ -587,8 +589,8 @@ pub struct PastRisk {
     pub impact: i16,
     pub residual_likelihood: i16,
     pub residual_impact: i16,
-    pub status: String,
-    pub treatment: String,
+    pub status: RiskStatus,
+    pub treatment: Treatment,
     /// The category's appetite in force at that moment.
     pub appetite: Option<i16>,
 }
@@ -625,8 +627,8 @@ pub async fn as_of(
         r#"SELECT r.id, r.reference, r.title, c.name AS category_name,
                   a.likelihood AS "likelihood!", a.impact AS "impact!",
                   a.residual_likelihood AS "residual_likelihood!",
-                  a.residual_impact AS "residual_impact!", a.status AS "status!",
-                  a.treatment AS "treatment!",
+                  a.residual_impact AS "residual_impact!", a.status AS "status!: RiskStatus",
+                  a.treatment AS "treatment!: Treatment",
                   (SELECT h.appetite FROM risk_appetite_history h
                    WHERE h.category_id = r.category_id AND h.set_at < $1
                    ORDER BY h.set_at DESC, h.id DESC LIMIT 1) AS appetite

@@ -612,9 +612,9 @@ async fn the_demo_policies_cover_every_stage_with_exceptions_and_overdue_reviews
         .await
         .unwrap();
     assert_eq!(policies.len(), 16, "loaded once");
-    for stage in ["draft", "in_review", "approved", "published", "retired"] {
+    for stage in quorum::policies::model::Lifecycle::ALL {
         assert!(
-            policies.iter().any(|p| p.lifecycle == stage),
+            policies.iter().any(|p| p.lifecycle == *stage),
             "no demo policy is {stage}"
         );
     }

@@ -928,3 +928,28 @@ async fn a_database_failure_while_filing_shows_a_plain_page_never_its_text() {
         .unwrap();
     assert_eq!(requests, 0, "nothing half-written");
 }
+
+#[tokio::test]
+async fn a_corrupt_stored_state_is_an_error_never_read_as_a_default() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let owner_id = app.user_id("manager@example.com").await.to_string();
+    let security = category(&app, "Security").await;
+    let fields = risk_fields(&security, &owner_id, ["3", "3", "2", "2"], "Ransomware");
+    let path = location(record(&manager, &fields).await.headers());
+    let (status, _) = manager.page(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    // Behind the application's back, a status no code knows.
+    let mut owner = app.owner_connection().await;
+    for statement in [
+        "ALTER TABLE risks DROP CONSTRAINT risks_status_check",
+        "UPDATE risks SET status = 'bogus'",
+    ] {
+        sqlx::query(statement).execute(&mut owner).await.unwrap();
+    }
+    let (status, page) = manager.page(&path).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{page}");
+    assert!(!page.contains("bogus"), "{page}");
+}
