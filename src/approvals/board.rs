@@ -19,8 +19,8 @@ use crate::audit::{Actor, Context};
 use crate::projects::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::{
-    AppError, AppResult, AppState, Auditor, BoardMember, CurrentUser, PageContext, RequestMeta,
-    commit_and_redirect,
+    AppError, AppResult, AppState, Area, Auditor, BoardMember, CurrentUser, PageContext,
+    RequestMeta, commit_and_redirect,
 };
 
 /// A request with its count and what the viewer may do, for the pages of both sides.
@@ -38,7 +38,7 @@ pub struct RequestView {
     /// voted again.
     pub viewer_vote_set_aside: bool,
     pub viewer_may_close: bool,
-    pub area: &'static str,
+    pub area: Area,
 }
 
 impl RequestView {
@@ -46,7 +46,7 @@ impl RequestView {
         conn: &mut PgConnection,
         request: Request,
         viewer: &CurrentUser,
-        area: &'static str,
+        area: Area,
     ) -> AppResult<Self> {
         let members = repo::board_members(conn).await?;
         let recusals = repo::recusals(conn, request.id).await?;
@@ -173,7 +173,7 @@ impl BoardRequestPage {
         }
         Ok(Self {
             ctx,
-            view: RequestView::load(&mut conn, request, user, "/board").await?,
+            view: RequestView::load(&mut conn, request, user, Area::Board).await?,
             comment: None,
             reason: String::new(),
             errors: FieldErrors::new(),
@@ -381,6 +381,6 @@ pub(super) async fn audit_show(
         .ok_or(AppError::NotFound)?;
     Ok(AuditRequestPage {
         ctx,
-        view: RequestView::load(&mut conn, request, &user, "/audit").await?,
+        view: RequestView::load(&mut conn, request, &user, Area::Audit).await?,
     })
 }

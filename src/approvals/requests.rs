@@ -24,7 +24,7 @@ use crate::projects::{self, today};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
 use crate::web::{
-    AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
+    AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };
 
 #[derive(Template, WebTemplate)]
@@ -405,7 +405,7 @@ async fn manage_page(
     let form = form.unwrap_or_else(|| RequestForm::from_request(&request));
     let form_page = RequestFormPage::new(state, ctx, user.id, form).await?;
     let mut conn = state.pool.acquire().await?;
-    let view = RequestView::load(&mut conn, request, user, "/manage").await?;
+    let view = RequestView::load(&mut conn, request, user, Area::Manage).await?;
     Ok(ManageRequestPage {
         ctx: form_page.ctx,
         view,

@@ -23,7 +23,7 @@ use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
 use crate::web::{
-    AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, SignedIn,
+    AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, SignedIn,
     commit_and_redirect, refuse_and_redirect,
 };
 use repo::{Decision, DecisionFilter, DecisionKind, DecisionStatus, ManagementFields};
@@ -163,8 +163,8 @@ struct DecisionPage {
     decision: Decision,
     /// The viewer may move this management decision on (its author, an IT manager).
     can_manage: bool,
-    /// Where the subject's pages are for this viewer (`/board` or `/manage`), if any.
-    subject_area: Option<&'static str>,
+    /// Where this viewer reads the records the decision is about.
+    area: Area,
     /// The successor reference as typed, kept when it is refused.
     successor: String,
     errors: FieldErrors,
@@ -179,19 +179,12 @@ impl DecisionPage {
     ) -> AppResult<Self> {
         let mut conn = state.pool.acquire().await?;
         let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-        let is_board = user.has_role(crate::users::Role::Board);
         let is_manager = user.has_role(crate::users::Role::ItManager);
         Ok(Self {
             can_manage: !decision.is_resolution()
                 && is_manager
                 && decision.author_id == Some(user.id),
-            subject_area: if is_board {
-                Some("/board")
-            } else if is_manager {
-                Some("/manage")
-            } else {
-                None
-            },
+            area: Area::home_of(user),
             decision,
             ctx,
             successor: String::new(),

@@ -31,8 +31,8 @@ use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
 use crate::web::{
-    AppError, AppResult, AppState, Auditor, BoardMember, CurrentUser, ItManager, PageContext,
-    RequestMeta, SignedIn, commit_and_redirect, refuse_and_redirect,
+    AppError, AppResult, AppState, Area, CurrentUser, ItManager, PageContext, RequestMeta,
+    SignedIn, Viewer, commit_and_redirect, refuse_and_redirect,
 };
 use model::{ExceptionState, Lifecycle, PolicyCategory};
 use repo::{
@@ -43,19 +43,16 @@ use text::{DiffHunk, SafeHtml};
 /// The policies in force, for everyone signed in: what the organisation must follow.
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/policies", get(in_force_list))
+        .route("/policies", get(list))
         .route("/policies/{id}", get(in_force_policy))
 }
-
-/// The area of the pages everyone reads (no prefix).
-const EVERYONE: &str = "";
 
 /// Routes under `/manage` (the router requires the `it_manager` role).
 pub fn manage_routes() -> Routes {
     Routes::new()
-        .route("/policies", get(manage_list).post(create))
+        .route("/policies", get(list).post(create))
         .route("/policies/new", get(new_page))
-        .route("/policies/{id}", get(manage_detail))
+        .route("/policies/{id}", get(detail))
         .route("/policies/{id}/edit", get(edit_page).post(save_edit))
         .route("/policies/{id}/submit", post(submit_for_review))
         .route("/policies/{id}/publish", post(publish))
@@ -64,27 +61,27 @@ pub fn manage_routes() -> Routes {
         .route("/policies/{id}/risks", post(link_risk))
         .route("/policies/{id}/risks/{risk}/unlink", post(unlink_risk))
         .route("/policies/{id}/exceptions", post(ask_exception))
-        .route("/policies/{id}/versions/{number}", get(manage_version))
-        .route("/policies/{id}/diff", get(manage_diff))
+        .route("/policies/{id}/versions/{number}", get(version))
+        .route("/policies/{id}/diff", get(diff))
 }
 
 /// Routes under `/audit` (the router requires the `auditor` role): every policy, version
 /// and difference, read only.
 pub fn auditor_routes() -> Routes {
     Routes::new()
-        .route("/policies", get(audit_list))
-        .route("/policies/{id}", get(audit_detail))
-        .route("/policies/{id}/versions/{number}", get(audit_version))
-        .route("/policies/{id}/diff", get(audit_diff))
+        .route("/policies", get(list))
+        .route("/policies/{id}", get(detail))
+        .route("/policies/{id}/versions/{number}", get(version))
+        .route("/policies/{id}/diff", get(diff))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
 pub fn board_routes() -> Routes {
     Routes::new()
-        .route("/policies", get(board_list))
-        .route("/policies/{id}", get(board_detail))
-        .route("/policies/{id}/versions/{number}", get(board_version))
-        .route("/policies/{id}/diff", get(board_diff))
+        .route("/policies", get(list))
+        .route("/policies/{id}", get(detail))
+        .route("/policies/{id}/versions/{number}", get(version))
+        .route("/policies/{id}/diff", get(diff))
 }
 
 const PAGE_SIZE: usize = 50;
@@ -149,7 +146,7 @@ pub(crate) struct RegisterPage {
     next_page: Option<String>,
     /// Exceptions awaiting the board, in force or expired: what the board watches.
     exceptions: Vec<PolicyException>,
-    area: &'static str,
+    area: Area,
     today: Date,
 }
 
@@ -167,12 +164,12 @@ async fn register_page(
     state: &AppState,
     ctx: PageContext,
     query: RegisterQuery,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<RegisterPage> {
     let today = today();
     let mut conn = state.pool.acquire().await?;
     let listed = PolicyQuery {
-        in_force_only: area == EVERYONE,
+        in_force_only: !area.reads_drafts(),
         ..query.to_query(today)
     };
     let rows = repo::find_rows(&mut conn, &listed, today).await?;
@@ -190,7 +187,7 @@ async fn register_page(
         query,
         policies: page.items.into_iter().map(|row| row.policy).collect(),
         next_page,
-        exceptions: if area == EVERYONE {
+        exceptions: if !area.reads_drafts() {
             Vec::new()
         } else {
             repo::exceptions(&mut conn, None, Some(today), 500).await?
@@ -200,40 +197,15 @@ async fn register_page(
     })
 }
 
-async fn in_force_list(
+/// `GET {area}/policies`: the register (everyone reads the policies in force at
+/// `/policies`; drafts and history stay with management, the board and auditors).
+async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
-    SignedIn(_user): SignedIn,
+    viewer: Viewer,
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, EVERYONE).await
-}
-
-async fn manage_list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    ItManager(_user): ItManager,
-    Query(query): Query<RegisterQuery>,
-) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, "/manage").await
-}
-
-async fn audit_list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Query(query): Query<RegisterQuery>,
-) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, "/audit").await
-}
-
-async fn board_list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Query(query): Query<RegisterQuery>,
-) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, "/board").await
+    register_page(&state, ctx, query, viewer.area).await
 }
 
 /// The policy form, as typed: the text of a new version and the policy's settings.
@@ -603,7 +575,7 @@ struct PolicyPage {
     review_form: ReviewForm,
     exception_form: ExceptionForm,
     errors: FieldErrors,
-    area: &'static str,
+    area: Area,
     today: Date,
 }
 
@@ -633,7 +605,7 @@ async fn policy_page(
     conn: &mut PgConnection,
     ctx: PageContext,
     id: i64,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<PolicyPage> {
     let today = today();
     let policy = repo::get(conn, id, today)
@@ -646,7 +618,7 @@ async fn policy_page(
         .find(|v| v.number == shown_number)
         .map(|v| text::render_markdown(&v.body))
         .unwrap_or_else(|| text::render_markdown(""));
-    let risk_choices = if area == "/manage" {
+    let risk_choices = if area.changes_records() {
         crate::risks::repo::options(conn, 1000).await?
     } else {
         Vec::new()
@@ -674,34 +646,15 @@ async fn policy_page(
     })
 }
 
-async fn manage_detail(
+/// `GET {area}/policies/{id}`: a policy with its versions, exceptions and risks.
+async fn detail(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<PolicyPage> {
     let mut conn = state.pool.acquire().await?;
-    policy_page(&mut conn, ctx, id, "/manage").await
-}
-
-async fn audit_detail(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Path(id): Path<i64>,
-) -> AppResult<PolicyPage> {
-    let mut conn = state.pool.acquire().await?;
-    policy_page(&mut conn, ctx, id, "/audit").await
-}
-
-async fn board_detail(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Path(id): Path<i64>,
-) -> AppResult<PolicyPage> {
-    let mut conn = state.pool.acquire().await?;
-    policy_page(&mut conn, ctx, id, "/board").await
+    policy_page(&mut conn, ctx, id, viewer.area).await
 }
 
 /// Why a small form of the policy's page was not saved when the policy changed meanwhile.
@@ -716,7 +669,7 @@ async fn refused_on_page(
     keep: impl FnOnce(&mut PolicyPage),
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let mut page = policy_page(&mut conn, ctx, id, "/manage").await?;
+    let mut page = policy_page(&mut conn, ctx, id, Area::Manage).await?;
     page.errors = errors;
     keep(&mut page);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -1170,7 +1123,7 @@ struct VersionPage {
     policy: Policy,
     version: Version,
     html: SafeHtml,
-    area: &'static str,
+    area: Area,
 }
 
 async fn version_page(
@@ -1178,7 +1131,7 @@ async fn version_page(
     ctx: PageContext,
     id: i64,
     number: i32,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<VersionPage> {
     let mut conn = state.pool.acquire().await?;
     let policy = repo::get(&mut conn, id, today())
@@ -1214,34 +1167,17 @@ async fn in_force_policy(
             .and_then(|policy| policy.published_number)
             .ok_or(AppError::NotFound)?
     };
-    version_page(&state, ctx, id, published, EVERYONE).await
+    version_page(&state, ctx, id, published, Area::Everyone).await
 }
 
-async fn manage_version(
+/// `GET {area}/policies/{id}/versions/{number}`: any version, as written.
+async fn version(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Path((id, number)): Path<(i64, i32)>,
 ) -> AppResult<VersionPage> {
-    version_page(&state, ctx, id, number, "/manage").await
-}
-
-async fn audit_version(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Path((id, number)): Path<(i64, i32)>,
-) -> AppResult<VersionPage> {
-    version_page(&state, ctx, id, number, "/audit").await
-}
-
-async fn board_version(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Path((id, number)): Path<(i64, i32)>,
-) -> AppResult<VersionPage> {
-    version_page(&state, ctx, id, number, "/board").await
+    version_page(&state, ctx, id, number, viewer.area).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1259,7 +1195,7 @@ struct DiffPage {
     from: Version,
     to: Version,
     hunks: Vec<DiffHunk>,
-    area: &'static str,
+    area: Area,
 }
 
 async fn diff_page(
@@ -1267,7 +1203,7 @@ async fn diff_page(
     ctx: PageContext,
     id: i64,
     query: DiffQuery,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<DiffPage> {
     let mut conn = state.pool.acquire().await?;
     let policy = repo::get(&mut conn, id, today())
@@ -1292,32 +1228,13 @@ async fn diff_page(
     })
 }
 
-async fn manage_diff(
+/// `GET {area}/policies/{id}/diff?from=&to=`: what changed between two versions.
+async fn diff(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Path(id): Path<i64>,
     Query(query): Query<DiffQuery>,
 ) -> AppResult<DiffPage> {
-    diff_page(&state, ctx, id, query, "/manage").await
-}
-
-async fn audit_diff(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Path(id): Path<i64>,
-    Query(query): Query<DiffQuery>,
-) -> AppResult<DiffPage> {
-    diff_page(&state, ctx, id, query, "/audit").await
-}
-
-async fn board_diff(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Path(id): Path<i64>,
-    Query(query): Query<DiffQuery>,
-) -> AppResult<DiffPage> {
-    diff_page(&state, ctx, id, query, "/board").await
+    diff_page(&state, ctx, id, query, viewer.area).await
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,8 +13,6 @@ use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use super::charts::{self, Bar};
-use super::manage::ProjectDetailPage;
-use super::manage::{ListQuery, ProjectListPage};
 use super::model::{Phase, Rag, latest_due_period_ends};
 use super::repo::{self, Objective, Project, ProjectQuery};
 use super::reports::{ReportPage, ensure_board_may_read};
@@ -23,7 +21,7 @@ use crate::audit::{self, Actor};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::format_minor;
 use crate::web::{
-    AppError, AppResult, AppState, Auditor, BoardMember, PageContext, RequestMeta,
+    AppError, AppResult, AppState, Area, BoardMember, PageContext, RequestMeta, Viewer,
     commit_and_redirect,
 };
 
@@ -292,41 +290,22 @@ pub(super) async fn portfolio(
     })
 }
 
-/// `GET /board/projects`: every project, filtered and sorted, read-only.
-pub(super) async fn projects(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Query(query): Query<ListQuery>,
-) -> AppResult<ProjectListPage> {
-    ProjectListPage::load(&state, ctx, query, "/board").await
-}
-
-/// `GET /board/projects/{id}`: the project as the board reads it.
-pub(super) async fn project(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(user): BoardMember,
-    Path(id): Path<i64>,
-) -> AppResult<ProjectDetailPage> {
-    ProjectDetailPage::load(&state, ctx, &user, id, "/board").await
-}
-
-/// `GET /board/reports/{id}`: a submitted report, read-only.
+/// `GET /board/reports/{id}`, `GET /audit/reports/{id}`: a submitted report, read-only
+/// (drafts stay the manager's).
 pub(super) async fn report(
     State(state): State<AppState>,
     ctx: PageContext,
-    BoardMember(_user): BoardMember,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<ReportPage> {
-    read_only_report(&state, ctx, id, "/board").await
+    read_only_report(&state, ctx, id, viewer.area).await
 }
 
 async fn read_only_report(
     state: &AppState,
     ctx: PageContext,
     id: i64,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<ReportPage> {
     let report = load_report(state, id).await?;
     ensure_board_may_read(&report)?;
@@ -338,36 +317,6 @@ async fn read_only_report(
         area,
         can_correct: false,
     })
-}
-
-/// `GET /audit/projects`
-pub(super) async fn audit_projects(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Query(query): Query<ListQuery>,
-) -> AppResult<ProjectListPage> {
-    ProjectListPage::load(&state, ctx, query, "/audit").await
-}
-
-/// `GET /audit/projects/{id}`
-pub(super) async fn audit_project(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(user): Auditor,
-    Path(id): Path<i64>,
-) -> AppResult<ProjectDetailPage> {
-    ProjectDetailPage::load(&state, ctx, &user, id, "/audit").await
-}
-
-/// `GET /audit/reports/{id}`: a submitted report (drafts stay the manager's).
-pub(super) async fn audit_report(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Path(id): Path<i64>,
-) -> AppResult<ReportPage> {
-    read_only_report(&state, ctx, id, "/audit").await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -18,7 +18,8 @@ use crate::users::{Role, repo as users_repo, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
-    AppResult, AppState, CurrentUser, ItManager, PageContext, RequestMeta, commit_and_redirect,
+    AppResult, AppState, Area, CurrentUser, ItManager, PageContext, RequestMeta, Viewer,
+    commit_and_redirect,
 };
 
 const PAGE_SIZE: usize = 50;
@@ -91,7 +92,7 @@ pub(super) struct ProjectListPage {
     objectives: Vec<Objective>,
     today: time::Date,
     /// `/manage` or `/board`: where the list and its links live.
-    area: &'static str,
+    area: Area,
 }
 
 impl ProjectListPage {
@@ -100,7 +101,7 @@ impl ProjectListPage {
         state: &AppState,
         ctx: PageContext,
         query: ListQuery,
-        area: &'static str,
+        area: Area,
     ) -> AppResult<Self> {
         let mut conn = state.pool.acquire().await?;
         let rows = repo::find_projects(&mut conn, &query.to_query(fetch_limit(PAGE_SIZE))).await?;
@@ -127,13 +128,14 @@ impl ProjectListPage {
     }
 }
 
+/// `GET {area}/projects`: the project list, filtered, sorted and paged.
 pub(super) async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ProjectListPage> {
-    ProjectListPage::load(&state, ctx, query, "/manage").await
+    ProjectListPage::load(&state, ctx, query, viewer.area).await
 }
 
 /// What the project form holds: exactly what was typed.
@@ -368,7 +370,7 @@ pub struct ProjectDetailPage {
     pub viewer_id: i64,
     pub state: ReportingState,
     /// `/manage` or `/board`: where this viewer's links go.
-    pub area: &'static str,
+    pub area: Area,
     pub can_manage: bool,
 }
 
@@ -379,10 +381,10 @@ impl ProjectDetailPage {
         ctx: PageContext,
         viewer: &CurrentUser,
         id: i64,
-        area: &'static str,
+        area: Area,
     ) -> AppResult<Self> {
         let project = load_project(state, id).await?;
-        let can_manage = area == "/manage" && project.manager_id == viewer.id;
+        let can_manage = area.changes_records() && project.manager_id == viewer.id;
         let mut conn = state.pool.acquire().await?;
         Ok(Self {
             ctx,
@@ -418,13 +420,15 @@ impl ProjectDetailPage {
     }
 }
 
+/// `GET {area}/projects/{id}`: a project with its reports, budget history, requests and
+/// decisions; its manager manages it from `/manage`.
 pub(super) async fn detail(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(user): ItManager,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<ProjectDetailPage> {
-    ProjectDetailPage::load(&state, ctx, &user, id, "/manage").await
+    ProjectDetailPage::load(&state, ctx, &viewer.user, id, viewer.area).await
 }
 
 pub(super) async fn edit_page(

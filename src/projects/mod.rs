@@ -37,17 +37,17 @@ pub fn manage_routes() -> Routes {
 /// submitted reports, read only.
 pub fn auditor_routes() -> Routes {
     Routes::new()
-        .route("/projects", get(board::audit_projects))
-        .route("/projects/{id}", get(board::audit_project))
-        .route("/reports/{id}", get(board::audit_report))
+        .route("/projects", get(manage::list))
+        .route("/projects/{id}", get(manage::detail))
+        .route("/reports/{id}", get(board::report))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
 pub fn board_routes() -> Routes {
     Routes::new()
         .route("/portfolio", get(board::portfolio))
-        .route("/projects", get(board::projects))
-        .route("/projects/{id}", get(board::project))
+        .route("/projects", get(manage::list))
+        .route("/projects/{id}", get(manage::detail))
         .route("/reports/{id}", get(board::report))
         .route(
             "/objectives",

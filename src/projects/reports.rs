@@ -20,7 +20,7 @@ use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
 use crate::web::session::{self, FlashKind};
 use crate::web::{
-    AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
+    AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };
 
 /// Blank milestone rows offered below the existing ones.
@@ -566,8 +566,7 @@ pub struct ReportPage {
     pub ctx: PageContext,
     pub project: Project,
     pub report: Report,
-    /// `/manage` or `/board`.
-    pub area: &'static str,
+    pub area: Area,
     pub can_correct: bool,
 }
 
@@ -593,7 +592,7 @@ pub(super) async fn show(
             can_correct: project.manager_id == user.id,
             project,
             report,
-            area: "/manage",
+            area: Area::Manage,
         }
         .into_response());
     }

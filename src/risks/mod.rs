@@ -25,7 +25,7 @@ use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
 use crate::web::{
-    AppError, AppResult, AppState, Auditor, BoardMember, ItManager, PageContext, RequestMeta,
+    AppError, AppResult, AppState, Area, BoardMember, ItManager, PageContext, RequestMeta, Viewer,
     commit_and_redirect, refuse_and_redirect,
 };
 use model::{HeatMap, IMPACT, LIKELIHOOD, RiskStatus, Treatment};
@@ -34,12 +34,12 @@ use repo::{Assessment, Category, Risk, RiskFields, RiskQuery};
 /// Routes under `/manage` (the router requires the `it_manager` role).
 pub fn manage_routes() -> Routes {
     Routes::new()
-        .route("/risks", get(manage_list).post(create))
+        .route("/risks", get(list).post(create))
         .route("/risks/new", get(new_page))
-        .route("/risks/as-of", get(manage_as_of))
+        .route("/risks/as-of", get(as_of))
         .route("/risks/categories", get(categories_page).post(add_category))
         .route("/risks/categories/{id}", post(rename_category))
-        .route("/risks/{id}", get(manage_detail))
+        .route("/risks/{id}", get(detail))
         .route("/risks/{id}/edit", get(edit_page).post(update))
         .route("/risks/{id}/actions", post(add_action))
         .route("/risks/{id}/acceptance", post(ask_acceptance))
@@ -49,19 +49,19 @@ pub fn manage_routes() -> Routes {
 /// Routes under `/audit` (the router requires the `auditor` role): the register, read only.
 pub fn auditor_routes() -> Routes {
     Routes::new()
-        .route("/risks", get(audit_list))
-        .route("/risks/as-of", get(audit_as_of))
-        .route("/risks/{id}", get(audit_detail))
+        .route("/risks", get(list))
+        .route("/risks/as-of", get(as_of))
+        .route("/risks/{id}", get(detail))
 }
 
 /// Routes under `/board` (the router requires the `board` role).
 pub fn board_routes() -> Routes {
     Routes::new()
         .route("/risks", get(board_overview))
-        .route("/risks/register", get(board_list))
-        .route("/risks/as-of", get(board_as_of))
+        .route("/risks/register", get(list))
+        .route("/risks/as-of", get(as_of))
         .route("/risks/appetite/{id}", post(set_appetite))
-        .route("/risks/{id}", get(board_detail))
+        .route("/risks/{id}", get(detail))
 }
 
 const PAGE_SIZE: usize = 50;
@@ -139,14 +139,14 @@ pub(crate) struct RegisterPage {
     risks: Vec<Risk>,
     next_page: Option<String>,
     categories: Vec<Category>,
-    area: &'static str,
+    area: Area,
     today: time::Date,
 }
 
 impl RegisterPage {
     /// Where the register of this area lists (the board's `/board/risks` is its overview).
     fn list_path(&self) -> String {
-        if self.area == "/board" {
+        if self.area.is_board() {
             "/board/risks/register".to_owned()
         } else {
             format!("{}/risks", self.area)
@@ -158,7 +158,7 @@ async fn register_page(
     state: &AppState,
     ctx: PageContext,
     query: RegisterQuery,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<RegisterPage> {
     let mut conn = state.pool.acquire().await?;
     let rows = repo::find_risks(&mut conn, &query.to_query()).await?;
@@ -182,31 +182,14 @@ async fn register_page(
     })
 }
 
-async fn manage_list(
+/// `GET {area}/risks` (the board's at `/board/risks/register`): the register, paged.
+async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, "/manage").await
-}
-
-async fn audit_list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Query(query): Query<RegisterQuery>,
-) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, "/audit").await
-}
-
-async fn board_list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Query(query): Query<RegisterQuery>,
-) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, "/board").await
+    register_page(&state, ctx, query, viewer.area).await
 }
 
 /// The risk form, as typed.
@@ -518,7 +501,7 @@ struct RiskPage {
     action_form: ActionForm,
     acceptance_form: AcceptanceForm,
     errors: FieldErrors,
-    area: &'static str,
+    area: Area,
     today: time::Date,
 }
 
@@ -535,12 +518,7 @@ impl RiskPage {
     }
 }
 
-async fn risk_page(
-    state: &AppState,
-    ctx: PageContext,
-    id: i64,
-    area: &'static str,
-) -> AppResult<RiskPage> {
+async fn risk_page(state: &AppState, ctx: PageContext, id: i64, area: Area) -> AppResult<RiskPage> {
     let mut conn = state.pool.acquire().await?;
     let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     Ok(RiskPage {
@@ -561,31 +539,14 @@ async fn risk_page(
     })
 }
 
-async fn manage_detail(
+/// `GET {area}/risks/{id}`: a risk with its history, actions and policies.
+async fn detail(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<RiskPage> {
-    risk_page(&state, ctx, id, "/manage").await
-}
-
-async fn audit_detail(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Path(id): Path<i64>,
-) -> AppResult<RiskPage> {
-    risk_page(&state, ctx, id, "/audit").await
-}
-
-async fn board_detail(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Path(id): Path<i64>,
-) -> AppResult<RiskPage> {
-    risk_page(&state, ctx, id, "/board").await
+    risk_page(&state, ctx, id, viewer.area).await
 }
 
 async fn edit_page(
@@ -666,7 +627,7 @@ async fn add_action(
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    let page = risk_page(&state, ctx, id, "/manage").await?;
+    let page = risk_page(&state, ctx, id, Area::Manage).await?;
     let mut errors = FieldErrors::new();
     let description = form::required_text(&mut errors, "description", &form.description, 2_000);
     let owner_id = form
@@ -760,7 +721,7 @@ async fn ask_acceptance(
 ) -> AppResult<Response> {
     use crate::approvals::notices;
     let back = format!("/manage/risks/{id}");
-    let page = risk_page(&state, ctx, id, "/manage").await?;
+    let page = risk_page(&state, ctx, id, Area::Manage).await?;
     let today = today();
     if !page.risk.is_unapproved_exception(today) {
         let message =
@@ -910,7 +871,7 @@ struct AsOfPage {
     risks: Vec<repo::PastRisk>,
     next_after: Option<String>,
     errors: FieldErrors,
-    area: &'static str,
+    area: Area,
 }
 
 /// The register as it stood at the end of a past day, from the rating history.
@@ -918,7 +879,7 @@ async fn as_of_page(
     state: &AppState,
     ctx: PageContext,
     query: AsOfQuery,
-    area: &'static str,
+    area: Area,
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::new();
     let typed = query
@@ -960,31 +921,14 @@ async fn as_of_page(
         .into_response())
 }
 
-async fn manage_as_of(
+/// `GET {area}/risks/as-of?date=`: the register as it stood at the end of a past day.
+async fn as_of(
     State(state): State<AppState>,
     ctx: PageContext,
-    ItManager(_user): ItManager,
+    viewer: Viewer,
     Query(query): Query<AsOfQuery>,
 ) -> AppResult<Response> {
-    as_of_page(&state, ctx, query, "/manage").await
-}
-
-async fn audit_as_of(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Auditor(_user): Auditor,
-    Query(query): Query<AsOfQuery>,
-) -> AppResult<Response> {
-    as_of_page(&state, ctx, query, "/audit").await
-}
-
-async fn board_as_of(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-    Query(query): Query<AsOfQuery>,
-) -> AppResult<Response> {
-    as_of_page(&state, ctx, query, "/board").await
+    as_of_page(&state, ctx, query, viewer.area).await
 }
 
 #[derive(Template, WebTemplate)]

@@ -101,7 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     }
 }
 
-fn signed_in_user(parts: &Parts) -> Result<CurrentUser, AppError> {
+pub(super) fn signed_in_user(parts: &Parts) -> Result<CurrentUser, AppError> {
     parts
         .extensions
         .get::<CurrentUser>()
@@ -122,7 +122,7 @@ fn signed_in_user(parts: &Parts) -> Result<CurrentUser, AppError> {
         })
 }
 
-fn require_role(parts: &Parts, role: Role) -> Result<CurrentUser, AppError> {
+pub(super) fn require_role(parts: &Parts, role: Role) -> Result<CurrentUser, AppError> {
     let user = signed_in_user(parts)?;
     if user.has_role(role) {
         Ok(user)

@@ -1,6 +1,7 @@
 //! Shared web plumbing: state, errors, sessions and the current user, CSRF, the page
 //! layout, forms, security headers and the route map. Areas use these; none copies them.
 
+pub mod area;
 pub mod assets;
 pub mod csrf;
 pub mod error;
@@ -21,6 +22,7 @@ use sqlx::PgPool;
 
 use crate::config::ServerConfig;
 
+pub use area::{Area, Viewer};
 pub use error::{AppError, AppResult};
 pub use identity::{
     Admin, Auditor, BoardMember, ComplianceReader, CurrentUser, ItManager, SignedIn,
