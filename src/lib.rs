@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod common;
 pub mod compliance;
 pub mod config;
 pub mod dashboards;
@@ -19,7 +20,7 @@ pub mod exports;
 pub mod notify;
 pub mod policies;
 pub mod projects;
-pub mod references;
+
 pub mod risks;
 pub mod startup;
 pub mod telemetry;

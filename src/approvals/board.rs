@@ -16,7 +16,7 @@ use super::model::{Choice, Count, Outcome, RequestStatus};
 use super::repo::{self, Recusal, Request, Selection, Vote};
 use super::{notices, refused};
 use crate::audit::{Actor, Context};
-use crate::projects::today;
+use crate::common::dates::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::{
     AppError, AppResult, AppState, Area, Auditor, BoardMember, CurrentUser, PageContext,

@@ -13,9 +13,10 @@ use tower_sessions::Session;
 use super::model::SpendType;
 use super::repo::{self, CommittedLine};
 use crate::audit::{self, Actor, Context};
-use crate::projects::today;
+use crate::common::dates::today;
+use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
-use crate::web::money::{format_minor, input_value};
+use crate::web::money::input_value;
 use crate::web::{AppResult, AppState, BoardMember, PageContext, RequestMeta, commit_and_redirect};
 
 /// One fiscal year on the page.

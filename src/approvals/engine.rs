@@ -14,8 +14,8 @@ use super::model::{Choice, Outcome, RequestStatus, VoteEnd};
 use super::repo::{self, Request};
 use super::subject::{Budget, Subject};
 use crate::audit::{self, Context};
+use crate::common::references::{self, Series};
 use crate::projects;
-use crate::references::{self, Series};
 use crate::users::Role;
 use crate::web::CurrentUser;
 

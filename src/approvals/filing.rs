@@ -12,7 +12,7 @@ use super::engine::{self, EngineError, EngineResult, Refusal};
 use super::model::Rule;
 use super::subject::{self, Subject};
 use crate::audit::{self, Context};
-use crate::references::{self, Series};
+use crate::common::references::{self, Series};
 use crate::web::CurrentUser;
 
 /// What the board reads at the top of every request.

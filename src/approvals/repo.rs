@@ -7,8 +7,8 @@ use time::{Date, OffsetDateTime};
 use super::filing::Heading;
 use super::model::{Choice, Count, RequestKind, RequestStatus, Rule, VoteEnd};
 use super::subject::{self, Budget, PolicyException, PolicyPublication, RiskAcceptance, Subject};
-use crate::web::money::format_minor;
-use crate::web::page::format_time;
+use crate::common::format::format_minor;
+use crate::common::format::format_time;
 
 /// Replaces a draft's or an open request's budget. An open request gets a new content
 /// version. Returns the new content version, or `None` when the request changed

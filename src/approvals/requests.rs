@@ -18,9 +18,10 @@ use super::repo::{self, Request, Selection};
 use super::subject::{Budget, Subject};
 use super::{notices, refused};
 use crate::audit::{self, Actor, Context};
+use crate::common::dates::today;
+use crate::projects;
 use crate::projects::model::{Cadence, Phase};
 use crate::projects::repo::{Objective, Project, ProjectFields, ProjectQuery};
-use crate::projects::{self, today};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
 use crate::web::{

@@ -41,7 +41,7 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn when(&self) -> String {
-        crate::web::page::format_time(self.occurred_at)
+        crate::common::format::format_time(self.occurred_at)
     }
 
     pub fn entity(&self) -> String {
@@ -302,6 +302,6 @@ async fn verify_page(
     Ok(VerifyPage {
         ctx,
         report,
-        verified_at: crate::web::page::format_time(OffsetDateTime::now_utc()),
+        verified_at: crate::common::format::format_time(OffsetDateTime::now_utc()),
     })
 }

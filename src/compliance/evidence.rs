@@ -3,7 +3,7 @@
 //! stored in PostgreSQL under their id; downloaded as attachments.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -21,14 +21,7 @@ use crate::web::{
 };
 
 /// The largest evidence file accepted.
-pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
-/// The largest upload request: the file and the few form fields around it.
-pub const MAX_UPLOAD_REQUEST_BYTES: usize = MAX_EVIDENCE_BYTES + 64 * 1024;
-
-/// The body limit of the upload route (the others keep axum's default for forms).
-pub fn body_limit() -> DefaultBodyLimit {
-    DefaultBodyLimit::max(MAX_UPLOAD_REQUEST_BYTES)
-}
+const MAX_EVIDENCE_BYTES: usize = crate::web::upload::MAX_FILE_BYTES;
 
 /// A kind of file Quorum keeps as evidence: its extensions, its content type, and how its
 /// first bytes must look.

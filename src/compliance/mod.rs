@@ -21,14 +21,14 @@ use time::{Date, OffsetDateTime};
 use tower_sessions::Session;
 
 use crate::audit::{self, Actor, Context};
-use crate::projects::today;
+use crate::common::dates::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form, RecordOption};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
 use crate::web::{
     AppError, AppResult, AppState, Auditor, ComplianceReader, ItManager, PageContext, RequestMeta,
-    commit_and_redirect,
+    commit_and_redirect, upload,
 };
 use model::{Frequency, Implementation, TestResult};
 use repo::{Control, ControlFields, ControlQuery, CoverageRow, CoverageSummary, Framework};
@@ -43,7 +43,7 @@ pub fn manage_routes() -> Routes {
         .route("/controls/{id}/tests", post(record_test))
         .route(
             "/controls/{id}/evidence",
-            post(evidence::upload).layer(evidence::body_limit()),
+            post(evidence::upload).layer(upload::body_limit()),
         )
         .route("/applicability/{requirement}", post(set_applicability))
 }
@@ -54,7 +54,7 @@ pub fn admin_routes() -> Routes {
         "/frameworks",
         get(import::import_page)
             .post(import::import)
-            .layer(evidence::body_limit()),
+            .layer(upload::body_limit()),
     )
 }
 

@@ -6,8 +6,8 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{Coverage, Frequency, Implementation, TestResult};
-use crate::references::{self, Series};
-use crate::web::page::format_time;
+use crate::common::format::format_time;
+use crate::common::references::{self, Series};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Framework {

@@ -34,7 +34,7 @@ pub(super) async fn inbox(
     ctx: PageContext,
     SignedIn(user): SignedIn,
 ) -> AppResult<InboxPage> {
-    let today = projects::today();
+    let today = crate::common::dates::today();
     let mut conn = state.pool.acquire().await?;
     let mut items = Vec::new();
 

@@ -13,7 +13,6 @@ use axum::extract::State;
 use crate::approvals;
 use crate::approvals::repo::Request;
 use crate::policies::{self, repo::Policy, repo::PolicyQuery};
-use crate::projects;
 use crate::projects::board::PortfolioSummary;
 use crate::projects::model::{Period, ReportingState};
 use crate::projects::repo::{self, BoardDecision, Project, ProjectQuery};
@@ -92,7 +91,7 @@ async fn overdue_policy_reviews(
     conn: &mut sqlx::PgConnection,
     owner_id: Option<i64>,
 ) -> sqlx::Result<Vec<Policy>> {
-    let today = projects::today();
+    let today = crate::common::dates::today();
     let query = PolicyQuery {
         overdue_on: Some(today),
         owner_id,
@@ -147,7 +146,7 @@ async fn manage_home(
     ItManager(user): ItManager,
 ) -> AppResult<ManageHome> {
     let mut conn = state.pool.acquire().await?;
-    let today = projects::today();
+    let today = crate::common::dates::today();
     let mine = ProjectQuery {
         manager_id: Some(user.id),
         ..ProjectQuery::all(MY_PROJECTS_LIMIT)

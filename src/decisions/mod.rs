@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::audit::{self, Actor, Context};
+use crate::common::dates::today;
 use crate::projects::repo::{Project, ProjectQuery};
-use crate::projects::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
@@ -341,9 +341,9 @@ async fn create(
         Err(errors) => return Ok(page.refused(errors, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     let mut tx = state.pool.begin().await?;
-    let reference = crate::references::next(
+    let reference = crate::common::references::next(
         &mut tx,
-        crate::references::Series::Decision {
+        crate::common::references::Series::Decision {
             year: today().year(),
         },
     )

@@ -4,8 +4,8 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use crate::approvals::model::RequestStatus;
+use crate::common::format::format_time;
 use crate::text_enum::text_enum;
-use crate::web::page::format_time;
 
 text_enum! {
     pub enum DecisionKind {

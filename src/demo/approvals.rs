@@ -11,9 +11,9 @@ use crate::approvals::model::{Choice, RequestStatus, Rule, SpendType};
 use crate::approvals::repo;
 use crate::approvals::subject::{Budget, Subject};
 use crate::audit::{self, Actor, Context};
+use crate::common::dates::today;
+use crate::common::references::{self, Series};
 use crate::decisions::{self, repo::DecisionStatus, repo::ManagementFields};
-use crate::projects::today;
-use crate::references::{self, Series};
 use crate::users::repo as users_repo;
 use crate::web::CurrentUser;
 

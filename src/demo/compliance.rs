@@ -9,9 +9,9 @@ use time::Duration;
 
 use super::approvals::person;
 use crate::audit::{self, Actor, Context};
+use crate::common::dates::today;
 use crate::compliance::model::{Frequency, Implementation, TestResult};
 use crate::compliance::repo::{self, ControlFields, NewEvidence};
-use crate::projects::today;
 
 struct DemoControl {
     title: &'static str,

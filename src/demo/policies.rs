@@ -11,9 +11,9 @@ use crate::approvals::model::{Choice, Rule};
 use crate::approvals::subject::PolicyException;
 use crate::approvals::{engine, filing};
 use crate::audit::{self, Actor, Context};
+use crate::common::dates::today;
 use crate::policies::model::{Lifecycle, PolicyCategory, review_due};
 use crate::policies::repo::{self, PolicySettings, VersionText};
-use crate::projects::today;
 use crate::web::CurrentUser;
 
 /// What happens to a demo policy after its first draft.

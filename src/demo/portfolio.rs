@@ -7,9 +7,9 @@ use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime, Time};
 
 use crate::audit::{self, Actor};
+use crate::common::dates::today;
 use crate::projects::model::{Cadence, Period, Phase, Rag};
 use crate::projects::repo::{self, Milestone, ProjectFields, ReportFields};
-use crate::projects::today;
 use crate::users::repo as users_repo;
 
 const OBJECTIVES: &[(&str, &str)] = &[

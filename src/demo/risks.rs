@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use time::Duration;
 
 use crate::audit::{self, Actor, Context};
-use crate::projects::today;
+use crate::common::dates::today;
 use crate::risks::model::{RiskStatus, Treatment};
 use crate::risks::repo::{self, RiskFields};
 use crate::users::repo as users_repo;

@@ -26,10 +26,10 @@ use time::{Date, OffsetDateTime};
 
 use crate::audit::pages::{EventFilter, EventQuery};
 use crate::audit::{self, Actor, Context};
-use crate::projects::today;
+use crate::common::dates::today;
+use crate::common::format::format_time;
 use crate::text_enum::text_enum;
 use crate::web::form::{self, FieldErrors, Form};
-use crate::web::page::format_time;
 use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult, AppState, Auditor, CurrentUser, PageContext, RequestMeta};
 use table::{Provenance, Table, csv_writer, write_record};

@@ -3,8 +3,8 @@
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
+use crate::common::format::format_time;
 use crate::compliance::repo::{self as compliance, CoverageSummary};
-use crate::web::page::format_time;
 use crate::web::{AppError, AppResult};
 
 /// A report's content before its provenance is added.

@@ -25,7 +25,7 @@ use crate::approvals::model::{RequestKind, Rule};
 use crate::approvals::subject::{self, PolicyPublication, Subject};
 use crate::approvals::{self, notices};
 use crate::audit::{self, Actor, Context};
-use crate::projects::today;
+use crate::common::dates::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};

@@ -7,8 +7,8 @@ use time::{Date, OffsetDateTime};
 
 use super::model::{ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
 use crate::approvals::model::RequestStatus;
-use crate::references::{self, Series};
-use crate::web::page::format_time;
+use crate::common::format::format_time;
+use crate::common::references::{self, Series};
 
 /// A policy in the register: its metadata, the version everyone reads and the newest one.
 #[derive(Debug, Clone, Serialize)]

@@ -16,10 +16,11 @@ use super::charts::{self, Bar};
 use super::model::{Phase, Rag, latest_due_period_ends};
 use super::repo::{self, Objective, Project, ProjectQuery};
 use super::reports::{ReportPage, ensure_board_may_read};
-use super::{load_project, load_report, today};
+use super::{load_project, load_report};
 use crate::audit::{self, Actor};
+use crate::common::dates::today;
+use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
-use crate::web::money::format_minor;
 use crate::web::{
     AppError, AppResult, AppState, Area, BoardMember, PageContext, RequestMeta, Viewer,
     commit_and_redirect,

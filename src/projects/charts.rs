@@ -30,7 +30,7 @@ impl Bar {
             label: label.to_owned(),
             value: cents,
             class,
-            value_text: crate::web::money::format_minor(cents),
+            value_text: crate::common::format::format_minor(cents),
         }
     }
 }

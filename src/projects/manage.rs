@@ -12,8 +12,9 @@ use super::model::{Cadence, Phase, Rag, ReportingState};
 use super::repo::{
     self, BudgetChange, Objective, Project, ProjectFields, ProjectQuery, ReportSummary,
 };
-use super::{ensure_manages, load_project, today};
+use super::{ensure_manages, load_project};
 use crate::audit::{self, Actor};
+use crate::common::dates::today;
 use crate::users::{Role, repo as users_repo, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};

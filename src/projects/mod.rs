@@ -11,7 +11,6 @@ pub mod repo;
 pub mod reports;
 
 use axum::routing::{get, post};
-use time::{Date, OffsetDateTime};
 
 use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult, AppState, CurrentUser};
@@ -57,11 +56,6 @@ pub fn board_routes() -> Routes {
             "/objectives/{id}",
             get(board::objective_page).post(board::update_objective),
         )
-}
-
-/// Today, in UTC: reporting periods and due dates are counted in days.
-pub fn today() -> Date {
-    OffsetDateTime::now_utc().date()
 }
 
 async fn load_project(state: &AppState, id: i64) -> AppResult<Project> {

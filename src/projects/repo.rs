@@ -6,9 +6,9 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{Cadence, Phase, Rag, ReportStatus, ReportingState};
-use crate::references::{self, Series};
-use crate::web::money::format_minor;
-use crate::web::page::format_time;
+use crate::common::format::format_minor;
+use crate::common::format::format_time;
+use crate::common::references::{self, Series};
 
 // ---------------------------------------------------------------------------------------
 // Objectives

@@ -14,8 +14,9 @@ use tower_sessions::Session;
 
 use super::model::{Period, Rag};
 use super::repo::{self, Milestone, Project, Report, ReportFields};
-use super::{ensure_manages, load_project, load_report, today};
+use super::{ensure_manages, load_project, load_report};
 use crate::audit::{self, Actor};
+use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
 use crate::web::session::{self, FlashKind};

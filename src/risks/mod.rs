@@ -18,8 +18,8 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use crate::audit::{self, Actor, Context};
+use crate::common::dates::today;
 use crate::projects::repo::{Objective, Project, ProjectQuery};
-use crate::projects::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};

@@ -6,8 +6,8 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::role::{Role, parse_stored_roles};
+use crate::common::format::format_time;
 use crate::web::CurrentUser;
-use crate::web::page::format_time;
 
 /// What the sign-in check needs about an account.
 #[derive(Debug)]

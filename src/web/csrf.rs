@@ -21,7 +21,7 @@ pub const HEADER: &str = "x-csrf-token";
 /// Url-encoded forms larger than this are refused before their token is read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 /// Multipart uploads larger than this are refused before their token is read.
-const MAX_MULTIPART_BYTES: usize = crate::compliance::evidence::MAX_UPLOAD_REQUEST_BYTES;
+const MAX_MULTIPART_BYTES: usize = super::upload::MAX_UPLOAD_REQUEST_BYTES;
 
 /// The session's token, created on first use. It stays the same for the whole session so
 /// that a page opened in another tab never invalidates an open form.

@@ -1,25 +1,6 @@
-//! Money: integer minor units (cents) of the one configured currency, shown with
-//! thousands separators, read from what people type ("1,250,000", "1250000.50").
-
-/// `123456789` cents → `1,234,567.89`.
-pub fn format_minor(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    let (units, fraction) = (abs / 100, abs % 100);
-    let digits = units.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    if fraction == 0 {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{fraction:02}")
-    }
-}
+//! Money in forms: integer minor units (cents) of the one configured currency, read from
+//! what people type ("1,250,000", "1250000.50") and written back into inputs. How amounts
+//! are shown is `common::format::format_minor`.
 
 /// `1234567.89` (or with separators) → `123456789` cents. Refuses negatives, more than two
 /// decimals and amounts beyond a trillion.
@@ -67,14 +48,6 @@ pub fn input_value(cents: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_format_with_separators() {
-        assert_eq!(format_minor(0), "0");
-        assert_eq!(format_minor(123_456_789), "1,234,567.89");
-        assert_eq!(format_minor(100_000_000), "1,000,000");
-        assert_eq!(format_minor(-250_000), "-2,500");
-    }
 
     #[test]
     fn amounts_parse_from_what_people_type() {

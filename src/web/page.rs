@@ -82,11 +82,3 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
         })
     }
 }
-
-/// How times are shown everywhere: ISO date and minutes, in UTC, said so.
-pub fn format_time(time: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_else(|_| time.to_string())
-}

@@ -29,7 +29,7 @@ use crate::{
 
 /// Request bodies larger than this are refused: the largest is an evidence upload (forms
 /// are held to much less by the CSRF check and axum's default limit).
-const MAX_BODY_BYTES: usize = crate::compliance::evidence::MAX_UPLOAD_REQUEST_BYTES;
+const MAX_BODY_BYTES: usize = super::upload::MAX_UPLOAD_REQUEST_BYTES;
 
 /// Every area's routes, grouped by who may reach them.
 struct Areas {

@@ -48,8 +48,8 @@ async fn a_budget_request_goes_from_filing_to_a_resolution_that_raises_the_budge
     let board_id = app.user_id("member0@example.com").await;
     let seeded = app.seed_project(manager_id, board_id).await;
     let project = seeded.project_id.to_string();
-    let due = (quorum::projects::today() + time::Duration::days(10)).to_string();
-    let year = quorum::projects::today().year().to_string();
+    let due = (quorum::common::dates::today() + time::Duration::days(10)).to_string();
+    let year = quorum::common::dates::today().year().to_string();
 
     // An invalid request is refused with what was typed kept.
     let response = manager
@@ -363,8 +363,8 @@ async fn changing_an_open_request_sets_aside_the_votes_cast_on_it() {
         .await;
     let version = crate::helpers::extract_field_value(&form, "version").unwrap();
     let project = seeded.project_id.to_string();
-    let year = quorum::projects::today().year().to_string();
-    let due = (quorum::projects::today() + time::Duration::days(10)).to_string();
+    let year = quorum::common::dates::today().year().to_string();
+    let due = (quorum::common::dates::today() + time::Duration::days(10)).to_string();
     let response = manager
         .post_form(
             &format!("/manage/requests/{request_id}"),
@@ -664,8 +664,8 @@ async fn a_new_project_is_proposed_with_its_budget_request_and_approved_by_it() 
             .id
     };
     let objective = objective.to_string();
-    let year = quorum::projects::today().year().to_string();
-    let due = (quorum::projects::today() + time::Duration::days(5)).to_string();
+    let year = quorum::common::dates::today().year().to_string();
+    let due = (quorum::common::dates::today() + time::Duration::days(5)).to_string();
     let mut fields = vec![
         ("title", "Data platform"),
         ("project_id", "new"),

@@ -260,7 +260,7 @@ async fn the_auditor_filters_the_trail_by_actor_record_action_and_period() {
     let (_, page) = client.page("/audit/events?actor=bob").await;
     let rows = table(page);
     assert!(rows.contains("risk.updated") && !rows.contains("alice@example.com"));
-    let today = quorum::projects::today();
+    let today = quorum::common::dates::today();
     let (_, page) = client
         .page(&format!(
             "/audit/events?action=policy.published&from={today}&to={today}"

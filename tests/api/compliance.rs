@@ -46,7 +46,7 @@ async fn record_control(
 }
 
 async fn record_test(manager: &TestClient, control: &str, result: &str) {
-    let today = quorum::projects::today().to_string();
+    let today = quorum::common::dates::today().to_string();
     let response = manager
         .post_form(
             &format!("{control}/tests"),
@@ -183,7 +183,7 @@ async fn coverage_and_the_statement_of_applicability_follow_controls_tests_and_d
     );
 
     // A test in the future is refused; an effective test covers both requirements.
-    let tomorrow = (quorum::projects::today() + time::Duration::days(1)).to_string();
+    let tomorrow = (quorum::common::dates::today() + time::Duration::days(1)).to_string();
     let future = manager
         .post_form(
             &format!("{control}/tests"),
@@ -302,7 +302,7 @@ async fn the_compliance_report_as_of_a_past_date_is_rebuilt_from_history() {
 
     let (_, today) = auditor.page("/compliance/frameworks/iso27001_2022").await;
     assert!(today.contains("<strong>1</strong> of 93 applicable requirements covered"));
-    let five_days_ago = (quorum::projects::today() - time::Duration::days(5)).to_string();
+    let five_days_ago = (quorum::common::dates::today() - time::Duration::days(5)).to_string();
     let (status, then) = auditor
         .page(&format!(
             "/compliance/frameworks/iso27001_2022?date={five_days_ago}"
@@ -338,7 +338,7 @@ async fn the_compliance_report_as_of_a_past_date_is_rebuilt_from_history() {
 
 /// An upload of evidence about two months ago, valid until yesterday.
 fn upload_form(token: &str, title: &str, file_name: &str, bytes: &[u8]) -> Form {
-    let today = quorum::projects::today();
+    let today = quorum::common::dates::today();
     Form::new()
         .text("csrf_token", token.to_owned())
         .text("title", title.to_owned())
@@ -415,7 +415,10 @@ async fn evidence_is_checked_hashed_kept_and_downloaded_as_an_attachment() {
             .unwrap();
     assert_eq!(name, "Q3 review.pdf");
     assert_eq!(sha256, hex::encode(Sha256::digest(&pdf)));
-    assert_eq!(about, quorum::projects::today() - time::Duration::days(60));
+    assert_eq!(
+        about,
+        quorum::common::dates::today() - time::Duration::days(60)
+    );
 
     let download = auditor.get(&format!("/compliance/evidence/{id}")).await;
     assert_eq!(download.status(), StatusCode::OK);
@@ -434,7 +437,7 @@ async fn evidence_is_checked_hashed_kept_and_downloaded_as_an_attachment() {
             control.rsplit('/').next().unwrap()
         ))
         .await;
-    let yesterday = quorum::projects::today() - time::Duration::days(1);
+    let yesterday = quorum::common::dates::today() - time::Duration::days(1);
     assert!(page.contains(&format!("Expired {yesterday}")));
     assert!(page.contains("1 evidence file(s) expired"));
     let mut owner = app.owner_connection().await;

@@ -229,7 +229,7 @@ async fn every_role_reads_the_log_with_filters_and_pages() {
     let (status, bad_date) = manager.page("/decisions?from=yesterday").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad_date.contains("Enter a date as YYYY-MM-DD"));
-    let today = quorum::projects::today();
+    let today = quorum::common::dates::today();
     let (_, future) = manager
         .page(&format!(
             "/decisions?from={}",

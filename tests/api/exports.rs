@@ -283,7 +283,7 @@ async fn the_risk_register_exported_as_of_a_past_date_differs_from_today() {
         .await
         .unwrap();
     assert_eq!(residual(csv_records(&today), "Residual"), "16");
-    let past = (quorum::projects::today() - time::Duration::days(50)).to_string();
+    let past = (quorum::common::dates::today() - time::Duration::days(50)).to_string();
     let then = export(&auditor, "risks", &[("format", "csv"), ("date", &past)])
         .await
         .bytes()

@@ -366,7 +366,7 @@ impl TestApp {
     pub async fn seed_project(&self, manager_id: i64, board_id: i64) -> SeededProject {
         use quorum::projects::model::{Cadence, Phase};
         use quorum::projects::repo::{self, ProjectFields};
-        let today = quorum::projects::today();
+        let today = quorum::common::dates::today();
         let mut tx = self.pool.begin().await.unwrap();
         let objective = repo::create_objective(&mut tx, "Resilient operations", "")
             .await
@@ -399,7 +399,7 @@ impl TestApp {
     pub async fn seed_report(&self, project_id: i64, manager_id: i64) -> i64 {
         use quorum::projects::model::{Cadence, Period, Rag};
         use quorum::projects::repo::{self, ReportFields};
-        let period = Period::containing(Cadence::Monthly, quorum::projects::today())
+        let period = Period::containing(Cadence::Monthly, quorum::common::dates::today())
             .previous(Cadence::Monthly);
         let fields = ReportFields {
             period_start: period.start,
@@ -435,7 +435,7 @@ impl TestApp {
         use quorum::approvals::filing::{self, Filing, Heading};
         use quorum::approvals::model::{Rule, SpendType};
         use quorum::approvals::subject::{Budget, Subject};
-        let today = quorum::projects::today();
+        let today = quorum::common::dates::today();
         let filing = Filing {
             heading: Heading {
                 title: "Second migration wave".to_owned(),

@@ -116,8 +116,8 @@ async fn the_board_is_mailed_when_a_request_opens_changes_and_is_decided() {
         .await;
 
     let project = seeded.project_id.to_string();
-    let year = quorum::projects::today().year().to_string();
-    let due = (quorum::projects::today() + time::Duration::days(5)).to_string();
+    let year = quorum::common::dates::today().year().to_string();
+    let due = (quorum::common::dates::today() + time::Duration::days(5)).to_string();
     let fields = |amount: &'static str, action: &'static str| {
         vec![
             ("title", "Second wave".to_owned()),

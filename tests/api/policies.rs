@@ -1,8 +1,8 @@
 //! Policies: versions, the lifecycle through the board, immutability of what was published,
 //! the difference between versions, safe Markdown, exceptions and the review cycle.
 
+use quorum::common::dates::today;
 use quorum::policies::model::review_due;
-use quorum::projects::today;
 use quorum::users::Role;
 use reqwest::StatusCode;
 

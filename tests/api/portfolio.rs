@@ -9,7 +9,7 @@ use sqlx::Executor;
 use crate::helpers::{TestApp, TestClient, assert_redirects_to, location};
 
 fn last_month() -> Period {
-    Period::containing(Cadence::Monthly, quorum::projects::today()).previous(Cadence::Monthly)
+    Period::containing(Cadence::Monthly, quorum::common::dates::today()).previous(Cadence::Monthly)
 }
 
 /// A complete, valid report form for `period`, with `overrides` replacing fields.
@@ -84,8 +84,8 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
     let objective_id = count(&app, "SELECT id FROM objectives").await;
     let manager_id_text = manager_id.to_string();
     let objective_text = objective_id.to_string();
-    let start = (quorum::projects::today() - time::Duration::days(90)).to_string();
-    let end = (quorum::projects::today() + time::Duration::days(200)).to_string();
+    let start = (quorum::common::dates::today() - time::Duration::days(90)).to_string();
+    let end = (quorum::common::dates::today() + time::Duration::days(200)).to_string();
     let response = manager
         .post_form(
             "/manage/projects",
@@ -114,8 +114,8 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     // The board approves it by approving its budget request (the chair is the only voter).
-    let year = quorum::projects::today().year().to_string();
-    let due = (quorum::projects::today() + time::Duration::days(7)).to_string();
+    let year = quorum::common::dates::today().year().to_string();
+    let due = (quorum::common::dates::today() + time::Duration::days(7)).to_string();
     let project_text = project_id.to_string();
     let response = manager
         .post_form(
@@ -420,7 +420,7 @@ async fn a_new_report_starts_from_the_last_one() {
         "spend to date carried over"
     );
     // The reported month is not offered again; the current one is.
-    let current = Period::containing(Cadence::Monthly, quorum::projects::today());
+    let current = Period::containing(Cadence::Monthly, quorum::common::dates::today());
     assert!(page.contains(&format!(r#"value="{}""#, current.start)));
     assert!(!page.contains(&format!(r#"<option value="{}""#, last_month().start)));
 }
@@ -586,11 +586,11 @@ async fn a_stale_project_edit_is_refused_with_input_kept() {
             ("objective_id", seeded.objective_id.to_string()),
             (
                 "start_date",
-                (quorum::projects::today() - time::Duration::days(60)).to_string(),
+                (quorum::common::dates::today() - time::Duration::days(60)).to_string(),
             ),
             (
                 "planned_end_date",
-                (quorum::projects::today() + time::Duration::days(300)).to_string(),
+                (quorum::common::dates::today() + time::Duration::days(300)).to_string(),
             ),
             ("reporting_cadence", "monthly".to_owned()),
             ("phase", "in_delivery".to_owned()),
@@ -633,7 +633,7 @@ async fn the_demo_portfolio_loads_once_and_its_overdue_list_matches_each_project
     quorum::demo::portfolio::load(&app.pool).await.unwrap();
     quorum::demo::portfolio::load(&app.pool).await.unwrap();
 
-    let today = quorum::projects::today();
+    let today = quorum::common::dates::today();
     let mut conn = app.pool.acquire().await.unwrap();
     let all = repo::projects(&mut conn, &ProjectQuery::all(1_000))
         .await

@@ -328,7 +328,7 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
     )
     .await;
 
-    let long_ago = (quorum::projects::today() - time::Duration::days(100)).to_string();
+    let long_ago = (quorum::common::dates::today() - time::Duration::days(100)).to_string();
     let (status, then) = board
         .page(&format!("/board/risks/as-of?date={long_ago}"))
         .await;
@@ -347,7 +347,7 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
     let (_, now) = board
         .page(&format!(
             "/board/risks/as-of?date={}",
-            quorum::projects::today()
+            quorum::common::dates::today()
         ))
         .await;
     assert!(now.contains(r#"<span class="score score-high">16</span>"#));
@@ -405,7 +405,7 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
         "what was typed is kept"
     );
 
-    let yesterday = (quorum::projects::today() - time::Duration::days(1)).to_string();
+    let yesterday = (quorum::common::dates::today() - time::Duration::days(1)).to_string();
     manager
         .post_form(
             &format!("{path}/actions"),
@@ -506,7 +506,7 @@ async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
     let body = refused.text().await.unwrap();
     assert!(body.contains("a date after today"));
     assert!(body.contains("Typed reasons"), "what was typed is kept");
-    let until = (quorum::projects::today() + time::Duration::days(180)).to_string();
+    let until = (quorum::common::dates::today() + time::Duration::days(180)).to_string();
     let response = manager
         .post_form(
             &format!("{path}/acceptance"),
@@ -777,7 +777,7 @@ async fn nobody_votes_on_a_risk_they_own_or_whose_projects_they_manage() {
     )
     .await;
 
-    let until = (quorum::projects::today() + time::Duration::days(90)).to_string();
+    let until = (quorum::common::dates::today() + time::Duration::days(90)).to_string();
     let response = manager
         .post_form(
             &format!("{path}/acceptance"),
@@ -850,7 +850,7 @@ async fn a_double_submitted_acceptance_opens_one_request() {
     app.create_user("board@example.com", &[Role::Board]).await;
     let manager_id = app.user_id("manager@example.com").await;
     let path = risk_above_appetite(&app, &manager, manager_id, &[]).await;
-    let until = (quorum::projects::today() + time::Duration::days(90)).to_string();
+    let until = (quorum::common::dates::today() + time::Duration::days(90)).to_string();
     let acceptance = format!("{path}/acceptance");
     let fields = [
         ("justification", "Cheaper than the alternatives."),
@@ -904,7 +904,7 @@ async fn a_database_failure_while_filing_shows_a_plain_page_never_its_text() {
     .execute(&mut owner)
     .await
     .unwrap();
-    let until = (quorum::projects::today() + time::Duration::days(90)).to_string();
+    let until = (quorum::common::dates::today() + time::Duration::days(90)).to_string();
     let response = manager
         .post_form(
             &format!("{path}/acceptance"),

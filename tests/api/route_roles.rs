@@ -681,7 +681,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
                 .replace("{framework}", "iso27001_2022")
                 .replace("{export}", "decisions")
                 .replace("{asset}", "quorum.css")
-                .replace("{year}", &quorum::projects::today().year().to_string());
+                .replace("{year}", &quorum::common::dates::today().year().to_string());
             let response = request(client, method, &path).await;
             check(who, method, &path, *access, roles.as_deref(), &response);
         }
