@@ -1,0 +1,385 @@
+//! Reading policies: the register with its filters and pages, a policy's page with its
+//! versions, exceptions and risks, any version as written and the difference between two.
+//! The same pages serve management, the board, auditors and (for the policies in force)
+//! everyone.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use time::{Date, Duration};
+
+use super::lifecycle::{ExceptionForm, RetireForm, ReviewForm, RiskLinkForm};
+use super::model::{ExceptionState, Lifecycle, PolicyCategory};
+use super::repo::{LinkedRisk, Policy, PolicyException, PolicyQuery, Version};
+use super::text::{DiffHunk, SafeHtml};
+use super::{repo, text};
+use crate::common::dates::today;
+use crate::web::form::{self, FieldErrors};
+use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::{AppError, AppResult, AppState, Area, PageContext, SignedIn, Viewer};
+
+pub(super) const PAGE_SIZE: usize = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RegisterQuery {
+    pub(super) lifecycle: Option<String>,
+    pub(super) category: Option<String>,
+    pub(super) overdue: Option<String>,
+    pub(super) q: Option<String>,
+    pub(super) sort: Option<String>,
+    pub(super) after: Option<String>,
+    pub(super) after_ref: Option<String>,
+}
+
+impl RegisterQuery {
+    fn to_query(&self, today: Date) -> PolicyQuery {
+        let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
+        PolicyQuery {
+            lifecycle: chosen(&self.lifecycle).filter(|l| l.parse::<Lifecycle>().is_ok()),
+            category: chosen(&self.category).filter(|c| c.parse::<PolicyCategory>().is_ok()),
+            overdue_on: (self.overdue.as_deref() == Some("1")).then_some(today),
+            text: chosen(&self.q),
+            sort: if self.sort.as_deref() == Some("review") {
+                "review"
+            } else {
+                "reference"
+            },
+            after: self.after.clone().zip(self.after_ref.clone()),
+            limit: fetch_limit(PAGE_SIZE),
+            ..PolicyQuery::default()
+        }
+    }
+
+    fn without_position(&self) -> String {
+        filter_query(&[
+            ("lifecycle", &self.lifecycle),
+            ("category", &self.category),
+            ("overdue", &self.overdue),
+            ("q", &self.q),
+            ("sort", &self.sort),
+        ])
+    }
+
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "lifecycle" => &self.lifecycle,
+            "category" => &self.category,
+            "sort" => &self.sort,
+            _ => &self.overdue,
+        };
+        current.as_deref() == Some(value)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/list.html")]
+pub(crate) struct RegisterPage {
+    pub(super) ctx: PageContext,
+    pub(super) query: RegisterQuery,
+    pub(super) policies: Vec<Policy>,
+    pub(super) next_page: Option<String>,
+    /// Exceptions awaiting the board, in force or expired: what the board watches.
+    pub(super) exceptions: Vec<PolicyException>,
+    pub(super) area: Area,
+    pub(super) today: Date,
+}
+
+impl RegisterPage {
+    fn lifecycles(&self) -> &'static [Lifecycle] {
+        Lifecycle::ALL
+    }
+
+    fn categories(&self) -> &'static [PolicyCategory] {
+        PolicyCategory::ALL
+    }
+}
+
+pub(super) async fn register_page(
+    state: &AppState,
+    ctx: PageContext,
+    query: RegisterQuery,
+    area: Area,
+) -> AppResult<RegisterPage> {
+    let today = today();
+    let mut conn = state.pool.acquire().await?;
+    let listed = PolicyQuery {
+        in_force_only: !area.reads_drafts(),
+        ..query.to_query(today)
+    };
+    let rows = repo::find_rows(&mut conn, &listed, today).await?;
+    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+        (row.sort_key.clone(), row.policy.reference.clone())
+    });
+    let next_page = page.next.map(|(key, reference)| {
+        let mut next = form_urlencoded::Serializer::new(query.without_position());
+        next.append_pair("after", &key)
+            .append_pair("after_ref", &reference);
+        next.finish()
+    });
+    Ok(RegisterPage {
+        ctx,
+        query,
+        policies: page.items.into_iter().map(|row| row.policy).collect(),
+        next_page,
+        exceptions: if !area.reads_drafts() {
+            Vec::new()
+        } else {
+            repo::exceptions(&mut conn, None, Some(today), 500).await?
+        },
+        area,
+        today,
+    })
+}
+
+/// `GET {area}/policies`: the register (everyone reads the policies in force at
+/// `/policies`; drafts and history stay with management, the board and auditors).
+pub(super) async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    viewer: Viewer,
+    Query(query): Query<RegisterQuery>,
+) -> AppResult<RegisterPage> {
+    register_page(&state, ctx, query, viewer.area).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/detail.html")]
+pub(super) struct PolicyPage {
+    pub(super) ctx: PageContext,
+    pub(super) policy: Policy,
+    /// Newest first.
+    pub(super) versions: Vec<Version>,
+    /// The version shown: the published one, or the newest when none is.
+    pub(super) shown_number: i32,
+    pub(super) shown_html: SafeHtml,
+    pub(super) exceptions: Vec<PolicyException>,
+    pub(super) risks: Vec<LinkedRisk>,
+    /// Risks offered when linking.
+    pub(super) risk_choices: Vec<crate::web::form::RecordOption>,
+    pub(super) link_form: RiskLinkForm,
+    pub(super) retire_form: RetireForm,
+    pub(super) review_form: ReviewForm,
+    pub(super) exception_form: ExceptionForm,
+    pub(super) errors: FieldErrors,
+    pub(super) area: Area,
+    pub(super) today: Date,
+}
+
+impl PolicyPage {
+    fn shown(&self) -> Option<&Version> {
+        self.versions.iter().find(|v| v.number == self.shown_number)
+    }
+
+    fn exception_state(&self, exception: &PolicyException) -> ExceptionState {
+        exception.state(self.today)
+    }
+
+    /// The two versions the "compare" form starts with: the published one (or the one
+    /// before the newest) against the newest.
+    fn compare_defaults(&self) -> (i32, i32) {
+        let newest = self.policy.latest_number;
+        let from = self
+            .policy
+            .published_number
+            .filter(|published| *published < newest)
+            .unwrap_or((newest - 1).max(1));
+        (from, newest)
+    }
+}
+
+pub(super) async fn policy_page(
+    conn: &mut PgConnection,
+    ctx: PageContext,
+    id: i64,
+    area: Area,
+) -> AppResult<PolicyPage> {
+    let today = today();
+    let policy = repo::get(conn, id, today)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let versions = repo::versions(conn, id).await?;
+    let shown_number = policy.published_number.unwrap_or(policy.latest_number);
+    let shown_html = versions
+        .iter()
+        .find(|v| v.number == shown_number)
+        .map(|v| text::render_markdown(&v.body))
+        .unwrap_or_else(|| text::render_markdown(""));
+    let risk_choices = if area.changes_records() {
+        crate::risks::repo::options(conn, 1000).await?
+    } else {
+        Vec::new()
+    };
+    Ok(PolicyPage {
+        ctx,
+        exceptions: repo::exceptions(conn, Some(id), None, 200).await?,
+        risks: repo::linked_risks(conn, id).await?,
+        risk_choices,
+        link_form: RiskLinkForm::default(),
+        retire_form: RetireForm::default(),
+        review_form: ReviewForm::default(),
+        exception_form: ExceptionForm {
+            starts_on: today.to_string(),
+            expires_on: (today + Duration::days(90)).to_string(),
+            ..ExceptionForm::default()
+        },
+        errors: FieldErrors::new(),
+        shown_number,
+        shown_html,
+        versions,
+        policy,
+        area,
+        today,
+    })
+}
+
+/// `GET {area}/policies/{id}`: a policy with its versions, exceptions and risks.
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> AppResult<PolicyPage> {
+    let mut conn = state.pool.acquire().await?;
+    policy_page(&mut conn, ctx, id, viewer.area).await
+}
+
+/// Re-renders the policy's page with a small form's input and messages (422).
+pub(super) async fn refused_on_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    errors: FieldErrors,
+    keep: impl FnOnce(&mut PolicyPage),
+) -> AppResult<Response> {
+    let mut conn = state.pool.acquire().await?;
+    let mut page = policy_page(&mut conn, ctx, id, Area::Manage).await?;
+    page.errors = errors;
+    keep(&mut page);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/version.html")]
+pub(super) struct VersionPage {
+    pub(super) ctx: PageContext,
+    pub(super) policy: Policy,
+    pub(super) version: Version,
+    pub(super) html: SafeHtml,
+    pub(super) area: Area,
+}
+
+pub(super) async fn version_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    number: i32,
+    area: Area,
+) -> AppResult<VersionPage> {
+    let mut conn = state.pool.acquire().await?;
+    let policy = repo::get(&mut conn, id, today())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let version = repo::versions(&mut conn, id)
+        .await?
+        .into_iter()
+        .find(|v| v.number == number)
+        .ok_or(AppError::NotFound)?;
+    Ok(VersionPage {
+        ctx,
+        html: text::render_markdown(&version.body),
+        policy,
+        version,
+        area,
+    })
+}
+
+/// `GET /policies/{id}`: the version in force; drafts and history stay with management
+/// and the board.
+pub(super) async fn in_force_policy(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(_user): SignedIn,
+    Path(id): Path<i64>,
+) -> AppResult<VersionPage> {
+    let published = {
+        let mut conn = state.pool.acquire().await?;
+        repo::get(&mut conn, id, today())
+            .await?
+            .filter(Policy::is_published)
+            .and_then(|policy| policy.published_number)
+            .ok_or(AppError::NotFound)?
+    };
+    version_page(&state, ctx, id, published, Area::Everyone).await
+}
+
+/// `GET {area}/policies/{id}/versions/{number}`: any version, as written.
+pub(super) async fn version(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    viewer: Viewer,
+    Path((id, number)): Path<(i64, i32)>,
+) -> AppResult<VersionPage> {
+    version_page(&state, ctx, id, number, viewer.area).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DiffQuery {
+    pub(super) from: Option<i32>,
+    pub(super) to: Option<i32>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/diff.html")]
+pub(super) struct DiffPage {
+    pub(super) ctx: PageContext,
+    pub(super) policy: Policy,
+    pub(super) numbers: Vec<i32>,
+    pub(super) from: Version,
+    pub(super) to: Version,
+    pub(super) hunks: Vec<DiffHunk>,
+    pub(super) area: Area,
+}
+
+pub(super) async fn diff_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    query: DiffQuery,
+    area: Area,
+) -> AppResult<DiffPage> {
+    let mut conn = state.pool.acquire().await?;
+    let policy = repo::get(&mut conn, id, today())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let versions = repo::versions(&mut conn, id).await?;
+    let newest = policy.latest_number;
+    let to_number = query.to.unwrap_or(newest);
+    let from_number = query.from.unwrap_or((to_number - 1).max(1));
+    let pick = |number: i32| versions.iter().find(|v| v.number == number).cloned();
+    let (Some(from), Some(to)) = (pick(from_number), pick(to_number)) else {
+        return Err(AppError::NotFound);
+    };
+    Ok(DiffPage {
+        ctx,
+        hunks: text::diff_lines(&from.comparable_text(), &to.comparable_text()),
+        numbers: versions.iter().map(|v| v.number).collect(),
+        policy,
+        from,
+        to,
+        area,
+    })
+}
+
+/// `GET {area}/policies/{id}/diff?from=&to=`: what changed between two versions.
+pub(super) async fn diff(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(query): Query<DiffQuery>,
+) -> AppResult<DiffPage> {
+    diff_page(&state, ctx, id, query, viewer.area).await
+}
