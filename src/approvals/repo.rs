@@ -699,3 +699,84 @@ pub async fn committed_lines(conn: &mut PgConnection) -> sqlx::Result<Vec<Commit
     .fetch_all(conn)
     .await
 }
+
+/// A board decision on a request someone filed, as their home lists it.
+pub struct Answer {
+    pub decision_id: i64,
+    pub decision_reference: String,
+    pub request_id: i64,
+    pub request_reference: String,
+    pub title: String,
+    pub kind: RequestKind,
+    pub outcome: RequestStatus,
+    pub decided_at: OffsetDateTime,
+}
+
+impl Answer {
+    pub fn when(&self) -> String {
+        format_time(self.decided_at)
+    }
+}
+
+/// The board's latest decisions on the requests `requester_id` filed, newest first.
+pub async fn answers_to(
+    conn: &mut PgConnection,
+    requester_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Answer>> {
+    sqlx::query_as!(
+        Answer,
+        r#"SELECT d.id AS decision_id, d.reference AS decision_reference, a.id AS request_id,
+                  a.reference AS request_reference, a.title, a.kind AS "kind: RequestKind",
+                  a.status AS "outcome: RequestStatus", d.decided_at
+           FROM approval_requests a JOIN decisions d ON d.request_id = a.id
+           WHERE a.requester_id = $1
+           ORDER BY d.decided_at DESC, d.id DESC
+           LIMIT $2"#,
+        requester_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// What a board member said with a vote on someone's request.
+pub struct BoardComment {
+    pub request_id: i64,
+    pub request_reference: String,
+    pub voter_name: String,
+    pub choice: Choice,
+    pub comment: String,
+    pub cast_at: OffsetDateTime,
+}
+
+impl BoardComment {
+    pub fn when(&self) -> String {
+        format_time(self.cast_at)
+    }
+}
+
+/// The latest comments the board left with its votes on the requests `requester_id`
+/// filed, newest first.
+pub async fn comments_on_requests_of(
+    conn: &mut PgConnection,
+    requester_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<BoardComment>> {
+    sqlx::query_as!(
+        BoardComment,
+        r#"SELECT a.id AS request_id, a.reference AS request_reference,
+                  u.display_name AS voter_name, v.choice AS "choice: Choice", v.comment,
+                  v.cast_at
+           FROM approval_requests a
+           JOIN votes v ON v.request_id = a.id AND v.comment <> ''
+           JOIN users u ON u.id = v.voter_id
+           WHERE a.requester_id = $1
+           ORDER BY v.cast_at DESC, v.id DESC
+           LIMIT $2"#,
+        requester_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

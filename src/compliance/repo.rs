@@ -731,3 +731,63 @@ pub async fn evidence_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<Opt
     .fetch_optional(conn)
     .await
 }
+
+/// A control as the page of a risk or a policy it covers lists it.
+#[derive(Debug, Clone)]
+pub struct CoveringControl {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub implementation: Implementation,
+    pub latest_result: Option<TestResult>,
+}
+
+impl CoveringControl {
+    pub fn result_label(&self) -> &'static str {
+        self.latest_result
+            .map(TestResult::label)
+            .unwrap_or("Not tested")
+    }
+}
+
+/// The controls that cover a risk, by reference.
+pub async fn controls_for_risk(
+    conn: &mut PgConnection,
+    risk_id: i64,
+) -> sqlx::Result<Vec<CoveringControl>> {
+    sqlx::query_as!(
+        CoveringControl,
+        r#"SELECT c.id, c.reference, c.title,
+                  c.implementation AS "implementation: Implementation",
+                  (SELECT t.result FROM control_tests t WHERE t.control_id = c.id
+                   ORDER BY t.tested_on DESC, t.id DESC LIMIT 1) AS "latest_result?: TestResult"
+           FROM control_risks cr JOIN controls c ON c.id = cr.control_id
+           WHERE cr.risk_id = $1
+           ORDER BY c.id
+           LIMIT 500"#,
+        risk_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The controls that put a policy into practice, by reference.
+pub async fn controls_for_policy(
+    conn: &mut PgConnection,
+    policy_id: i64,
+) -> sqlx::Result<Vec<CoveringControl>> {
+    sqlx::query_as!(
+        CoveringControl,
+        r#"SELECT c.id, c.reference, c.title,
+                  c.implementation AS "implementation: Implementation",
+                  (SELECT t.result FROM control_tests t WHERE t.control_id = c.id
+                   ORDER BY t.tested_on DESC, t.id DESC LIMIT 1) AS "latest_result?: TestResult"
+           FROM control_policies cp JOIN controls c ON c.id = cp.control_id
+           WHERE cp.policy_id = $1
+           ORDER BY c.id
+           LIMIT 500"#,
+        policy_id
+    )
+    .fetch_all(conn)
+    .await
+}

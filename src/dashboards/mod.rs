@@ -11,11 +11,11 @@ use axum::routing::get;
 use axum::extract::State;
 
 use crate::approvals;
-use crate::approvals::repo::Request;
+use crate::approvals::repo::{Answer, BoardComment, Request, Selection};
 use crate::policies::{self, repo::Policy, repo::PolicyQuery};
 use crate::projects::board::PortfolioSummary;
 use crate::projects::model::{Period, ReportingState};
-use crate::projects::repo::{self, BoardDecision, Project, ProjectQuery};
+use crate::projects::repo::{self, Project, ProjectQuery};
 use crate::users::Role;
 use crate::web::route_list::Routes;
 use crate::web::{AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext};
@@ -119,7 +119,11 @@ struct ManageHome {
     ctx: PageContext,
     user: CurrentUser,
     projects: Vec<MyProject>,
-    board_decisions: Vec<BoardDecision>,
+    /// What the board decided on the requests this manager filed, and what it said.
+    answers: Vec<Answer>,
+    comments: Vec<BoardComment>,
+    /// Requests still drafts: the board waits for them.
+    drafts: Vec<Request>,
     /// Published policies this manager owns whose review date has passed.
     overdue_policies: Vec<Policy>,
 }
@@ -169,7 +173,9 @@ async fn manage_home(
         .collect();
     Ok(ManageHome {
         ctx,
-        board_decisions: repo::recent_budget_decisions(&mut conn, user.id, 5).await?,
+        answers: approvals::repo::answers_to(&mut conn, user.id, 8).await?,
+        comments: approvals::repo::comments_on_requests_of(&mut conn, user.id, 8).await?,
+        drafts: approvals::repo::find_requests(&mut conn, Selection::DraftsOf(user.id), 20).await?,
         overdue_policies: overdue_policy_reviews(&mut conn, Some(user.id)).await?,
         user,
         projects,

@@ -16,6 +16,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
+use crate::approvals::subject::Subject;
 use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
 use crate::projects::repo::{Project, ProjectQuery};
@@ -26,7 +27,7 @@ use crate::web::{
     AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, SignedIn,
     commit_and_redirect, refuse_and_redirect,
 };
-use repo::{Decision, DecisionFilter, DecisionKind, DecisionStatus, ManagementFields};
+use repo::{Decision, DecisionFilter, DecisionKind, DecisionStatus, ManagementFields, Record};
 
 /// The log and the records: every signed-in role reads them.
 pub fn routes() -> Routes {
@@ -51,6 +52,8 @@ pub(crate) struct LogQuery {
     kind: Option<String>,
     state: Option<String>,
     project: Option<String>,
+    /// A project's, risk's or policy's reference.
+    about: Option<String>,
     from: Option<String>,
     to: Option<String>,
     /// `<unix microseconds>.<id>` of the last row of the previous page.
@@ -86,6 +89,7 @@ impl LogQuery {
             ("kind", &self.kind),
             ("state", &self.state),
             ("project", &self.project),
+            ("about", &self.about),
             ("from", &self.from),
             ("to", &self.to),
         ])
@@ -126,8 +130,20 @@ async fn log(
     Query(query): Query<LogQuery>,
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::new();
-    let filter = query.filter(&mut errors);
+    let mut filter = query.filter(&mut errors);
     let mut conn = state.pool.acquire().await?;
+    if let Some(reference) = query.about.as_deref().and_then(form::optional) {
+        let reference = reference.trim().to_uppercase();
+        match repo::record_by_reference(&mut conn, &reference).await? {
+            Some(Record::Project(id)) => filter.project_id = Some(id),
+            Some(Record::Risk(id)) => filter.risk_id = Some(id),
+            Some(Record::Policy(id)) => filter.policy_id = Some(id),
+            None => errors.add(
+                "about",
+                format!("No project, risk or policy has the reference {reference}."),
+            ),
+        }
+    }
     let rows = if errors.is_empty() {
         repo::find_decisions(&mut conn, &filter).await?
     } else {
@@ -165,6 +181,8 @@ struct DecisionPage {
     can_manage: bool,
     /// Where this viewer reads the records the decision is about.
     area: Area,
+    /// What a resolution's request was about.
+    subject: Option<Subject>,
     /// The successor reference as typed, kept when it is refused.
     successor: String,
     errors: FieldErrors,
@@ -179,17 +197,63 @@ impl DecisionPage {
     ) -> AppResult<Self> {
         let mut conn = state.pool.acquire().await?;
         let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        let subject = match decision.request_id {
+            Some(request_id) => crate::approvals::repo::get_request(&mut conn, request_id)
+                .await?
+                .map(|request| request.subject),
+            None => None,
+        };
         let is_manager = user.has_role(crate::users::Role::ItManager);
         Ok(Self {
             can_manage: !decision.is_resolution()
                 && is_manager
                 && decision.author_id == Some(user.id),
             area: Area::home_of(user),
+            subject,
             decision,
             ctx,
             successor: String::new(),
             errors: FieldErrors::new(),
         })
+    }
+}
+
+impl DecisionPage {
+    /// The record a resolution decided about, other than its project (a risk accepted, a
+    /// policy version published, a policy excepted): where this viewer reads it, and its
+    /// name. `None` for a budget (its project is linked already) or a viewer with no
+    /// reading area.
+    fn record_link(&self) -> Option<(String, String)> {
+        let area = self.area;
+        if !area.reads_drafts() {
+            return None;
+        }
+        match self.subject.as_ref()? {
+            Subject::Budget(_) => None,
+            Subject::RiskAcceptance(acceptance) => Some((
+                format!("{area}/risks/{}", acceptance.risk_id),
+                format!("{} {}", acceptance.risk_reference, acceptance.risk_title),
+            )),
+            Subject::PolicyPublication(publication) => Some((
+                format!(
+                    "{area}/policies/{}/versions/{}",
+                    publication.policy_id, publication.version_number
+                ),
+                format!(
+                    "{} {}, version {}",
+                    publication.policy_reference,
+                    publication.policy_title,
+                    publication.version_number
+                ),
+            )),
+            Subject::PolicyException(exception) => Some((
+                format!("{area}/policies/{}", exception.policy_id),
+                format!(
+                    "{} {} (exception: {})",
+                    exception.policy_reference, exception.policy_title, exception.scope
+                ),
+            )),
+        }
     }
 }
 

@@ -133,11 +133,45 @@ pub struct DecisionFilter {
     /// A resolution's outcome or a management decision's status.
     pub state: Option<String>,
     pub project_id: Option<i64>,
+    /// Resolutions of requests about this risk (its acceptance above appetite).
+    pub risk_id: Option<i64>,
+    /// Resolutions of requests about this policy (publications and exceptions).
+    pub policy_id: Option<i64>,
     pub from: Option<Date>,
     pub to: Option<Date>,
     /// Continue after this (decided_at, id), newest first.
     pub before: Option<(OffsetDateTime, i64)>,
     pub limit: i64,
+}
+
+/// A record decisions can be about, found by its reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    Project(i64),
+    Risk(i64),
+    Policy(i64),
+}
+
+/// The project, risk or policy with this reference (`PRJ-0005`, `RSK-0042`, `POL-0007`).
+pub async fn record_by_reference(
+    conn: &mut PgConnection,
+    reference: &str,
+) -> sqlx::Result<Option<Record>> {
+    let found = sqlx::query!(
+        r#"SELECT 'project' AS "kind!", id FROM projects WHERE reference = $1
+           UNION ALL SELECT 'risk', id FROM risks WHERE reference = $1
+           UNION ALL SELECT 'policy', id FROM policies WHERE reference = $1
+           LIMIT 1"#,
+        reference
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.and_then(|row| match (row.kind.as_str(), row.id) {
+        ("project", Some(id)) => Some(Record::Project(id)),
+        ("risk", Some(id)) => Some(Record::Risk(id)),
+        ("policy", Some(id)) => Some(Record::Policy(id)),
+        _ => None,
+    }))
 }
 
 pub async fn find_decisions(
@@ -167,6 +201,16 @@ pub async fn find_decisions(
              AND ($5::date IS NULL OR d.decided_at >= $5::date)
              AND ($6::date IS NULL OR d.decided_at < $6::date + 1)
              AND ($7::timestamptz IS NULL OR (d.decided_at, d.id) < ($7, $8::bigint))
+             AND ($10::bigint IS NULL OR EXISTS (
+                   SELECT FROM risk_acceptances ra
+                   WHERE ra.request_id = d.request_id AND ra.risk_id = $10))
+             AND ($11::bigint IS NULL OR EXISTS (
+                   SELECT FROM policy_publications pp
+                   JOIN policy_versions pv ON pv.id = pp.policy_version_id
+                   WHERE pp.request_id = d.request_id AND pv.policy_id = $11
+                   UNION ALL
+                   SELECT FROM policy_exceptions pe
+                   WHERE pe.request_id = d.request_id AND pe.policy_id = $11))
            ORDER BY d.decided_at DESC, d.id DESC
            LIMIT $9"#,
         filter.id,
@@ -177,7 +221,9 @@ pub async fn find_decisions(
         filter.to,
         before_at,
         before_id,
-        filter.limit
+        filter.limit,
+        filter.risk_id,
+        filter.policy_id
     )
     .fetch_all(conn)
     .await

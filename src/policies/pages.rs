@@ -158,6 +158,8 @@ pub(super) struct PolicyPage {
     pub(super) shown_html: SafeHtml,
     pub(super) exceptions: Vec<PolicyException>,
     pub(super) risks: Vec<LinkedRisk>,
+    /// The controls that put it into practice.
+    pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
     /// Risks offered when linking.
     pub(super) risk_choices: Vec<crate::web::form::RecordOption>,
     pub(super) link_form: RiskLinkForm,
@@ -217,6 +219,7 @@ pub(super) async fn policy_page(
         ctx,
         exceptions: repo::exceptions(conn, Some(id), None, 200).await?,
         risks: repo::linked_risks(conn, id).await?,
+        controls: crate::compliance::repo::controls_for_policy(conn, id).await?,
         risk_choices,
         link_form: RiskLinkForm::default(),
         retire_form: RetireForm::default(),

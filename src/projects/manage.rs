@@ -368,6 +368,8 @@ pub struct ProjectDetailPage {
     pub requests: Vec<crate::approvals::repo::Request>,
     /// Decision records about the project (resolutions and management decisions).
     pub decisions: Vec<crate::decisions::repo::Decision>,
+    /// The risks that touch it, the worst first.
+    pub risks: Vec<crate::risks::repo::ProjectRisk>,
     pub viewer_id: i64,
     pub state: ReportingState,
     /// `/manage` or `/board`: where this viewer's links go.
@@ -412,6 +414,7 @@ impl ProjectDetailPage {
                 },
             )
             .await?,
+            risks: crate::risks::repo::risks_for_project(&mut conn, id).await?,
             viewer_id: viewer.id,
             state: project.reporting_state(today()),
             project,

@@ -539,50 +539,6 @@ pub async fn budget_history(
     .await
 }
 
-/// Recent budget decisions on one manager's projects, newest first.
-pub struct BoardDecision {
-    pub project_id: i64,
-    pub project_reference: String,
-    pub project_name: String,
-    pub change: BudgetChange,
-}
-
-pub async fn recent_budget_decisions(
-    conn: &mut PgConnection,
-    manager_id: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<BoardDecision>> {
-    let rows = sqlx::query!(
-        "SELECT p.id, p.reference, p.name, c.previous_budget, c.new_budget, c.reason,
-                u.display_name AS decided_by_name, c.decided_at
-         FROM project_budget_changes c
-         JOIN projects p ON p.id = c.project_id
-         JOIN users u ON u.id = c.decided_by
-         WHERE p.manager_id = $1
-         ORDER BY c.decided_at DESC, c.id DESC
-         LIMIT $2",
-        manager_id,
-        limit
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| BoardDecision {
-            project_id: row.id,
-            project_reference: row.reference,
-            project_name: row.name,
-            change: BudgetChange {
-                previous_budget: row.previous_budget,
-                new_budget: row.new_budget,
-                reason: row.reason,
-                decided_by_name: row.decided_by_name,
-                decided_at: row.decided_at,
-            },
-        })
-        .collect())
-}
-
 // ---------------------------------------------------------------------------------------
 // Status reports
 

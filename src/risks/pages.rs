@@ -155,6 +155,8 @@ pub(super) struct RiskPage {
     pub(super) actions: Vec<repo::Action>,
     /// The policies that mitigate it.
     pub(super) policies: Vec<crate::policies::repo::LinkedPolicy>,
+    /// The controls that cover it.
+    pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
     /// Who an action can be given to.
     pub(super) owners: Vec<PersonOption>,
     /// The small forms on the page, as typed, and their messages.
@@ -191,6 +193,7 @@ pub(super) async fn risk_page(
         history: repo::history(&mut conn, id).await?,
         actions: repo::actions(&mut conn, Some(id), None, 200).await?,
         policies: crate::policies::repo::policies_for_risk(&mut conn, id).await?,
+        controls: crate::compliance::repo::controls_for_risk(&mut conn, id).await?,
         owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
         action_form: ActionForm {
             owner_id: risk.owner_id.to_string(),

@@ -809,3 +809,32 @@ pub async fn options(
     .fetch_all(conn)
     .await
 }
+
+/// A risk as the page of a project it touches lists it.
+pub struct ProjectRisk {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub residual_score: i32,
+    pub status: RiskStatus,
+}
+
+/// The risks that touch a project, the worst (residual score) first.
+pub async fn risks_for_project(
+    conn: &mut PgConnection,
+    project_id: i64,
+) -> sqlx::Result<Vec<ProjectRisk>> {
+    sqlx::query_as!(
+        ProjectRisk,
+        r#"SELECT r.id, r.reference, r.title,
+                  (r.residual_likelihood * r.residual_impact)::int AS "residual_score!",
+                  r.status AS "status: RiskStatus"
+           FROM risk_projects rp JOIN risks r ON r.id = rp.risk_id
+           WHERE rp.project_id = $1
+           ORDER BY r.status = 'closed', 4 DESC, r.id
+           LIMIT 500"#,
+        project_id
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -15,6 +15,7 @@ mod decisions;
 mod embedded;
 mod exports;
 mod headers;
+mod links;
 mod mail;
 mod policies;
 mod portfolio;
