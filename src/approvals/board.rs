@@ -15,7 +15,7 @@ use super::engine;
 use super::model::{Choice, Count, Outcome, RequestStatus};
 use super::repo::{self, Recusal, Request, Selection, Vote};
 use super::{notices, refused};
-use crate::audit::{Actor, Context};
+use crate::audit::Context;
 use crate::common::dates::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::{
@@ -241,7 +241,7 @@ pub(super) async fn vote(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let comment = form.comment.trim().chars().take(5_000).collect::<String>();
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     match engine::cast_vote(&mut tx, id, &user, choice, &comment, &audit).await {
         Ok(outcome) => {
@@ -285,7 +285,7 @@ pub(super) async fn recuse(
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     match engine::recuse(&mut tx, id, &user, reason, &audit).await {
         Ok(outcome) => {
@@ -311,7 +311,7 @@ pub(super) async fn close(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let path = format!("/board/requests/{id}");
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     match engine::close_by_chair(&mut tx, id, &user, today(), &audit).await {
         Ok(outcome) => {

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::model::SpendType;
 use super::repo::{self, CommittedLine};
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
@@ -189,7 +189,7 @@ pub(super) async fn set_envelope(
         };
         return envelope_refused(&state, ctx, refused, StatusCode::CONFLICT).await;
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(

@@ -17,7 +17,7 @@ use super::model::{RequestKind, Rule, SpendType};
 use super::repo::{self, Request, Selection};
 use super::subject::{Budget, Subject};
 use super::{notices, refused};
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::projects;
 use crate::projects::model::{Cadence, Phase};
@@ -327,7 +327,7 @@ pub(super) async fn create(
             Ok(valid) => valid,
             Err(errors) => return Ok(page.refused(errors)),
         };
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     if let Some(fields) = new_project {
         budget.project_id = projects::repo::create_project(&mut tx, &fields).await?;
@@ -454,7 +454,7 @@ pub(super) async fn save(
                 .into_response());
         }
     };
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     let changed = engine::change(
         &mut tx,
@@ -502,7 +502,7 @@ pub(super) async fn withdraw(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let path = format!("/manage/requests/{id}");
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     if let Err(error) = engine::withdraw(&mut tx, id, &user, &audit).await {
         return refused(&session, error, &path).await;

@@ -74,6 +74,29 @@ impl Context {
         }
     }
 
+    /// The signed-in `user` acting in the HTTP request `meta` describes: what a handler
+    /// records its events with.
+    pub fn for_request(user: &CurrentUser, meta: &crate::web::RequestMeta) -> Self {
+        Self::new(Actor::user(user), meta.request_id.as_deref())
+    }
+
+    /// Records that the `entity_type` `reference` went from `before` to `after` (an edit),
+    /// in the caller's transaction.
+    pub async fn record_change(
+        &self,
+        conn: &mut PgConnection,
+        action: &str,
+        entity_type: &str,
+        reference: &str,
+        before: &impl serde::Serialize,
+        after: &impl serde::Serialize,
+    ) -> sqlx::Result<i64> {
+        let entry = Entry::new(action, entity_type, Some(reference.to_owned()))
+            .before(serde_json::to_value(before).unwrap_or_default())
+            .after(serde_json::to_value(after).unwrap_or_default());
+        self.record(conn, entry).await
+    }
+
     /// Appends `entry` as this actor, in the caller's transaction.
     pub async fn record(&self, conn: &mut PgConnection, entry: Entry<'_>) -> sqlx::Result<i64> {
         record(conn, &self.actor, self.request_id.as_deref(), entry).await

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 
 use super::repo::{self, NewEvidence};
 use super::{ControlPage, load_control_page};
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::web::form::{self, FieldErrors};
 use crate::web::{
     AppError, AppResult, AppState, ComplianceReader, ItManager, PageContext, RequestMeta,
@@ -242,7 +242,7 @@ pub async fn upload(
     };
     let mut tx = state.pool.begin().await?;
     let evidence_id = repo::add_evidence(&mut tx, &new, user.id).await?;
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(

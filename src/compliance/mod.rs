@@ -20,7 +20,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 use tower_sessions::Session;
 
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form, RecordOption};
@@ -313,7 +313,7 @@ async fn set_applicability(
         );
         return refuse(errors, form);
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("soa.decided", "requirement", Some(row.identifier.clone()))
@@ -605,12 +605,15 @@ impl ControlFormPage {
     }
 
     fn refused(self, errors: FieldErrors) -> Response {
-        let status = if self.stale {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        (status, Self { errors, ..self }).into_response()
+        (form::refusal_status(self.stale), Self { errors, ..self }).into_response()
+    }
+
+    /// The form again with what was typed, saying the record changed meanwhile; it now
+    /// carries `current_version`, so saving again applies it over what is there.
+    fn stale(mut self, current_version: i32) -> Response {
+        self.stale = true;
+        self.form.version = current_version;
+        self.refused(FieldErrors::new())
     }
 
     fn frequencies(&self) -> &'static [Frequency] {
@@ -673,7 +676,7 @@ async fn create(
     };
     let mut tx = state.pool.begin().await?;
     let (id, reference) = repo::create(&mut tx, &fields, user.id).await?;
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("control.created", "control", Some(reference.clone()))
@@ -728,19 +731,16 @@ async fn update(
     };
     let mut tx = state.pool.begin().await?;
     if !repo::update(&mut tx, &before, page.form.version, &fields, user.id).await? {
-        let mut page = ControlFormPage {
-            stale: true,
-            ..page
-        };
-        page.form.version = before.version;
-        return Ok(page.refused(FieldErrors::new()));
+        return Ok(page.stale(before.version));
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
-        .record(
+    Context::for_request(&user, &meta)
+        .record_change(
             &mut tx,
-            audit::Entry::new("control.updated", "control", Some(before.reference.clone()))
-                .before(json!(before))
-                .after(json!(fields)),
+            "control.updated",
+            "control",
+            &before.reference,
+            &before,
+            &fields,
         )
         .await?;
     commit_and_redirect(
@@ -860,7 +860,7 @@ async fn record_test(
     };
     let mut tx = state.pool.begin().await?;
     repo::record_test(&mut tx, id, result, tested_on, &notes, user.id).await?;
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(

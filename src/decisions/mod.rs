@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::approvals::subject::Subject;
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::projects::repo::{Project, ProjectQuery};
 use crate::web::form::{self, FieldErrors, Form};
@@ -413,7 +413,7 @@ async fn create(
     )
     .await?;
     let id = repo::create_management(&mut tx, &reference, user.id, &fields).await?;
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("decision.proposed", "decision", Some(reference.clone()))
@@ -486,7 +486,7 @@ async fn update(
         page.form.version = before.version;
         return Ok(page.refused(FieldErrors::new(), StatusCode::CONFLICT));
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("decision.updated", "decision", Some(before.reference.clone()))
@@ -560,7 +560,7 @@ async fn set_status(
         );
         return refuse_and_redirect(&session, message, &back).await;
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(

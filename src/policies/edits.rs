@@ -13,8 +13,8 @@ use tower_sessions::Session;
 
 use super::model::{Lifecycle, PolicyCategory};
 use super::repo::{Policy, PolicySettings, Version, VersionText};
-use super::{audit_context, locked, repo};
-use crate::audit::{self};
+use super::{locked, repo};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
@@ -183,7 +183,7 @@ pub(super) async fn create(
         Err(errors) => return Ok(page.refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
     };
     let (id, reference) = repo::create(&mut tx, &settings, &text, user.id).await?;
-    audit_context(&user, &meta)
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("policy.created", "policy", Some(reference.clone()))
@@ -268,7 +268,7 @@ pub(super) async fn save_edit(
         || settings.category != policy.category
         || settings.review_interval_months != policy.review_interval_months;
     let back = format!("/manage/policies/{id}");
-    let audit = audit_context(&user, &meta);
+    let audit = Context::for_request(&user, &meta);
     if text_changed {
         if let Some(refusal) = edit_refusal(Some(&policy)) {
             return Ok(page.refused(StatusCode::CONFLICT, FieldErrors::new(), Some(refusal)));

@@ -11,12 +11,12 @@ use tower_sessions::Session;
 use super::model::Lifecycle;
 use super::pages::refused_on_page;
 use super::repo::{Policy, Version};
-use super::{STALE_PAGE, audit_context, locked, model, repo};
+use super::{STALE_PAGE, locked, model, repo};
 use crate::approvals::filing::{Filing, Heading};
 use crate::approvals::model::{RequestKind, Rule};
 use crate::approvals::subject::{self, PolicyPublication, Subject};
 use crate::approvals::{self, notices};
-use crate::audit::{self};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
@@ -88,7 +88,7 @@ pub(super) async fn submit_for_review(
     let Some(draft) = versions.first() else {
         return Err(AppError::NotFound);
     };
-    let audit = audit_context(&user, &meta);
+    let audit = Context::for_request(&user, &meta);
     let rule = state.config.rule(RequestKind::PolicyPublication);
     let filing = publication_filing(rule, &policy, draft, today());
     let filed = match approvals::filing::file(&mut tx, &filing, &user, today(), &audit).await {
@@ -164,7 +164,7 @@ pub(super) async fn publish(
         next_review_on,
     )
     .await?;
-    audit_context(&user, &meta)
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("policy.published", "policy", Some(policy.reference.clone()))
@@ -215,7 +215,7 @@ pub(super) async fn record_review(
         errors.add("note", STALE_PAGE);
         return refused_on_page(&state, ctx, id, errors, |page| page.review_form = form).await;
     }
-    audit_context(&user, &meta)
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("policy.reviewed", "policy", Some(policy.reference.clone()))
@@ -267,7 +267,7 @@ pub(super) async fn retire(
         errors.add("reason", STALE_PAGE);
         return refused_on_page(&state, ctx, id, errors, |page| page.retire_form = form).await;
     }
-    audit_context(&user, &meta)
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("policy.retired", "policy", Some(policy.reference.clone()))
@@ -313,7 +313,7 @@ pub(super) async fn link_risk(
         );
         return refused_on_page(&state, ctx, id, errors, |page| page.link_form = form).await;
     }
-    audit_context(&user, &meta)
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(
@@ -354,7 +354,7 @@ pub(super) async fn unlink_risk(
         return refuse_and_redirect(&session, "That risk is not linked to this policy.", &back)
             .await;
     };
-    audit_context(&user, &meta)
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(
@@ -448,7 +448,7 @@ pub(super) async fn ask_exception(
         let message = "Exceptions are to a published policy; this one is not in force.";
         return refuse_and_redirect(&session, message, &back).await;
     }
-    let audit = audit_context(&user, &meta);
+    let audit = Context::for_request(&user, &meta);
     let rule = state.config.rule(RequestKind::PolicyException);
     let filing = exception_filing(rule, &policy, content, today);
     let filed = match approvals::filing::file(&mut tx, &filing, &user, today, &audit).await {

@@ -16,10 +16,9 @@ pub use lifecycle::{exception_filing, publication_filing};
 use axum::routing::{get, post};
 use sqlx::PgConnection;
 
-use crate::audit::{Actor, Context};
 use crate::common::dates::today;
 use crate::web::route_list::Routes;
-use crate::web::{AppError, AppResult, CurrentUser, RequestMeta};
+use crate::web::{AppError, AppResult};
 use repo::Policy;
 
 /// The policies in force, for everyone signed in: what the organisation must follow.
@@ -70,11 +69,6 @@ pub fn board_routes() -> Routes {
         .route("/policies/{id}", get(pages::detail))
         .route("/policies/{id}/versions/{number}", get(pages::version))
         .route("/policies/{id}/diff", get(pages::diff))
-}
-
-/// Who did it and in which request, for the audit events of the policy handlers.
-fn audit_context(user: &CurrentUser, meta: &RequestMeta) -> Context {
-    Context::new(Actor::user(user), meta.request_id.as_deref())
 }
 
 /// Why a small form of the policy's page was not saved when the policy changed meanwhile.

@@ -17,7 +17,7 @@ use super::model::{Phase, Rag, latest_due_period_ends};
 use super::repo::{self, Objective, Project, ProjectQuery};
 use super::reports::{ReportPage, ensure_board_may_read};
 use super::{load_project, load_report};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
 use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
@@ -481,19 +481,16 @@ pub(super) async fn update_objective(
         };
         return Ok((StatusCode::CONFLICT, page).into_response());
     };
-    audit::record(
-        &mut tx,
-        &Actor::user(&user),
-        meta.request_id.as_deref(),
-        audit::Entry::new(
+    Context::for_request(&user, &meta)
+        .record_change(
+            &mut tx,
             "objective.updated",
             "objective",
-            Some(after.reference.clone()),
+            &after.reference,
+            &before,
+            &after,
         )
-        .before(serde_json::to_value(&before).unwrap_or_default())
-        .after(serde_json::to_value(&after).unwrap_or_default()),
-    )
-    .await?;
+        .await?;
     commit_and_redirect(
         tx,
         &session,

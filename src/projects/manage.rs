@@ -13,7 +13,7 @@ use super::repo::{
     self, BudgetChange, Objective, Project, ProjectFields, ProjectQuery, ReportSummary,
 };
 use super::{ensure_manages, load_project};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
 use crate::users::{Role, repo as users_repo, repo::PersonOption};
 use crate::web::form::{self, FieldErrors, Form};
@@ -478,15 +478,16 @@ pub(super) async fn update(
     let after = repo::get_project(&mut tx, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
-    audit::record(
-        &mut tx,
-        &Actor::user(&user),
-        meta.request_id.as_deref(),
-        audit::Entry::new("project.updated", "project", Some(after.reference.clone()))
-            .before(serde_json::to_value(&before).unwrap_or_default())
-            .after(serde_json::to_value(&after).unwrap_or_default()),
-    )
-    .await?;
+    Context::for_request(&user, &meta)
+        .record_change(
+            &mut tx,
+            "project.updated",
+            "project",
+            &after.reference,
+            &before,
+            &after,
+        )
+        .await?;
     commit_and_redirect(
         tx,
         &session,

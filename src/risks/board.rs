@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::model::{HeatMap, IMPACT, LIKELIHOOD, RiskStatus};
 use super::repo::{Category, Risk, RiskQuery};
 use super::{model, repo};
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
@@ -202,7 +202,7 @@ pub(super) async fn set_appetite(
         )
         .await;
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("risk.appetite_set", "risk_category", Some(id.to_string()))

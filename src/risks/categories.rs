@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use super::repo;
 use super::repo::Category;
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
@@ -101,7 +101,7 @@ pub(super) async fn add_category(
         let page = CategoriesPage::load(&state, ctx).await?;
         return Ok(page.refused(None, form.name, CATEGORY_TAKEN));
     };
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("risk.category_added", "risk_category", Some(id.to_string()))
@@ -150,7 +150,7 @@ pub(super) async fn rename_category(
             return Ok(page.refused(Some(id), form.name, message));
         }
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(

@@ -4,7 +4,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +12,7 @@ use tower_sessions::Session;
 use super::model::{IMPACT, LIKELIHOOD, RiskStatus, Treatment};
 use super::repo::{Category, Risk, RiskFields};
 use super::{model, repo};
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::projects::repo::{Objective, Project, ProjectQuery};
 use crate::users::{Role, repo::PersonOption};
@@ -246,12 +245,15 @@ impl RiskFormPage {
     }
 
     fn refused(self, errors: FieldErrors) -> Response {
-        let status = if self.stale {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        (status, Self { errors, ..self }).into_response()
+        (form::refusal_status(self.stale), Self { errors, ..self }).into_response()
+    }
+
+    /// The form again with what was typed, saying the record changed meanwhile; it now
+    /// carries `current_version`, so saving again applies it over what is there.
+    fn stale(mut self, current_version: i32) -> Response {
+        self.stale = true;
+        self.form.version = current_version;
+        self.refused(FieldErrors::new())
     }
 
     fn levels(&self) -> [(i16, &'static str, &'static str); 5] {
@@ -301,7 +303,7 @@ pub(super) async fn create(
     };
     let mut tx = state.pool.begin().await?;
     let (id, reference) = repo::create(&mut tx, &fields, user.id).await?;
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("risk.created", "risk", Some(reference.clone())).after(json!(fields)),
@@ -350,19 +352,16 @@ pub(super) async fn update(
     };
     let mut tx = state.pool.begin().await?;
     if !repo::update(&mut tx, &before, page.form.version, &fields, user.id).await? {
-        let mut page = RiskFormPage {
-            stale: true,
-            ..page
-        };
-        page.form.version = before.version;
-        return Ok(page.refused(FieldErrors::new()));
+        return Ok(page.stale(before.version));
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
-        .record(
+    Context::for_request(&user, &meta)
+        .record_change(
             &mut tx,
-            audit::Entry::new("risk.updated", "risk", Some(before.reference.clone()))
-                .before(json!(before))
-                .after(json!(fields)),
+            "risk.updated",
+            "risk",
+            &before.reference,
+            &before,
+            &fields,
         )
         .await?;
     commit_and_redirect(

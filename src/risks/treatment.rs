@@ -11,7 +11,7 @@ use tower_sessions::Session;
 use super::pages::{RiskPage, risk_page};
 use super::repo;
 use super::repo::Risk;
-use crate::audit::{self, Actor, Context};
+use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
@@ -61,7 +61,7 @@ pub(super) async fn add_action(
     };
     let mut tx = state.pool.begin().await?;
     repo::add_action(&mut tx, id, &description, owner_id, due_date).await?;
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new(
@@ -102,7 +102,7 @@ pub(super) async fn complete_action(
         )
         .await;
     }
-    Context::new(Actor::user(&user), meta.request_id.as_deref())
+    Context::for_request(&user, &meta)
         .record(
             &mut tx,
             audit::Entry::new("risk.action_done", "risk", Some(id.to_string()))
@@ -162,7 +162,7 @@ pub(super) async fn ask_acceptance(
     let rule = state
         .config
         .rule(crate::approvals::model::RequestKind::RiskAcceptance);
-    let audit = Context::new(Actor::user(&user), meta.request_id.as_deref());
+    let audit = Context::for_request(&user, &meta);
     let mut tx = state.pool.begin().await?;
     let filing = acceptance_filing(rule, &risk, &justification, expires_on, today);
     let filed = match crate::approvals::filing::file(&mut tx, &filing, &user, today, &audit).await {

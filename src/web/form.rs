@@ -8,6 +8,16 @@ use serde::de::DeserializeOwned;
 
 use super::error::AppError;
 
+/// How a form re-shown with what was typed answers: 409 when the record changed while it
+/// was being edited (optimistic concurrency), 422 when something typed must be mended.
+pub fn refusal_status(stale: bool) -> axum::http::StatusCode {
+    if stale {
+        axum::http::StatusCode::CONFLICT
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// A url-encoded form (repeated fields such as checkboxes become a `Vec`).
 pub struct Form<T>(pub T);
 
