@@ -1,6 +1,12 @@
 //! Approvals: requests for a board decision, votes, recusals and the resolutions that close
-//! them. IT managers file budget requests under `/manage/requests`; the board votes under
-//! `/board/requests`. The rules live in [`engine`] and [`model`].
+//! them. IT managers file budget requests under `/manage/requests` (risk acceptances and
+//! policy publications and exceptions from the risk's and the policy's pages); the board
+//! votes under `/board/requests`.
+//!
+//! Where things are: what a request is about is its [`subject::Subject`] (and how to add a
+//! kind); every request is filed through [`filing::file`]; who may not vote is
+//! [`eligibility`]; votes, recusals, closing and what an approval does are the [`engine`];
+//! the rule that decides is in [`model`].
 
 pub mod board;
 pub mod budget;

@@ -143,10 +143,6 @@ impl Request {
         }
     }
 
-    pub fn kind(&self) -> RequestKind {
-        self.kind
-    }
-
     pub fn status(&self) -> RequestStatus {
         self.status
     }
