@@ -73,7 +73,10 @@ async fn resolve(state: &AppState, session: &Session) -> Result<Option<CurrentUs
     }
     let mut conn = state.pool.acquire().await?;
     match users::repo::load_signed_in(&mut conn, auth.user_id, auth.epoch).await? {
-        Some(user) => Ok(Some(user)),
+        Some(user) => {
+            session::touch_if_due(session, state.config.session_idle_timeout).await?;
+            Ok(Some(user))
+        }
         None => {
             // Deactivated, or signed out everywhere: this session is over.
             session::sign_out(session).await?;

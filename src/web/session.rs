@@ -1,7 +1,10 @@
 //! What Quorum keeps in a server-side session, and flash messages.
 //!
 //! Sessions live in PostgreSQL (tower-sessions with its sqlx store), so any instance can
-//! serve any request.
+//! serve any request. Reading a page does not write the session: its record is saved when
+//! its data changes, and a signed-in session's idle deadline is pushed back at most once
+//! per [`touch_interval`] (a minute, or a tenth of a short idle timeout), so a session
+//! ends between that interval and the idle timeout after its last activity.
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -13,6 +16,8 @@ use crate::config::ServerConfig;
 
 const AUTH_KEY: &str = "auth";
 const FLASH_KEY: &str = "flash";
+/// When the idle deadline was last pushed back (Unix milliseconds).
+const TOUCHED_KEY: &str = "touched_at";
 
 /// Who is signed in to a session, and since when.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -83,7 +88,33 @@ pub async fn push_flash(
 }
 
 pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>, tower_sessions::session::Error> {
+    // Removing marks the session changed (a write): only when there is something to take.
+    if session.get::<Vec<Flash>>(FLASH_KEY).await?.is_none() {
+        return Ok(Vec::new());
+    }
     Ok(session.remove(FLASH_KEY).await?.unwrap_or_default())
+}
+
+/// How often a signed-in session's idle deadline is pushed back: a minute, or a tenth of
+/// the idle timeout when that is shorter.
+pub fn touch_interval(idle: std::time::Duration) -> std::time::Duration {
+    (idle / 10).min(std::time::Duration::from_secs(60))
+}
+
+/// Pushes the idle deadline back (by saving the session) when it was last pushed more
+/// than [`touch_interval`] ago; otherwise leaves the record alone.
+pub async fn touch_if_due(
+    session: &Session,
+    idle: std::time::Duration,
+) -> Result<(), tower_sessions::session::Error> {
+    let now = time::OffsetDateTime::now_utc();
+    let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+    let touched_ms: Option<i64> = session.get(TOUCHED_KEY).await?;
+    let interval_ms = i64::try_from(touch_interval(idle).as_millis()).unwrap_or(i64::MAX);
+    if touched_ms.is_none_or(|touched| now_ms.saturating_sub(touched) >= interval_ms) {
+        session.insert(TOUCHED_KEY, now_ms).await?;
+    }
+    Ok(())
 }
 
 /// The session layer: cookie settings from the configuration, records in PostgreSQL.
@@ -102,7 +133,6 @@ pub fn layer(pool: PgPool, config: &ServerConfig) -> SessionManagerLayer<Postgre
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
+        // Saved when changed; `touch_if_due` changes a signed-in session now and then.
         .with_expiry(Expiry::OnInactivity(idle))
-        // Each request pushes the idle deadline back.
-        .with_always_save(true)
 }

@@ -444,3 +444,38 @@ async fn passwords_are_stored_as_argon2id_with_owasp_parameters() {
     );
     assert!(!hash.contains(PASSWORD));
 }
+
+/// Every stored session's row version and deadline: changes whenever a session is written.
+async fn session_rows(app: &TestApp) -> String {
+    sqlx::query_scalar(
+        "SELECT coalesce(string_agg(xmin::text || '@' || expiry_date::text, ',' ORDER BY id), '')
+         FROM tower_sessions.session",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn reading_pages_does_not_write_the_session_until_its_deadline_is_due_to_move() {
+    let app = TestApp::spawn_with(|config| {
+        // Pushed back at most every 0.4 s (a tenth of the idle timeout).
+        config.session_idle_timeout = Duration::from_secs(4);
+    })
+    .await;
+    let client = app.signed_in("board@example.com", &[Role::Board]).await;
+    assert_eq!(client.get("/board").await.status(), StatusCode::OK);
+    let before = session_rows(&app).await;
+    for path in ["/board", "/inbox", "/decisions", "/board/requests"] {
+        assert_eq!(client.get(path).await.status(), StatusCode::OK, "{path}");
+    }
+    assert_eq!(session_rows(&app).await, before, "reads wrote the session");
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(client.get("/board").await.status(), StatusCode::OK);
+    assert_ne!(
+        session_rows(&app).await,
+        before,
+        "activity after the interval pushes the deadline back"
+    );
+}
