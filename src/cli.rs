@@ -156,6 +156,10 @@ async fn serve(
         demo::risks::load(&pool, server.rule(RequestKind::RiskAcceptance)).await?;
         demo::policies::load(&pool, server.rule(RequestKind::PolicyPublication)).await?;
         demo::compliance::load(&pool).await?;
+        // Fresh statistics after a bulk load, so the first plans fit the data (the
+        // application role may not ANALYZE tables it does not own: the owner does).
+        let mut owner = database.owner_connection().await?;
+        sqlx::query("ANALYZE").execute(&mut owner).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

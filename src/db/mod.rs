@@ -147,11 +147,17 @@ impl Database {
 /// no statement depends on them being set later:
 /// - `jit = off`: JIT compilation of a generic plan cost about 600 ms per execution of a
 ///   query that runs in under a millisecond, and collapsed pages under load;
+/// - `plan_cache_mode = force_custom_plan`: a prepared statement is planned for the values
+///   it runs with, every time. After five executions PostgreSQL may otherwise switch a
+///   statement to a generic plan, and for a list query with optional filters that plan
+///   scans the whole register (190-280 ms instead of 5 ms with 20,000 risks). Planning
+///   these queries costs well under a millisecond;
 /// - a statement timeout, so no query holds a connection for ever;
 /// - an idle-in-transaction timeout, so a transaction left open releases its locks.
 pub fn app_session(options: PgConnectOptions) -> PgConnectOptions {
     options.options([
         ("jit", "off"),
+        ("plan_cache_mode", "force_custom_plan"),
         ("statement_timeout", "120s"),
         ("idle_in_transaction_session_timeout", "60s"),
     ])
