@@ -147,17 +147,11 @@ impl Database {
 /// no statement depends on them being set later:
 /// - `jit = off`: JIT compilation of a generic plan cost about 600 ms per execution of a
 ///   query that runs in under a millisecond, and collapsed pages under load;
-/// - `plan_cache_mode = force_custom_plan`: a prepared statement is planned for the values
-///   it runs with, every time. After five executions PostgreSQL may otherwise switch a
-///   statement to a generic plan, and for a list query with optional filters that plan
-///   scans the whole register (190-280 ms instead of 5 ms with 20,000 risks). Planning
-///   these queries costs well under a millisecond;
 /// - a statement timeout, so no query holds a connection for ever;
 /// - an idle-in-transaction timeout, so a transaction left open releases its locks.
 pub fn app_session(options: PgConnectOptions) -> PgConnectOptions {
     options.options([
         ("jit", "off"),
-        ("plan_cache_mode", "force_custom_plan"),
         ("statement_timeout", "120s"),
         ("idle_in_transaction_session_timeout", "60s"),
     ])
@@ -198,6 +192,21 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|error| error.is_unique_violation())
+}
+
+/// A transaction on `conn` (a savepoint inside one already open) in which statements are
+/// planned for the values they run with. The register lists' queries take optional
+/// filters; after five executions PostgreSQL may switch such a prepared statement to a
+/// generic plan, which scans the whole register (190-280 ms instead of 5 ms with 20,000
+/// risks). Only those queries pay for planning every time: forcing it on every statement
+/// of a connection halved the throughput of the busiest pages.
+pub async fn planned_for_values(
+    conn: &mut PgConnection,
+) -> sqlx::Result<sqlx::Transaction<'_, sqlx::Postgres>> {
+    let mut tx = conn.begin().await?;
+    tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    Ok(tx)
 }
 
 /// Quotes an SQL identifier (for the few statements that cannot take parameters).

@@ -108,6 +108,8 @@ pub async fn find_rows(
     query: &PolicyQuery,
     today: Date,
 ) -> sqlx::Result<Vec<PolicyRow>> {
+    // Optional filters: planned for their values (see `db::planned_for_values`).
+    let mut tx = crate::db::planned_for_values(conn).await?;
     // The lifecycle is derived: retired, else the newest version's status, "in review"
     // while a request for it is open.
     let rows = sqlx::query!(
@@ -166,8 +168,9 @@ pub async fn find_rows(
         query.after.as_ref().map(|(_, reference)| reference.as_str()),
         query.in_force_only
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|row| PolicyRow {

@@ -226,6 +226,8 @@ pub async fn find_projects(
     conn: &mut PgConnection,
     query: &ProjectQuery,
 ) -> sqlx::Result<Vec<ProjectListRow>> {
+    // Optional filters: planned for their values (see `db::planned_for_values`).
+    let mut tx = crate::db::planned_for_values(conn).await?;
     let (weekly_due_end, monthly_due_end) = query.overdue.unzip();
     let rows = sqlx::query!(
         r#"SELECT * FROM (
@@ -286,8 +288,9 @@ pub async fn find_projects(
             .map(|(_, reference)| reference.as_str()),
         query.limit
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|row| ProjectListRow {

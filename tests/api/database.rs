@@ -15,7 +15,6 @@ async fn the_servers_connections_never_jit_compile_and_have_timeouts() {
     let mut conn = app.pool.acquire().await.unwrap();
     for (setting, expected) in [
         ("jit", "off"),
-        ("plan_cache_mode", "force_custom_plan"),
         ("statement_timeout", "2min"),
         ("idle_in_transaction_session_timeout", "1min"),
     ] {
@@ -64,9 +63,9 @@ async fn the_server_refuses_to_start_on_the_owners_login_alone() {
 /// for the registers' list queries (optional filters) that plan scans the whole register.
 /// Run every list query more than five times, with different filters, on one of the
 /// server's own connections over a register of 20,000 risks, and check that PostgreSQL
-/// planned each execution for its actual values. (With PostgreSQL's default
-/// `plan_cache_mode`, the decision log's, the policy register's and the project list's
-/// queries switch to generic plans here.)
+/// planned each execution for its actual values. (Run without `db::planned_for_values`,
+/// the decision log's, the policy register's and the project list's queries switch to
+/// generic plans here.)
 #[tokio::test]
 async fn list_queries_are_planned_for_their_values_however_often_they_run() {
     use quorum::common::dates::today;
