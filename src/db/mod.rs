@@ -194,21 +194,6 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|error| error.is_unique_violation())
 }
 
-/// A transaction on `conn` (a savepoint inside one already open) in which statements are
-/// planned for the values they run with. The register lists' queries take optional
-/// filters; after five executions PostgreSQL may switch such a prepared statement to a
-/// generic plan, which scans the whole register (190-280 ms instead of 5 ms with 20,000
-/// risks). Only those queries pay for planning every time: forcing it on every statement
-/// of a connection halved the throughput of the busiest pages.
-pub async fn planned_for_values(
-    conn: &mut PgConnection,
-) -> sqlx::Result<sqlx::Transaction<'_, sqlx::Postgres>> {
-    let mut tx = conn.begin().await?;
-    tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        .await?;
-    Ok(tx)
-}
-
 /// Quotes an SQL identifier (for the few statements that cannot take parameters).
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

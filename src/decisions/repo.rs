@@ -178,10 +178,8 @@ pub async fn find_decisions(
     conn: &mut PgConnection,
     filter: &DecisionFilter,
 ) -> sqlx::Result<Vec<Decision>> {
-    // Optional filters: planned for their values (see `db::planned_for_values`).
-    let mut tx = crate::db::planned_for_values(conn).await?;
     let (before_at, before_id) = filter.before.unzip();
-    let rows = sqlx::query_as!(
+    sqlx::query_as!(
         Decision,
         r#"SELECT d.id, d.reference, d.kind AS "kind: DecisionKind", d.question, d.request_id,
                   a.reference AS "request_reference?", d.project_id,
@@ -227,10 +225,8 @@ pub async fn find_decisions(
         filter.risk_id,
         filter.policy_id
     )
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows)
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Decision>> {

@@ -108,8 +108,6 @@ pub async fn find_rows(
     query: &PolicyQuery,
     today: Date,
 ) -> sqlx::Result<Vec<PolicyRow>> {
-    // Optional filters: planned for their values (see `db::planned_for_values`).
-    let mut tx = crate::db::planned_for_values(conn).await?;
     // The lifecycle is derived: retired, else the newest version's status, "in review"
     // while a request for it is open.
     let rows = sqlx::query!(
@@ -168,9 +166,8 @@ pub async fn find_rows(
         query.after.as_ref().map(|(_, reference)| reference.as_str()),
         query.in_force_only
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(conn)
     .await?;
-    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|row| PolicyRow {

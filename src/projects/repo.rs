@@ -226,8 +226,6 @@ pub async fn find_projects(
     conn: &mut PgConnection,
     query: &ProjectQuery,
 ) -> sqlx::Result<Vec<ProjectListRow>> {
-    // Optional filters: planned for their values (see `db::planned_for_values`).
-    let mut tx = crate::db::planned_for_values(conn).await?;
     let (weekly_due_end, monthly_due_end) = query.overdue.unzip();
     let rows = sqlx::query!(
         r#"SELECT * FROM (
@@ -288,9 +286,8 @@ pub async fn find_projects(
             .map(|(_, reference)| reference.as_str()),
         query.limit
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(conn)
     .await?;
-    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|row| ProjectListRow {

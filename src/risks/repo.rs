@@ -252,8 +252,6 @@ pub struct RiskRow {
 }
 
 pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Result<Vec<RiskRow>> {
-    // Optional filters: planned for their values (see `db::planned_for_values`).
-    let mut tx = crate::db::planned_for_values(conn).await?;
     let (cell_likelihood, cell_impact, cell_residual) = match query.cell {
         Some((l, i, residual)) => (Some(l), Some(i), residual),
         None => (None, None, false),
@@ -317,9 +315,8 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
         query.limit,
         query.review_due_before
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(conn)
     .await?;
-    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|row| RiskRow {
