@@ -134,13 +134,30 @@ async fn log(
     let mut conn = state.pool.acquire().await?;
     if let Some(reference) = query.about.as_deref().and_then(form::optional) {
         let reference = reference.trim().to_uppercase();
-        match repo::record_by_reference(&mut conn, &reference).await? {
+        // Only a reference's shape reaches the database (no NUL, no 100 kB of text).
+        let shaped = reference.len() <= 20
+            && reference.split_once('-').is_some_and(|(prefix, number)| {
+                prefix.len() == 3
+                    && prefix.bytes().all(|b| b.is_ascii_uppercase())
+                    && !number.is_empty()
+                    && number.bytes().all(|b| b.is_ascii_digit())
+            });
+        let found = if shaped {
+            repo::record_by_reference(&mut conn, &reference).await?
+        } else {
+            None
+        };
+        match found {
             Some(Record::Project(id)) => filter.project_id = Some(id),
             Some(Record::Risk(id)) => filter.risk_id = Some(id),
             Some(Record::Policy(id)) => filter.policy_id = Some(id),
-            None => errors.add(
+            None if shaped => errors.add(
                 "about",
                 format!("No project, risk or policy has the reference {reference}."),
+            ),
+            None => errors.add(
+                "about",
+                "Enter a project's, risk's or policy's reference, such as RSK-0042.",
             ),
         }
     }
