@@ -114,7 +114,7 @@ pub fn publication_filing(rule: Rule, policy: &Policy, version: &Version, today:
     let publication = PolicyPublication {
         policy_id: policy.id,
         policy_reference: policy.reference.clone(),
-        policy_title: version.title.clone(),
+        policy_title: policy.title.clone(),
         version_id: version.id,
         version_number: version.number,
         version_hash: version.content_hash.clone(),
