@@ -1,4 +1,4 @@
-//! The command line: `quorum serve | migrate | demo | user add | audit verify`.
+//! The command line: `quorum serve | migrate | demo | bench-data | user add | audit verify`.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -42,12 +42,31 @@ enum Command {
     Migrate,
     /// Run the web server with the demo organisation and its accounts loaded.
     Demo(ServerConfig),
+    /// Load the demo organisation, then generate a large one on top of it for load
+    /// benchmarks (scale 1: 20,000 risks and requests, 2,000,000 audit events), and exit.
+    /// Every account signs in with the demo password (QUORUM_DEMO_PASSWORD, or a new one
+    /// printed at the end).
+    BenchData(BenchData),
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+struct BenchData {
+    /// How large: 1 is a large organisation, 0.1 a tenth of it.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    scale: f64,
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if (0.0001..=10.0).contains(&scale) => Ok(scale),
+        _ => Err("a number from 0.0001 to 10".to_owned()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,13 +133,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut database = locate(cli.database).await?;
     let result = match command {
         Command::Serve(server) => serve(&database, server, None).await,
-        Command::Demo(server) => {
-            let password = std::env::var("QUORUM_DEMO_PASSWORD")
-                .ok()
-                .filter(|password| !password.is_empty())
-                .unwrap_or_else(demo::generate_password);
-            serve(&database, server, Some(password)).await
-        }
+        Command::Demo(server) => serve(&database, server, Some(demo_password())).await,
+        Command::BenchData(bench) => bench_data(&database, bench.scale).await,
         Command::Migrate => {
             println!("Database is ready and migrated.");
             Ok(ExitCode::SUCCESS)
@@ -130,6 +144,69 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     database.shutdown();
     result
+}
+
+/// The demo accounts' password: QUORUM_DEMO_PASSWORD, or a new one.
+fn demo_password() -> String {
+    std::env::var("QUORUM_DEMO_PASSWORD")
+        .ok()
+        .filter(|password| !password.is_empty())
+        .unwrap_or_else(demo::generate_password)
+}
+
+/// Loads the demo organisation and everything `quorum demo` adds to it.
+async fn load_demo(
+    database: &Database,
+    pool: &sqlx::PgPool,
+    server: &ServerConfig,
+    password: &str,
+) -> anyhow::Result<()> {
+    demo::load(pool, password).await?;
+    demo::portfolio::load(pool).await?;
+    use crate::approvals::model::RequestKind;
+    demo::approvals::load(pool, server.rule(RequestKind::Budget)).await?;
+    demo::risks::load(pool, server.rule(RequestKind::RiskAcceptance)).await?;
+    demo::policies::load(pool, server.rule(RequestKind::PolicyPublication)).await?;
+    demo::compliance::load(pool).await?;
+    // Fresh statistics after a bulk load, so the first plans fit the data (the
+    // application role may not ANALYZE tables it does not own: the owner does).
+    let mut owner = database.owner_connection().await?;
+    sqlx::query("ANALYZE").execute(&mut owner).await?;
+    Ok(())
+}
+
+async fn bench_data(database: &Database, scale: f64) -> anyhow::Result<ExitCode> {
+    let password = demo_password();
+    let pool = database.app_pool().await?;
+    let server = ServeDefaults::parse_from(["quorum"]).server;
+    load_demo(database, &pool, &server, &password).await?;
+    let mut owner = database.owner_connection().await?;
+    if demo::bench_data::exists(&mut owner).await? {
+        println!("This database holds a generated organisation already; nothing was added.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let counts = demo::bench_data::Counts::at(scale);
+    let plan = demo::bench_data::Plan {
+        counts,
+        password_hash: password::hash(password.clone()).await?,
+    };
+    let bar = indicatif::ProgressBar::new(demo::bench_data::progress_total(&counts));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    demo::bench_data::generate(&mut owner, &plan, |done| {
+        bar.set_message(format!("{done} done"));
+        bar.inc(1);
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "Generated scale {scale} in {:.0?}: {counts:?}.\nEvery account's password: {password}",
+        started.elapsed()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Finds (or starts) the database, creates it if missing and migrates it.
@@ -149,17 +226,7 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let pool = database.app_pool().await?;
     if let Some(password) = &demo_password {
-        demo::load(&pool, password).await?;
-        demo::portfolio::load(&pool).await?;
-        use crate::approvals::model::RequestKind;
-        demo::approvals::load(&pool, server.rule(RequestKind::Budget)).await?;
-        demo::risks::load(&pool, server.rule(RequestKind::RiskAcceptance)).await?;
-        demo::policies::load(&pool, server.rule(RequestKind::PolicyPublication)).await?;
-        demo::compliance::load(&pool).await?;
-        // Fresh statistics after a bulk load, so the first plans fit the data (the
-        // application role may not ANALYZE tables it does not own: the owner does).
-        let mut owner = database.owner_connection().await?;
-        sqlx::query("ANALYZE").execute(&mut owner).await?;
+        load_demo(database, &pool, &server, password).await?;
     }
     let app = Application::build(server, pool.clone())
         .await

@@ -95,7 +95,7 @@ async fn overdue_policy_reviews(
     let query = PolicyQuery {
         overdue_on: Some(today),
         owner_id,
-        sort: "review",
+        order: policies::repo::PolicyOrder::Review,
         limit: 50,
         ..PolicyQuery::default()
     };

@@ -1,6 +1,7 @@
 //! The database: where it is, creating it, migrating it, and the application's pool.
 
 pub mod embedded;
+pub mod listing;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -16,6 +16,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
+use crate::approvals::model::RequestStatus;
 use crate::approvals::subject::Subject;
 use crate::audit::{self, Context};
 use crate::common::dates::today;
@@ -64,8 +65,11 @@ impl LogQuery {
     fn filter(&self, errors: &mut FieldErrors) -> DecisionFilter {
         let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
         DecisionFilter {
-            kind: chosen(&self.kind).filter(|kind| kind.parse::<DecisionKind>().is_ok()),
-            state: chosen(&self.state),
+            kind: chosen(&self.kind).and_then(|kind| kind.parse::<DecisionKind>().ok()),
+            // Only a state a decision can be in reaches the database.
+            state: chosen(&self.state).filter(|state| {
+                state.parse::<RequestStatus>().is_ok() || state.parse::<DecisionStatus>().is_ok()
+            }),
             project_id: chosen(&self.project).and_then(|id| id.parse().ok()),
             from: form::optional_date(errors, "from", self.from.as_deref().unwrap_or_default()),
             to: form::optional_date(errors, "to", self.to.as_deref().unwrap_or_default()),

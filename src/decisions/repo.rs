@@ -1,10 +1,11 @@
 //! The SQL of the decision log: board resolutions and management decisions.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use crate::approvals::model::RequestStatus;
 use crate::common::format::format_time;
+use crate::db::listing::{self, Listing};
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -128,8 +129,7 @@ impl Decision {
 /// What the decision log can be filtered by, and where a page continues.
 #[derive(Debug, Default, Clone)]
 pub struct DecisionFilter {
-    pub id: Option<i64>,
-    pub kind: Option<String>,
+    pub kind: Option<DecisionKind>,
     /// A resolution's outcome or a management decision's status.
     pub state: Option<String>,
     pub project_id: Option<i64>,
@@ -178,7 +178,71 @@ pub async fn find_decisions(
     conn: &mut PgConnection,
     filter: &DecisionFilter,
 ) -> sqlx::Result<Vec<Decision>> {
-    let (before_at, before_id) = filter.before.unzip();
+    let page = listing::select_ids(conn, filter.selection()).await?;
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let decisions = by_ids(conn, &ids).await?;
+    Ok(
+        listing::in_page_order(&page, decisions, |decision| decision.id)
+            .into_iter()
+            .map(|(decision, _)| decision)
+            .collect(),
+    )
+}
+
+impl DecisionFilter {
+    /// The statement selecting this filter's page of ids, newest first: only the filters
+    /// that are set (see [`crate::db::listing`]). The page continues after its last
+    /// row's time and id, so the selection's sort key is left empty.
+    pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
+        let mut list = Listing::new("SELECT d.id, ''::text FROM decisions d");
+        if let Some(kind) = self.kind {
+            list.and("d.kind = ").push_bind(kind);
+        }
+        if let Some(state) = &self.state {
+            list.and("coalesce(d.outcome, d.status) = ")
+                .push_bind(state.clone());
+        }
+        if let Some(project_id) = self.project_id {
+            list.and("d.project_id = ").push_bind(project_id);
+        }
+        if let Some(from) = self.from {
+            list.and("d.decided_at >= ").push_bind(from).push("::date");
+        }
+        if let Some(to) = self.to {
+            list.and("d.decided_at < ").push_bind(to).push("::date + 1");
+        }
+        if let Some((decided_at, id)) = self.before {
+            list.and("(d.decided_at, d.id) < (")
+                .push_bind(decided_at)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        // The requests about a risk or policy first (their indexes), computed once.
+        if let Some(risk_id) = self.risk_id {
+            list.and(
+                "d.request_id = ANY(ARRAY(SELECT ra.request_id FROM risk_acceptances ra \
+                 WHERE ra.risk_id = ",
+            )
+            .push_bind(risk_id)
+            .push("))");
+        }
+        if let Some(policy_id) = self.policy_id {
+            list.and(
+                "d.request_id = ANY(ARRAY(SELECT pp.request_id FROM policy_publications pp \
+                 JOIN policy_versions pv ON pv.id = pp.policy_version_id WHERE pv.policy_id = ",
+            )
+            .push_bind(policy_id)
+            .push(" UNION ALL SELECT pe.request_id FROM policy_exceptions pe WHERE pe.policy_id = ")
+            .push_bind(policy_id)
+            .push("))");
+        }
+        list.order_by("d.decided_at DESC, d.id DESC", self.limit)
+    }
+}
+
+/// The decisions with these ids, in no particular order.
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Decision>> {
     sqlx::query_as!(
         Decision,
         r#"SELECT d.id, d.reference, d.kind AS "kind: DecisionKind", d.question, d.request_id,
@@ -194,48 +258,15 @@ pub async fn find_decisions(
            LEFT JOIN projects p ON p.id = d.project_id
            LEFT JOIN decisions s ON s.id = d.superseded_by
            LEFT JOIN users u ON u.id = d.author_id
-           WHERE ($1::bigint IS NULL OR d.id = $1)
-             AND ($2::text IS NULL OR d.kind = $2)
-             AND ($3::text IS NULL OR coalesce(d.outcome, d.status) = $3)
-             AND ($4::bigint IS NULL OR d.project_id = $4)
-             AND ($5::date IS NULL OR d.decided_at >= $5::date)
-             AND ($6::date IS NULL OR d.decided_at < $6::date + 1)
-             AND ($7::timestamptz IS NULL OR (d.decided_at, d.id) < ($7, $8::bigint))
-             AND ($10::bigint IS NULL OR EXISTS (
-                   SELECT FROM risk_acceptances ra
-                   WHERE ra.request_id = d.request_id AND ra.risk_id = $10))
-             AND ($11::bigint IS NULL OR EXISTS (
-                   SELECT FROM policy_publications pp
-                   JOIN policy_versions pv ON pv.id = pp.policy_version_id
-                   WHERE pp.request_id = d.request_id AND pv.policy_id = $11
-                   UNION ALL
-                   SELECT FROM policy_exceptions pe
-                   WHERE pe.request_id = d.request_id AND pe.policy_id = $11))
-           ORDER BY d.decided_at DESC, d.id DESC
-           LIMIT $9"#,
-        filter.id,
-        filter.kind,
-        filter.state,
-        filter.project_id,
-        filter.from,
-        filter.to,
-        before_at,
-        before_id,
-        filter.limit,
-        filter.risk_id,
-        filter.policy_id
+           WHERE d.id = ANY($1)"#,
+        ids
     )
     .fetch_all(conn)
     .await
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Decision>> {
-    let filter = DecisionFilter {
-        id: Some(id),
-        limit: 1,
-        ..DecisionFilter::default()
-    };
-    Ok(find_decisions(conn, &filter).await?.into_iter().next())
+    Ok(by_ids(conn, &[id]).await?.pop())
 }
 
 pub async fn find_by_reference(

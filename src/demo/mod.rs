@@ -4,6 +4,7 @@
 //! ([`compliance`]).
 
 pub mod approvals;
+pub mod bench_data;
 pub mod compliance;
 pub mod policies;
 pub mod portfolio;

@@ -14,7 +14,7 @@ use time::{Date, Duration};
 
 use super::lifecycle::{ExceptionForm, RetireForm, ReviewForm, RiskLinkForm};
 use super::model::{ExceptionState, Lifecycle, PolicyCategory};
-use super::repo::{LinkedRisk, Policy, PolicyException, PolicyQuery, Version};
+use super::repo::{LinkedRisk, Policy, PolicyException, PolicyOrder, PolicyQuery, Version};
 use super::text::{DiffHunk, SafeHtml};
 use super::{repo, text};
 use crate::common::dates::today;
@@ -39,14 +39,14 @@ impl RegisterQuery {
     fn to_query(&self, today: Date) -> PolicyQuery {
         let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
         PolicyQuery {
-            lifecycle: chosen(&self.lifecycle).filter(|l| l.parse::<Lifecycle>().is_ok()),
-            category: chosen(&self.category).filter(|c| c.parse::<PolicyCategory>().is_ok()),
+            lifecycle: chosen(&self.lifecycle).and_then(|l| l.parse::<Lifecycle>().ok()),
+            category: chosen(&self.category).and_then(|c| c.parse::<PolicyCategory>().ok()),
             overdue_on: (self.overdue.as_deref() == Some("1")).then_some(today),
             text: chosen(&self.q),
-            sort: if self.sort.as_deref() == Some("review") {
-                "review"
+            order: if self.sort.as_deref() == Some("review") {
+                PolicyOrder::Review
             } else {
-                "reference"
+                PolicyOrder::Reference
             },
             after: self.after.clone().zip(self.after_ref.clone()),
             limit: fetch_limit(PAGE_SIZE),

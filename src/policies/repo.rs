@@ -2,13 +2,14 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use super::model::{ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
 use crate::approvals::model::RequestStatus;
 use crate::common::format::format_time;
 use crate::common::references::{self, Series};
+use crate::db::listing::{self, Listing};
 
 /// A policy in the register: its metadata, the version everyone reads and the newest one.
 #[derive(Debug, Clone, Serialize)]
@@ -69,20 +70,136 @@ impl Policy {
 /// Which policies a list shows, in which order.
 #[derive(Debug, Default)]
 pub struct PolicyQuery {
-    pub id: Option<i64>,
-    pub category: Option<String>,
-    pub lifecycle: Option<String>,
+    pub category: Option<PolicyCategory>,
+    pub lifecycle: Option<Lifecycle>,
     pub text: Option<String>,
     /// Published policies whose review date has passed.
     pub overdue_on: Option<Date>,
     pub owner_id: Option<i64>,
     /// Only the policies in force: published and not retired.
     pub in_force_only: bool,
-    /// `review` (next review first) or the reference.
-    pub sort: &'static str,
+    pub order: PolicyOrder,
     /// Continue after this sort key and reference (keyset paging).
     pub after: Option<(String, String)>,
     pub limit: i64,
+}
+
+/// The orders the policy register lists in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyOrder {
+    /// By reference, in number order.
+    #[default]
+    Reference,
+    /// The next review first (policies without one last), then by reference.
+    Review,
+}
+
+/// The newest version of policy `p`, for the lifecycle filter.
+const LATEST_VERSION: &str = " JOIN LATERAL (SELECT v.id, v.status \
+     FROM policy_versions v WHERE v.policy_id = p.id ORDER BY v.number DESC LIMIT 1) lv ON true";
+
+/// Whether the newest version is before the board (a publication request open or drafted).
+const IN_REVIEW: &str = "EXISTS (SELECT FROM policy_publications pp \
+     JOIN approval_requests a ON a.id = pp.request_id AND a.status IN ('draft', 'open') \
+     WHERE pp.policy_version_id = lv.id)";
+
+impl PolicyQuery {
+    /// The statement selecting this query's page of ids: only the filters that are set
+    /// (see [`crate::db::listing`]).
+    pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
+        let key = match self.order {
+            PolicyOrder::Reference => "reference_order(p.reference)",
+            PolicyOrder::Review => {
+                "coalesce(to_char(p.next_review_on, 'YYYY-MM-DD'), '9999-12-31')"
+            }
+        };
+        let mut sql = QueryBuilder::new("");
+        let search = self
+            .text
+            .as_ref()
+            .filter(|text| !looks_like_reference(text));
+        if let Some(text) = search {
+            // The newest versions that match (the full-text index) first, then their order.
+            sql.push(
+                "WITH found AS MATERIALIZED (SELECT v.policy_id FROM policy_versions v \
+                 WHERE v.search @@ websearch_to_tsquery('english', ",
+            )
+            .push_bind(text.clone())
+            .push(
+                ") AND NOT EXISTS (SELECT FROM policy_versions newer \
+                 WHERE newer.policy_id = v.policy_id AND newer.number > v.number)) ",
+            );
+        }
+        sql.push(format!("SELECT p.id, {key} FROM policies p"));
+        if search.is_some() {
+            sql.push(" JOIN found ON found.policy_id = p.id");
+        }
+        if self.lifecycle.is_some() {
+            sql.push(LATEST_VERSION);
+        }
+        let mut list = Listing::continuing(sql);
+        if let Some(category) = self.category {
+            list.and("p.category = ").push_bind(category);
+        }
+        match self.lifecycle {
+            None => {}
+            Some(Lifecycle::Retired) => {
+                list.and("p.retired_at IS NOT NULL");
+            }
+            Some(Lifecycle::InReview) => {
+                list.and(&format!("p.retired_at IS NULL AND {IN_REVIEW}"));
+            }
+            Some(status) => {
+                list.and(&format!(
+                    "p.retired_at IS NULL AND NOT {IN_REVIEW} AND lv.status = "
+                ))
+                .push_bind(status);
+            }
+        }
+        if let Some(reference) = self.text.as_ref().filter(|text| looks_like_reference(text)) {
+            list.and("p.reference = ")
+                .push_bind(reference.to_uppercase());
+        }
+        if let Some(day) = self.overdue_on {
+            list.and(
+                "p.retired_at IS NULL AND p.published_version_id IS NOT NULL AND p.next_review_on < ",
+            )
+            .push_bind(day);
+        }
+        if let Some(owner_id) = self.owner_id {
+            list.and("p.owner_id = ").push_bind(owner_id);
+        }
+        if self.in_force_only {
+            list.and("p.published_version_id IS NOT NULL AND p.retired_at IS NULL");
+        }
+        let order = match (self.order, &self.after) {
+            (PolicyOrder::Reference, Some((_, reference))) => {
+                list.and("reference_order(p.reference) > reference_order(")
+                    .push_bind(reference.clone())
+                    .push(")");
+                key.to_owned()
+            }
+            (PolicyOrder::Review, Some((after_key, reference))) => {
+                list.and(&format!("({key}, reference_order(p.reference)) > ("))
+                    .push_bind(after_key.clone())
+                    .push(", reference_order(")
+                    .push_bind(reference.clone())
+                    .push("))");
+                format!("{key}, reference_order(p.reference)")
+            }
+            (PolicyOrder::Reference, None) => key.to_owned(),
+            (PolicyOrder::Review, None) => format!("{key}, reference_order(p.reference)"),
+        };
+        list.order_by(&order, self.limit)
+    }
+}
+
+/// Whether a search is a policy's reference (`POL-0007`, any case).
+fn looks_like_reference(text: &str) -> bool {
+    text.get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("POL-"))
+        && text.len() > 4
+        && text[4..].bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A policy with the key its page continues after.
@@ -108,103 +225,81 @@ pub async fn find_rows(
     query: &PolicyQuery,
     today: Date,
 ) -> sqlx::Result<Vec<PolicyRow>> {
-    // The lifecycle is derived: retired, else the newest version's status, "in review"
-    // while a request for it is open.
+    let page = listing::select_ids(conn, query.selection()).await?;
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let policies = by_ids(conn, &ids, today).await?;
+    Ok(listing::in_page_order(&page, policies, |policy| policy.id)
+        .into_iter()
+        .map(|(policy, sort_key)| PolicyRow { policy, sort_key })
+        .collect())
+}
+
+/// The policies with these ids, in no particular order. The lifecycle is derived:
+/// retired, else the newest version's status, "in review" while a request for it is open.
+pub async fn by_ids(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    today: Date,
+) -> sqlx::Result<Vec<Policy>> {
     let rows = sqlx::query!(
-        r#"SELECT * FROM (
-             SELECT p.id, p.reference, p.title, p.owner_id, u.display_name AS owner_name,
-                    p.category AS "category: PolicyCategory", p.review_interval_months,
-                    p.published_version_id,
-                    pub.number AS "published_number?", pub.published_at AS "published_at?",
-                    p.next_review_on, p.last_reviewed_on, p.retired_at, p.retired_reason,
-                    p.version, lv.id AS latest_version_id, lv.number AS latest_number,
-                    CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
-                         WHEN review.request_id IS NOT NULL THEN 'in_review'
-                         ELSE lv.status END AS "lifecycle!: Lifecycle",
-                    review.request_id AS "review_request_id?",
-                    (SELECT count(*) FROM policy_exceptions pe
-                     JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
-                     WHERE pe.policy_id = p.id AND $9 BETWEEN pe.starts_on AND pe.expires_on
-                    ) AS "exceptions_in_force!",
-                    CASE $10::text
-                        WHEN 'review' THEN coalesce(to_char(p.next_review_on, 'YYYY-MM-DD'), '9999-12-31')
-                        ELSE p.reference
-                    END AS "sort_key!"
-             FROM policies p
-             JOIN users u ON u.id = p.owner_id
-             JOIN LATERAL (SELECT v.id, v.number, v.status, v.title, v.body FROM policy_versions v
-                           WHERE v.policy_id = p.id ORDER BY v.number DESC LIMIT 1) lv ON true
-             LEFT JOIN policy_versions pub ON pub.id = p.published_version_id
-             LEFT JOIN LATERAL (SELECT pp.request_id FROM policy_publications pp
-                                JOIN approval_requests a ON a.id = pp.request_id
-                                                        AND a.status IN ('draft', 'open')
-                                WHERE pp.policy_version_id = lv.id LIMIT 1) review ON true
-             WHERE ($1::bigint IS NULL OR p.id = $1)
-               AND ($2::text IS NULL OR p.category = $2)
-               AND ($4::text IS NULL OR p.reference ILIKE $4
-                    OR to_tsvector('english', lv.title || ' ' || lv.body)
-                       @@ websearch_to_tsquery('english', $4))
-               AND ($5::date IS NULL OR (p.retired_at IS NULL AND p.published_version_id IS NOT NULL
-                                         AND p.next_review_on < $5))
-               AND ($6::bigint IS NULL OR p.owner_id = $6)
-               AND (NOT $12 OR (p.published_version_id IS NOT NULL AND p.retired_at IS NULL))
-           ) AS listed
-           WHERE ($3::text IS NULL OR listed."lifecycle!: Lifecycle" = $3)
-             AND ($7::text IS NULL OR (listed."sort_key!", listed.reference) > ($7, $11::text))
-           ORDER BY listed."sort_key!", listed.reference
-           LIMIT $8"#,
-        query.id,
-        query.category,
-        query.lifecycle,
-        query.text,
-        query.overdue_on,
-        query.owner_id,
-        query.after.as_ref().map(|(key, _)| key.as_str()),
-        query.limit,
-        today,
-        query.sort,
-        query.after.as_ref().map(|(_, reference)| reference.as_str()),
-        query.in_force_only
+        r#"SELECT p.id, p.reference, p.title, p.owner_id, u.display_name AS owner_name,
+                  p.category AS "category: PolicyCategory", p.review_interval_months,
+                  p.published_version_id,
+                  pub.number AS "published_number?", pub.published_at AS "published_at?",
+                  p.next_review_on, p.last_reviewed_on, p.retired_at, p.retired_reason,
+                  p.version, lv.id AS latest_version_id, lv.number AS latest_number,
+                  CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
+                       WHEN review.request_id IS NOT NULL THEN 'in_review'
+                       ELSE lv.status END AS "lifecycle!: Lifecycle",
+                  review.request_id AS "review_request_id?",
+                  (SELECT count(*) FROM policy_exceptions pe
+                   JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+                   WHERE pe.policy_id = p.id AND $2 BETWEEN pe.starts_on AND pe.expires_on
+                  ) AS "exceptions_in_force!"
+           FROM policies p
+           JOIN users u ON u.id = p.owner_id
+           JOIN LATERAL (SELECT v.id, v.number, v.status, v.title, v.body FROM policy_versions v
+                         WHERE v.policy_id = p.id ORDER BY v.number DESC LIMIT 1) lv ON true
+           LEFT JOIN policy_versions pub ON pub.id = p.published_version_id
+           LEFT JOIN LATERAL (SELECT pp.request_id FROM policy_publications pp
+                              JOIN approval_requests a ON a.id = pp.request_id
+                                                      AND a.status IN ('draft', 'open')
+                              WHERE pp.policy_version_id = lv.id LIMIT 1) review ON true
+           WHERE p.id = ANY($1)"#,
+        ids,
+        today
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| PolicyRow {
-            sort_key: row.sort_key,
-            policy: Policy {
-                id: row.id,
-                reference: row.reference,
-                title: row.title,
-                owner_id: row.owner_id,
-                owner_name: row.owner_name,
-                category: row.category,
-                review_interval_months: row.review_interval_months,
-                published_version_id: row.published_version_id,
-                published_number: row.published_number,
-                published_at: row.published_at,
-                next_review_on: row.next_review_on,
-                last_reviewed_on: row.last_reviewed_on,
-                retired_at: row.retired_at,
-                retired_reason: row.retired_reason,
-                version: row.version,
-                latest_version_id: row.latest_version_id,
-                latest_number: row.latest_number,
-                lifecycle: row.lifecycle,
-                review_request_id: row.review_request_id,
-                exceptions_in_force: row.exceptions_in_force,
-            },
+        .map(|row| Policy {
+            id: row.id,
+            reference: row.reference,
+            title: row.title,
+            owner_id: row.owner_id,
+            owner_name: row.owner_name,
+            category: row.category,
+            review_interval_months: row.review_interval_months,
+            published_version_id: row.published_version_id,
+            published_number: row.published_number,
+            published_at: row.published_at,
+            next_review_on: row.next_review_on,
+            last_reviewed_on: row.last_reviewed_on,
+            retired_at: row.retired_at,
+            retired_reason: row.retired_reason,
+            version: row.version,
+            latest_version_id: row.latest_version_id,
+            latest_number: row.latest_number,
+            lifecycle: row.lifecycle,
+            review_request_id: row.review_request_id,
+            exceptions_in_force: row.exceptions_in_force,
         })
         .collect())
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64, today: Date) -> sqlx::Result<Option<Policy>> {
-    let query = PolicyQuery {
-        id: Some(id),
-        limit: 1,
-        ..PolicyQuery::default()
-    };
-    Ok(find_policies(conn, &query, today).await?.into_iter().next())
+    Ok(by_ids(conn, &[id], today).await?.pop())
 }
 
 /// Locks a policy for the rest of the transaction: versions are numbered, submitted and

@@ -14,7 +14,7 @@ use tower_sessions::Session;
 
 use super::charts::{self, Bar};
 use super::model::{Phase, Rag, latest_due_period_ends};
-use super::repo::{self, Objective, Project, ProjectQuery};
+use super::repo::{self, Objective, Project, ProjectOrder, ProjectQuery};
 use super::reports::{ReportPage, ensure_board_may_read};
 use super::{load_project, load_report};
 use crate::audit::{self, Actor, Context};
@@ -96,7 +96,7 @@ impl PortfolioSummary {
             conn,
             &ProjectQuery {
                 active_only: true,
-                sort: "rag",
+                order: ProjectOrder::Rag,
                 ..ProjectQuery::all(ATTENTION_LINES)
             },
         )

@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::model::{Cadence, Phase, Rag, ReportingState};
+use super::model::{Cadence, Phase, ReportingState};
 use super::repo::{
-    self, BudgetChange, Objective, Project, ProjectFields, ProjectQuery, ReportSummary,
+    self, BudgetChange, Objective, Project, ProjectFields, ProjectOrder, ProjectQuery, RagFilter,
+    ReportSummary,
 };
 use super::{ensure_manages, load_project};
 use crate::audit::{self, Actor, Context};
@@ -40,22 +41,22 @@ impl ListQuery {
     fn to_query(&self, limit: i64) -> ProjectQuery {
         let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
         ProjectQuery {
-            phase: chosen(&self.phase).filter(|p| p.parse::<Phase>().is_ok()),
+            phase: chosen(&self.phase).and_then(|p| p.parse::<Phase>().ok()),
             manager_id: chosen(&self.manager).and_then(|id| id.parse().ok()),
-            rag: chosen(&self.rag).filter(|rag| rag == "none" || rag.parse::<Rag>().is_ok()),
+            rag: chosen(&self.rag).and_then(|rag| RagFilter::parse(&rag)),
             objective_id: chosen(&self.objective).and_then(|id| id.parse().ok()),
-            sort: self.sort(),
+            order: self.order(),
             after: self.after.clone().zip(self.after_ref.clone()),
             ..ProjectQuery::all(limit)
         }
     }
 
-    fn sort(&self) -> &'static str {
+    fn order(&self) -> ProjectOrder {
         match self.sort.as_deref() {
-            Some("name") => "name",
-            Some("end") => "end",
-            Some("rag") => "rag",
-            _ => "reference",
+            Some("name") => ProjectOrder::Name,
+            Some("end") => ProjectOrder::End,
+            Some("rag") => ProjectOrder::Rag,
+            _ => ProjectOrder::Reference,
         }
     }
 

@@ -2,13 +2,14 @@
 //! transaction with the audit-trail write.
 
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use super::model::{Cadence, Phase, Rag, ReportStatus, ReportingState};
 use crate::common::format::format_minor;
 use crate::common::format::format_time;
 use crate::common::references::{self, Series};
+use crate::db::listing::{self, Listing};
 
 // ---------------------------------------------------------------------------------------
 // Objectives
@@ -172,16 +173,16 @@ impl Project {
     }
 }
 
-/// Which projects to read, in what order, from where: one query serves the project list,
-/// the dashboards and single projects alike.
+/// Which projects to read, in what order: one query serves the project list, the
+/// dashboards and single projects alike.
 #[derive(Debug, Clone)]
 pub struct ProjectQuery {
     /// Only these projects.
     pub ids: Option<Vec<i64>>,
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     pub manager_id: Option<i64>,
     /// `green`, `amber`, `red` or `none` (no report yet).
-    pub rag: Option<String>,
+    pub rag: Option<RagFilter>,
     pub objective_id: Option<i64>,
     /// Leave out closed and cancelled projects.
     pub active_only: bool,
@@ -190,11 +191,54 @@ pub struct ProjectQuery {
     /// Only projects whose report for the latest due period is missing, given the ends of
     /// the latest due week and month ([`super::model::latest_due_period_ends`]).
     pub overdue: Option<(Date, Date)>,
-    /// `reference`, `name`, `end` or `rag` (worst first).
-    pub sort: &'static str,
+    pub order: ProjectOrder,
     /// Continue after this (sort key, reference).
     pub after: Option<(String, String)>,
     pub limit: i64,
+}
+
+/// The latest report's overall RAG a list is filtered by, or no report yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RagFilter {
+    Rated(Rag),
+    NoReport,
+}
+
+impl RagFilter {
+    /// `none` or a RAG's name, as the list's filter sends it.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::NoReport),
+            other => other.parse().ok().map(Self::Rated),
+        }
+    }
+}
+
+/// The orders the project list can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectOrder {
+    /// By reference, in number order.
+    Reference,
+    Name,
+    /// The planned end, soonest first.
+    End,
+    /// The latest report's RAG, worst first (no report last).
+    Rag,
+}
+
+impl ProjectOrder {
+    /// The sort key, as text.
+    fn key(self) -> &'static str {
+        match self {
+            Self::Reference => "reference_order(p.reference)",
+            Self::Name => "lower(p.name)",
+            Self::End => "to_char(p.planned_end_date, 'YYYY-MM-DD')",
+            Self::Rag => {
+                "CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1' \
+                 WHEN 'green' THEN '2' ELSE '3' END"
+            }
+        }
+    }
 }
 
 impl ProjectQuery {
@@ -209,10 +253,77 @@ impl ProjectQuery {
             active_only: false,
             asking_board: false,
             overdue: None,
-            sort: "reference",
+            order: ProjectOrder::Reference,
             after: None,
             limit,
         }
+    }
+
+    /// The statement selecting this query's page of ids: only the filters that are set
+    /// (see [`crate::db::listing`]).
+    pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
+        let key = self.order.key();
+        let mut list = Listing::new(&format!(
+            "SELECT p.id, {key} FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id"
+        ));
+        if let Some(ids) = &self.ids {
+            list.and("p.id = ANY(").push_bind(ids.clone()).push(")");
+        }
+        if let Some(phase) = self.phase {
+            list.and("p.phase = ").push_bind(phase);
+        }
+        if let Some(manager_id) = self.manager_id {
+            list.and("p.manager_id = ").push_bind(manager_id);
+        }
+        match self.rag {
+            None => {}
+            Some(RagFilter::NoReport) => {
+                list.and("r.overall_rag IS NULL");
+            }
+            Some(RagFilter::Rated(rag)) => {
+                list.and("r.overall_rag = ").push_bind(rag);
+            }
+        }
+        if let Some(objective_id) = self.objective_id {
+            list.and("p.objective_id = ").push_bind(objective_id);
+        }
+        if self.active_only {
+            list.and("p.phase NOT IN ('closed', 'cancelled')");
+        }
+        if self.asking_board {
+            list.and("coalesce(r.decisions_needed, '') <> ''");
+        }
+        if let Some((weekly_due_end, monthly_due_end)) = self.overdue {
+            let due_end = |list: &mut Listing<'static>, sql: &str| {
+                list.and(sql)
+                    .push("CASE p.reporting_cadence WHEN 'weekly' THEN ")
+                    .push_bind(weekly_due_end)
+                    .push(" ELSE ")
+                    .push_bind(monthly_due_end)
+                    .push(" END");
+            };
+            list.and("p.phase IN ('approved', 'in_delivery')");
+            due_end(&mut list, "p.start_date <= ");
+            due_end(&mut list, "coalesce(r.period_end, '-infinity'::date) < ");
+        }
+        let order = if self.order == ProjectOrder::Reference {
+            if let Some((_, reference)) = &self.after {
+                list.and("reference_order(p.reference) > reference_order(")
+                    .push_bind(reference.clone())
+                    .push(")");
+            }
+            key.to_owned()
+        } else {
+            if let Some((after_key, reference)) = &self.after {
+                list.and(&format!("({key}, reference_order(p.reference)) > ("))
+                    .push_bind(after_key.clone())
+                    .push(", reference_order(")
+                    .push_bind(reference.clone())
+                    .push("))");
+            }
+            format!("{key}, reference_order(p.reference)")
+        };
+        list.order_by(&order, self.limit)
     }
 }
 
@@ -226,97 +337,67 @@ pub async fn find_projects(
     conn: &mut PgConnection,
     query: &ProjectQuery,
 ) -> sqlx::Result<Vec<ProjectListRow>> {
-    let (weekly_due_end, monthly_due_end) = query.overdue.unzip();
+    let page = listing::select_ids(conn, query.selection()).await?;
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let projects = by_ids(conn, &ids).await?;
+    Ok(
+        listing::in_page_order(&page, projects, |project| project.id)
+            .into_iter()
+            .map(|(project, sort_key)| ProjectListRow { project, sort_key })
+            .collect(),
+    )
+}
+
+/// The projects with these ids, in no particular order.
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Project>> {
     let rows = sqlx::query!(
-        r#"SELECT * FROM (
-             SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
-                    m.display_name AS manager_name, p.objective_id,
-                    o.reference AS objective_reference, o.title AS objective_title,
-                    p.phase AS "phase: Phase", p.start_date, p.planned_end_date,
-                    p.reporting_cadence AS "reporting_cadence: Cadence",
-                    p.approved_budget, p.version, p.last_report_id,
-                    r.overall_rag AS "last_overall_rag?: Rag",
-                    r.period_end AS "last_period_end?",
-                    r.percent_complete AS "last_percent_complete?",
-                    r.spend_to_date AS "last_spend_to_date?",
-                    r.forecast_at_completion AS "last_forecast?",
-                    r.decisions_needed AS "last_decisions_needed?",
-                    CASE $1::text
-                        WHEN 'name' THEN lower(p.name)
-                        WHEN 'end' THEN to_char(p.planned_end_date, 'YYYY-MM-DD')
-                        WHEN 'rag' THEN CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1'
-                                                           WHEN 'green' THEN '2' ELSE '3' END
-                        ELSE p.reference
-                    END AS sort_key
-             FROM projects p
-             JOIN users m ON m.id = p.manager_id
-             JOIN objectives o ON o.id = p.objective_id
-             LEFT JOIN status_reports r ON r.id = p.last_report_id
-             WHERE ($2::bigint[] IS NULL OR p.id = ANY($2))
-               AND ($3::text IS NULL OR p.phase = $3)
-               AND ($4::bigint IS NULL OR p.manager_id = $4)
-               AND ($5::text IS NULL OR coalesce(r.overall_rag, 'none') = $5)
-               AND ($6::bigint IS NULL OR p.objective_id = $6)
-               AND (NOT $7 OR p.phase NOT IN ('closed', 'cancelled'))
-               AND (NOT $8 OR coalesce(r.decisions_needed, '') <> '')
-               AND ($9::date IS NULL OR (
-                     p.phase IN ('approved', 'in_delivery')
-                     AND CASE p.reporting_cadence WHEN 'weekly' THEN $9 ELSE $10::date END
-                         >= p.start_date
-                     AND coalesce(r.period_end, '-infinity'::date)
-                         < CASE p.reporting_cadence WHEN 'weekly' THEN $9 ELSE $10::date END))
-           ) AS listed
-           WHERE $11::text IS NULL OR (listed.sort_key, listed.reference) > ($11, $12::text)
-           ORDER BY listed.sort_key, listed.reference
-           LIMIT $13"#,
-        query.sort,
-        query.ids.as_deref(),
-        query.phase,
-        query.manager_id,
-        query.rag,
-        query.objective_id,
-        query.active_only,
-        query.asking_board,
-        weekly_due_end,
-        monthly_due_end,
-        query.after.as_ref().map(|(key, _)| key.as_str()),
-        query
-            .after
-            .as_ref()
-            .map(|(_, reference)| reference.as_str()),
-        query.limit
+        r#"SELECT p.id, p.reference, p.name, p.description, p.sponsor, p.manager_id,
+                  m.display_name AS manager_name, p.objective_id,
+                  o.reference AS objective_reference, o.title AS objective_title,
+                  p.phase AS "phase: Phase", p.start_date, p.planned_end_date,
+                  p.reporting_cadence AS "reporting_cadence: Cadence",
+                  p.approved_budget, p.version, p.last_report_id,
+                  r.overall_rag AS "last_overall_rag?: Rag",
+                  r.period_end AS "last_period_end?",
+                  r.percent_complete AS "last_percent_complete?",
+                  r.spend_to_date AS "last_spend_to_date?",
+                  r.forecast_at_completion AS "last_forecast?",
+                  r.decisions_needed AS "last_decisions_needed?"
+           FROM projects p
+           JOIN users m ON m.id = p.manager_id
+           JOIN objectives o ON o.id = p.objective_id
+           LEFT JOIN status_reports r ON r.id = p.last_report_id
+           WHERE p.id = ANY($1)"#,
+        ids
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| ProjectListRow {
-            sort_key: row.sort_key.unwrap_or_default(),
-            project: Project {
-                id: row.id,
-                reference: row.reference,
-                name: row.name,
-                description: row.description,
-                sponsor: row.sponsor,
-                manager_id: row.manager_id,
-                manager_name: row.manager_name,
-                objective_id: row.objective_id,
-                objective_reference: row.objective_reference,
-                objective_title: row.objective_title,
-                phase: row.phase,
-                start_date: row.start_date,
-                planned_end_date: row.planned_end_date,
-                reporting_cadence: row.reporting_cadence,
-                approved_budget: row.approved_budget,
-                version: row.version,
-                last_report_id: row.last_report_id,
-                last_overall_rag: row.last_overall_rag,
-                last_period_end: row.last_period_end,
-                last_percent_complete: row.last_percent_complete,
-                last_spend_to_date: row.last_spend_to_date,
-                last_forecast: row.last_forecast,
-                last_decisions_needed: row.last_decisions_needed,
-            },
+        .map(|row| Project {
+            id: row.id,
+            reference: row.reference,
+            name: row.name,
+            description: row.description,
+            sponsor: row.sponsor,
+            manager_id: row.manager_id,
+            manager_name: row.manager_name,
+            objective_id: row.objective_id,
+            objective_reference: row.objective_reference,
+            objective_title: row.objective_title,
+            phase: row.phase,
+            start_date: row.start_date,
+            planned_end_date: row.planned_end_date,
+            reporting_cadence: row.reporting_cadence,
+            approved_budget: row.approved_budget,
+            version: row.version,
+            last_report_id: row.last_report_id,
+            last_overall_rag: row.last_overall_rag,
+            last_period_end: row.last_period_end,
+            last_percent_complete: row.last_percent_complete,
+            last_spend_to_date: row.last_spend_to_date,
+            last_forecast: row.last_forecast,
+            last_decisions_needed: row.last_decisions_needed,
         })
         .collect())
 }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 
-use super::model::{HeatMap, IMPACT, LIKELIHOOD, RiskStatus};
-use super::repo::{Category, Risk, RiskQuery};
+use super::model::{HeatMap, IMPACT, LIKELIHOOD};
+use super::repo::{Category, Risk, RiskOrder, RiskQuery};
 use super::{model, repo};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
@@ -98,39 +98,32 @@ impl BoardRiskPage {
         let today = today();
         let mut conn = state.pool.acquire().await?;
         let (inherent, residual) = repo::heat_maps(&mut conn).await?;
+        let highest_first = |limit| RiskQuery {
+            order: RiskOrder::Residual,
+            ..RiskQuery::all(limit)
+        };
         let above = RiskQuery {
             above_appetite: true,
-            sort: "residual",
-            ..RiskQuery::all(500)
+            open_only: true,
+            ..highest_first(25)
         };
-        let mut above: Vec<Risk> = repo::find_risks(&mut conn, &above)
-            .await?
-            .into_iter()
-            .map(|row| row.risk)
-            .filter(|r| r.status() != RiskStatus::Closed)
-            .collect();
-        let exceptions = above
-            .iter()
-            .filter(|risk| risk.is_unapproved_exception(today))
-            .cloned()
-            .collect();
-        above.truncate(25);
+        let exceptions = RiskQuery {
+            unapproved_exception_on: Some(today),
+            ..highest_first(50)
+        };
         let overdue = RiskQuery {
             review_due_before: Some(today),
-            sort: "residual",
-            ..RiskQuery::all(25)
+            ..highest_first(25)
         };
-        let overdue_reviews = repo::find_risks(&mut conn, &overdue)
-            .await?
-            .into_iter()
-            .map(|row| row.risk)
-            .collect();
+        let above = repo::risks(&mut conn, &above).await?;
+        let exceptions = repo::risks(&mut conn, &exceptions).await?;
+        let overdue_reviews = repo::risks(&mut conn, &overdue).await?;
         let quarter_end = model::last_quarter_end(today);
         Ok(Self {
             ctx,
             exceptions,
             movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
-            overdue_actions: repo::actions(&mut conn, None, Some(today), 25).await?,
+            overdue_actions: repo::actions_overdue(&mut conn, today, 25).await?,
             quarter_end,
             maps: [
                 HeatMapView::new("Inherent", false, &inherent),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::{IMPACT, LIKELIHOOD, RiskStatus};
-use super::repo::{Assessment, Category, Risk, RiskQuery};
+use super::repo::{Assessment, Category, Risk, RiskOrder, RiskQuery};
 use super::treatment::{AcceptanceForm, ActionForm};
 use super::{model, repo};
 use crate::common::dates::today;
@@ -40,7 +40,7 @@ impl RegisterQuery {
         let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
         RiskQuery {
             category_id: chosen(&self.category).and_then(|id| id.parse().ok()),
-            status: chosen(&self.status).filter(|s| s.parse::<RiskStatus>().is_ok()),
+            status: chosen(&self.status).and_then(|status| status.parse::<RiskStatus>().ok()),
             above_appetite: self.above.as_deref() == Some("1"),
             cell: match (self.l, self.i) {
                 (Some(l), Some(i)) if (1..=5).contains(&l) && (1..=5).contains(&i) => {
@@ -49,10 +49,10 @@ impl RegisterQuery {
                 _ => None,
             },
             text: chosen(&self.q),
-            sort: if self.sort.as_deref() == Some("residual") {
-                "residual"
+            order: if self.sort.as_deref() == Some("residual") {
+                RiskOrder::Residual
             } else {
-                "reference"
+                RiskOrder::Reference
             },
             after: self.after.clone().zip(self.after_ref.clone()),
             limit: fetch_limit(PAGE_SIZE),
@@ -191,7 +191,7 @@ pub(super) async fn risk_page(
     Ok(RiskPage {
         ctx,
         history: repo::history(&mut conn, id).await?,
-        actions: repo::actions(&mut conn, Some(id), None, 200).await?,
+        actions: repo::actions_of(&mut conn, id, 200).await?,
         policies: crate::policies::repo::policies_for_risk(&mut conn, id).await?,
         controls: crate::compliance::repo::controls_for_risk(&mut conn, id).await?,
         owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,

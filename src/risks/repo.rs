@@ -1,12 +1,13 @@
 //! The SQL of the risk register.
 
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use super::model::{self, HeatMap, RiskStatus, Treatment};
 use crate::common::format::format_time;
 use crate::common::references::{self, Series};
+use crate::db::listing::{self, Listing};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Category {
@@ -219,29 +220,126 @@ impl Risk {
 pub struct RiskQuery {
     pub id: Option<i64>,
     pub category_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<RiskStatus>,
+    /// Only risks that are not closed.
+    pub open_only: bool,
     /// Only risks whose residual score exceeds their category's appetite.
     pub above_appetite: bool,
+    /// Only risks accepted above appetite without a board acceptance valid on this day
+    /// for their current rating (see [`AppetiteState::Unapproved`]).
+    pub unapproved_exception_on: Option<Date>,
     /// Only risks rated in this cell (likelihood, impact), inherent or residual.
     pub cell: Option<(i16, i16, bool)>,
     /// Full-text search (PostgreSQL `websearch_to_tsquery`).
     pub text: Option<String>,
     /// Only open risks whose review was due before this day.
     pub review_due_before: Option<Date>,
-    /// `reference` or `residual` (highest first).
-    pub sort: &'static str,
+    pub order: RiskOrder,
     /// Continue after this (sort key, reference).
     pub after: Option<(String, String)>,
     pub limit: i64,
 }
 
+/// The orders the register lists in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum RiskOrder {
+    /// By reference, in number order.
+    #[default]
+    Reference,
+    /// Highest residual score first, then by reference.
+    Residual,
+}
+
 impl RiskQuery {
     pub fn all(limit: i64) -> Self {
         Self {
-            sort: "reference",
             limit,
             ..Self::default()
         }
+    }
+
+    /// The statement selecting this query's page of ids: only the filters that are set
+    /// (see [`crate::db::listing`]), each backed by an index.
+    pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
+        let key = match self.order {
+            RiskOrder::Reference => "reference_order(r.reference)",
+            RiskOrder::Residual => "risk_residual_order(r.residual_likelihood, r.residual_impact)",
+        };
+        let mut sql = QueryBuilder::new("");
+        if let Some(text) = &self.text {
+            // The matches first (the full-text index), then their order: no plan can test
+            // every risk of the register against the search in turn.
+            sql.push(
+                "WITH found AS MATERIALIZED (SELECT s.id FROM risks s \
+                 WHERE s.search @@ websearch_to_tsquery('english', ",
+            )
+            .push_bind(text.clone())
+            .push(")) ");
+        }
+        sql.push(format!("SELECT r.id, {key} FROM risks r"));
+        if self.text.is_some() {
+            sql.push(" JOIN found ON found.id = r.id");
+        }
+        let mut list = Listing::continuing(sql);
+        if self.above_appetite || self.unapproved_exception_on.is_some() {
+            list.and(
+                "r.residual_likelihood * r.residual_impact > \
+                 (SELECT c.appetite FROM risk_categories c WHERE c.id = r.category_id)",
+            );
+        }
+        if let Some(id) = self.id {
+            list.and("r.id = ").push_bind(id);
+        }
+        if let Some(category_id) = self.category_id {
+            list.and("r.category_id = ").push_bind(category_id);
+        }
+        if let Some(status) = self.status {
+            list.and("r.status = ").push_bind(status);
+        }
+        if self.open_only {
+            list.and("r.status <> 'closed'");
+        }
+        if let Some(today) = self.unapproved_exception_on {
+            list.and(
+                "r.status <> 'closed' AND r.treatment = 'accept' AND NOT coalesce(\
+                 r.accepted_residual_likelihood = r.residual_likelihood \
+                 AND r.accepted_residual_impact = r.residual_impact AND r.accepted_until >= ",
+            )
+            .push_bind(today)
+            .push(", false)");
+        }
+        if let Some((likelihood, impact, residual)) = self.cell {
+            let (l, i) = if residual {
+                ("r.residual_likelihood", "r.residual_impact")
+            } else {
+                ("r.likelihood", "r.impact")
+            };
+            list.and(&format!("{l} = ")).push_bind(likelihood);
+            list.and(&format!("{i} = ")).push_bind(impact);
+        }
+        if let Some(day) = self.review_due_before {
+            list.and("r.status <> 'closed' AND r.next_review_date < ")
+                .push_bind(day);
+        }
+        let order = match (self.order, &self.after) {
+            (RiskOrder::Reference, Some((_, reference))) => {
+                list.and("reference_order(r.reference) > reference_order(")
+                    .push_bind(reference.clone())
+                    .push(")");
+                key.to_owned()
+            }
+            (RiskOrder::Residual, Some((after_key, reference))) => {
+                list.and(&format!("({key}, reference_order(r.reference)) > ("))
+                    .push_bind(after_key.clone())
+                    .push(", reference_order(")
+                    .push_bind(reference.clone())
+                    .push("))");
+                format!("{key}, reference_order(r.reference)")
+            }
+            (RiskOrder::Reference, None) => key.to_owned(),
+            (RiskOrder::Residual, None) => format!("{key}, reference_order(r.reference)"),
+        };
+        list.order_by(&order, self.limit)
     }
 }
 
@@ -252,118 +350,94 @@ pub struct RiskRow {
 }
 
 pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Result<Vec<RiskRow>> {
-    let (cell_likelihood, cell_impact, cell_residual) = match query.cell {
-        Some((l, i, residual)) => (Some(l), Some(i), residual),
-        None => (None, None, false),
-    };
+    let page = listing::select_ids(conn, query.selection()).await?;
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let risks = by_ids(conn, &ids).await?;
+    Ok(listing::in_page_order(&page, risks, |risk| risk.id)
+        .into_iter()
+        .map(|(risk, sort_key)| RiskRow { risk, sort_key })
+        .collect())
+}
+
+/// The risks with these ids, in no particular order.
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Risk>> {
     let rows = sqlx::query!(
-        r#"SELECT * FROM (
-             SELECT r.id, r.reference, r.title, r.description, r.category_id,
-                    c.name AS category_name, c.appetite, r.owner_id,
-                    u.display_name AS owner_name,
-                    coalesce(links.project_ids, '{}') AS "project_ids!",
-                    coalesce(links.project_references, '{}') AS "project_references!",
-                    coalesce(goals.objective_ids, '{}') AS "objective_ids!",
-                    coalesce(goals.objective_references, '{}') AS "objective_references!",
-                    r.likelihood, r.impact, r.controls,
-                    r.residual_likelihood, r.residual_impact,
-                    r.treatment AS "treatment: Treatment", r.treatment_plan,
-                    r.next_review_date, r.status AS "status: RiskStatus", r.version,
-                    r.accepted_decision_id,
-                    r.accepted_residual_likelihood, r.accepted_residual_impact, r.accepted_until,
-                    CASE $1::text
-                        WHEN 'residual' THEN lpad((100 - r.residual_likelihood * r.residual_impact)::text, 3, '0')
-                        ELSE r.reference
-                    END AS sort_key
-             FROM risks r
-             JOIN risk_categories c ON c.id = r.category_id
-             JOIN users u ON u.id = r.owner_id
-             LEFT JOIN LATERAL (
-                 SELECT array_agg(p.id ORDER BY p.reference) AS project_ids,
-                        array_agg(p.reference ORDER BY p.reference) AS project_references
-                 FROM risk_projects rp JOIN projects p ON p.id = rp.project_id
-                 WHERE rp.risk_id = r.id) links ON true
-             LEFT JOIN LATERAL (
-                 SELECT array_agg(o.id ORDER BY o.reference) AS objective_ids,
-                        array_agg(o.reference ORDER BY o.reference) AS objective_references
-                 FROM risk_objectives ro JOIN objectives o ON o.id = ro.objective_id
-                 WHERE ro.risk_id = r.id) goals ON true
-             WHERE ($2::bigint IS NULL OR r.id = $2)
-               AND ($3::bigint IS NULL OR r.category_id = $3)
-               AND ($4::text IS NULL OR r.status = $4)
-               AND (NOT $5 OR (c.appetite IS NOT NULL
-                               AND r.residual_likelihood * r.residual_impact > c.appetite))
-               AND ($6::smallint IS NULL OR (CASE WHEN $8 THEN r.residual_likelihood ELSE r.likelihood END = $6
-                                             AND CASE WHEN $8 THEN r.residual_impact ELSE r.impact END = $7::smallint))
-               AND ($9::text IS NULL OR r.search @@ websearch_to_tsquery('english', $9))
-               AND ($13::date IS NULL OR (r.status <> 'closed' AND r.next_review_date < $13))
-           ) AS listed
-           WHERE $10::text IS NULL OR (listed.sort_key, listed.reference) > ($10, $11::text)
-           ORDER BY listed.sort_key, listed.reference
-           LIMIT $12"#,
-        query.sort,
-        query.id,
-        query.category_id,
-        query.status,
-        query.above_appetite,
-        cell_likelihood,
-        cell_impact,
-        cell_residual,
-        query.text,
-        query.after.as_ref().map(|(key, _)| key.as_str()),
-        query.after.as_ref().map(|(_, reference)| reference.as_str()),
-        query.limit,
-        query.review_due_before
+        r#"SELECT r.id, r.reference, r.title, r.description, r.category_id,
+                  c.name AS category_name, c.appetite, r.owner_id,
+                  u.display_name AS owner_name,
+                  coalesce(links.project_ids, '{}') AS "project_ids!",
+                  coalesce(links.project_references, '{}') AS "project_references!",
+                  coalesce(goals.objective_ids, '{}') AS "objective_ids!",
+                  coalesce(goals.objective_references, '{}') AS "objective_references!",
+                  r.likelihood, r.impact, r.controls,
+                  r.residual_likelihood, r.residual_impact,
+                  r.treatment AS "treatment: Treatment", r.treatment_plan,
+                  r.next_review_date, r.status AS "status: RiskStatus", r.version,
+                  r.accepted_decision_id,
+                  r.accepted_residual_likelihood, r.accepted_residual_impact, r.accepted_until
+           FROM risks r
+           JOIN risk_categories c ON c.id = r.category_id
+           JOIN users u ON u.id = r.owner_id
+           LEFT JOIN LATERAL (
+               SELECT array_agg(p.id ORDER BY p.reference) AS project_ids,
+                      array_agg(p.reference ORDER BY p.reference) AS project_references
+               FROM risk_projects rp JOIN projects p ON p.id = rp.project_id
+               WHERE rp.risk_id = r.id) links ON true
+           LEFT JOIN LATERAL (
+               SELECT array_agg(o.id ORDER BY o.reference) AS objective_ids,
+                      array_agg(o.reference ORDER BY o.reference) AS objective_references
+               FROM risk_objectives ro JOIN objectives o ON o.id = ro.objective_id
+               WHERE ro.risk_id = r.id) goals ON true
+           WHERE r.id = ANY($1)"#,
+        ids
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| RiskRow {
-            sort_key: row.sort_key.unwrap_or_default(),
-            risk: Risk {
-                id: row.id,
-                reference: row.reference,
-                title: row.title,
-                description: row.description,
-                category_id: row.category_id,
-                category_name: row.category_name,
-                appetite: row.appetite,
-                owner_id: row.owner_id,
-                owner_name: row.owner_name,
-                project_ids: row.project_ids,
-                project_references: row.project_references,
-                objective_ids: row.objective_ids,
-                objective_references: row.objective_references,
-                likelihood: row.likelihood,
-                impact: row.impact,
-                controls: row.controls,
-                residual_likelihood: row.residual_likelihood,
-                residual_impact: row.residual_impact,
-                treatment: row.treatment,
-                treatment_plan: row.treatment_plan,
-                next_review_date: row.next_review_date,
-                status: row.status,
-                version: row.version,
-                accepted_decision_id: row.accepted_decision_id,
-                accepted_residual_likelihood: row.accepted_residual_likelihood,
-                accepted_residual_impact: row.accepted_residual_impact,
-                accepted_until: row.accepted_until,
-            },
+        .map(|row| Risk {
+            id: row.id,
+            reference: row.reference,
+            title: row.title,
+            description: row.description,
+            category_id: row.category_id,
+            category_name: row.category_name,
+            appetite: row.appetite,
+            owner_id: row.owner_id,
+            owner_name: row.owner_name,
+            project_ids: row.project_ids,
+            project_references: row.project_references,
+            objective_ids: row.objective_ids,
+            objective_references: row.objective_references,
+            likelihood: row.likelihood,
+            impact: row.impact,
+            controls: row.controls,
+            residual_likelihood: row.residual_likelihood,
+            residual_impact: row.residual_impact,
+            treatment: row.treatment,
+            treatment_plan: row.treatment_plan,
+            next_review_date: row.next_review_date,
+            status: row.status,
+            version: row.version,
+            accepted_decision_id: row.accepted_decision_id,
+            accepted_residual_likelihood: row.accepted_residual_likelihood,
+            accepted_residual_impact: row.accepted_residual_impact,
+            accepted_until: row.accepted_until,
         })
         .collect())
 }
 
-pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Risk>> {
-    let query = RiskQuery {
-        id: Some(id),
-        ..RiskQuery::all(1)
-    };
-    Ok(find_risks(conn, &query)
+/// The risks a query selects, without their sort keys.
+pub async fn risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Result<Vec<Risk>> {
+    Ok(find_risks(conn, query)
         .await?
         .into_iter()
-        .next()
-        .map(|row| row.risk))
+        .map(|row| row.risk)
+        .collect())
+}
+
+pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Risk>> {
+    Ok(by_ids(conn, &[id]).await?.pop())
 }
 
 /// A risk's editable fields, validated.
@@ -564,9 +638,9 @@ pub async fn history(conn: &mut PgConnection, risk_id: i64) -> sqlx::Result<Vec<
 /// The heat maps of the open register (closed risks left out): inherent and residual.
 pub async fn heat_maps(conn: &mut PgConnection) -> sqlx::Result<(HeatMap, HeatMap)> {
     let rows = sqlx::query!(
-        r#"SELECT likelihood, impact, residual_likelihood, residual_impact, count(*) AS "count!"
-           FROM risks WHERE status <> 'closed'
-           GROUP BY likelihood, impact, residual_likelihood, residual_impact"#
+        // Kept up to date by a trigger on `risks` (migration 0020).
+        r#"SELECT likelihood, impact, residual_likelihood, residual_impact, risks AS count
+           FROM risk_rating_counts WHERE risks > 0"#
     )
     .fetch_all(conn)
     .await?;
@@ -679,7 +753,10 @@ pub async fn movement_since(
                WHERE risk_id = r.id AND assessed_at < $1
                ORDER BY assessed_at DESC, id DESC LIMIT 1
            ) a ON true
-           WHERE r.status <> 'closed'
+           -- Only a risk assessed since the moment can have moved: the register's size
+           -- does not matter, only how many risks were re-rated.
+           WHERE r.id IN (SELECT risk_id FROM risk_assessments WHERE assessed_at >= $1)
+             AND r.status <> 'closed'
              AND (a.residual_likelihood IS NULL
                   OR a.residual_likelihood * a.residual_impact <> r.residual_likelihood * r.residual_impact)
            ORDER BY r.residual_likelihood * r.residual_impact
@@ -710,11 +787,10 @@ impl Action {
     }
 }
 
-/// A risk's actions (`risk_id`), or every open action due before `due_before`, soonest first.
-pub async fn actions(
+/// A risk's actions, open ones first, soonest due first.
+pub async fn actions_of(
     conn: &mut PgConnection,
-    risk_id: Option<i64>,
-    due_before: Option<Date>,
+    risk_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<Action>> {
     sqlx::query_as!(
@@ -724,12 +800,33 @@ pub async fn actions(
          FROM risk_actions a
          JOIN risks r ON r.id = a.risk_id
          JOIN users u ON u.id = a.owner_id
-         WHERE ($1::bigint IS NULL OR a.risk_id = $1)
-           AND ($2::date IS NULL OR (a.done_at IS NULL AND a.due_date < $2))
+         WHERE a.risk_id = $1
          ORDER BY a.done_at IS NOT NULL, a.due_date, a.id
-         LIMIT $3",
+         LIMIT $2",
         risk_id,
-        due_before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Every open action due before `day`, soonest due first.
+pub async fn actions_overdue(
+    conn: &mut PgConnection,
+    day: Date,
+    limit: i64,
+) -> sqlx::Result<Vec<Action>> {
+    sqlx::query_as!(
+        Action,
+        "SELECT a.id, a.risk_id, r.reference AS risk_reference, r.title AS risk_title,
+                a.description, u.display_name AS owner_name, a.due_date, a.done_at
+         FROM risk_actions a
+         JOIN risks r ON r.id = a.risk_id
+         JOIN users u ON u.id = a.owner_id
+         WHERE a.done_at IS NULL AND a.due_date < $1
+         ORDER BY a.due_date, a.id
+         LIMIT $2",
+        day,
         limit
     )
     .fetch_all(conn)

@@ -21,3 +21,4 @@ mod policies;
 mod portfolio;
 mod risks;
 mod route_roles;
+mod scale;

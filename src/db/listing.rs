@@ -1,0 +1,113 @@
+//! Lists with optional filters, as specific queries.
+//!
+//! One prepared statement with `$n IS NULL OR ...` for every optional filter gets, after
+//! five executions, one generic plan for all the combinations, and that plan cannot use the
+//! index a given filter or sort needs: it scans the register. Instead a list selects its
+//! page of ids with a statement built from only the filters that are set (each
+//! combination its own statement, its own plan), then reads those rows by id with one
+//! fixed query.
+
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+/// The id selection of one page of a list: `SELECT <id>, <sort key> FROM ...`, then
+/// conditions, then the order and the limit.
+pub struct Listing<'a> {
+    sql: QueryBuilder<'a, Postgres>,
+    has_where: bool,
+}
+
+impl<'a> Listing<'a> {
+    /// `select` selects the id (bigint) and the sort key (text), in that order, and names
+    /// the tables.
+    pub fn new(select: &str) -> Self {
+        Self {
+            sql: QueryBuilder::new(select),
+            has_where: false,
+        }
+    }
+
+    /// Continues a statement begun by the caller (a `WITH` clause with values, then the
+    /// `SELECT` as for [`Listing::new`]).
+    pub fn continuing(sql: QueryBuilder<'a, Postgres>) -> Self {
+        Self {
+            sql,
+            has_where: false,
+        }
+    }
+
+    /// Adds a condition (`sql`, then whatever is pushed onto the returned builder).
+    pub fn and(&mut self, sql: &str) -> &mut QueryBuilder<'a, Postgres> {
+        self.sql
+            .push(if self.has_where { " AND " } else { " WHERE " });
+        self.has_where = true;
+        self.sql.push(sql)
+    }
+
+    /// Orders and limits the selection; the statement is ready to run.
+    pub fn order_by(mut self, order: &str, limit: i64) -> QueryBuilder<'a, Postgres> {
+        self.sql.push(" ORDER BY ").push(order).push(" LIMIT ");
+        self.sql.push_bind(limit);
+        self.sql
+    }
+}
+
+/// Runs a selection: the ids of one page in list order, with their sort keys.
+pub async fn select_ids(
+    conn: &mut PgConnection,
+    mut selection: QueryBuilder<'_, Postgres>,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    selection
+        .build_query_as::<(i64, String)>()
+        .fetch_all(conn)
+        .await
+}
+
+/// Puts rows read by id (in any order) in the order of `page`, each with its sort key.
+pub fn in_page_order<T>(
+    page: &[(i64, String)],
+    rows: Vec<T>,
+    id_of: impl Fn(&T) -> i64,
+) -> Vec<(T, String)> {
+    let mut by_id: HashMap<i64, T> = rows.into_iter().map(|row| (id_of(&row), row)).collect();
+    page.iter()
+        .filter_map(|(id, key)| by_id.remove(id).map(|row| (row, key.clone())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_conditions_given_are_in_the_statement() {
+        let mut listing = Listing::new("SELECT r.id, r.reference FROM risks r");
+        listing.and("r.status = ").push_bind("open");
+        listing.and("r.category_id = ").push_bind(3_i64);
+        let sql = listing.order_by("r.reference", 51).into_sql();
+        assert_eq!(
+            sql,
+            "SELECT r.id, r.reference FROM risks r WHERE r.status = $1 AND r.category_id = $2 \
+             ORDER BY r.reference LIMIT $3"
+        );
+        let sql = Listing::new("SELECT id, reference FROM risks")
+            .order_by("reference", 1)
+            .into_sql();
+        assert_eq!(
+            sql,
+            "SELECT id, reference FROM risks ORDER BY reference LIMIT $1"
+        );
+    }
+
+    #[test]
+    fn rows_follow_the_page_and_missing_ones_are_left_out() {
+        let page = [
+            (3, "a".to_owned()),
+            (1, "b".to_owned()),
+            (2, "c".to_owned()),
+        ];
+        let rows = in_page_order(&page, vec![1, 3], |n| *n);
+        assert_eq!(rows, vec![(3, "a".to_owned()), (1, "b".to_owned())]);
+    }
+}

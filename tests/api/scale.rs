@@ -1,0 +1,402 @@
+//! The registers at a large organisation's size (the `quorum bench-data` generator at a
+//! small scale): list queries keep to their indexes however PostgreSQL plans them, pages
+//! join up without gaps or repeats, and the figures kept up to date match a direct count.
+
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
+
+use quorum::common::dates::today;
+use quorum::decisions::repo::{DecisionFilter, DecisionKind};
+use quorum::demo::bench_data::{self, Counts, Plan};
+use quorum::policies::model::{Lifecycle, PolicyCategory};
+use quorum::policies::repo::{PolicyOrder, PolicyQuery};
+use quorum::projects::model::{Phase, Rag};
+use quorum::projects::repo::{ProjectQuery, RagFilter};
+use quorum::risks::model::RiskStatus;
+use quorum::risks::repo::{RiskOrder, RiskQuery};
+
+use crate::helpers::TestApp;
+
+/// A generated organisation of thousands (no audit trail: not what these tests read).
+async fn generated(app: &TestApp) -> Counts {
+    let counts = Counts {
+        audit_events: 0,
+        ..Counts::at(0.15)
+    };
+    let mut owner = app.owner_connection().await;
+    let plan = Plan {
+        counts,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$not-used$not-used".to_owned(),
+    };
+    bench_data::generate(&mut owner, &plan, |_| {})
+        .await
+        .unwrap();
+    owner.close().await.ok();
+    counts
+}
+
+/// The plan PostgreSQL uses for `selection` once it has switched the statement to a
+/// generic plan (forced here from the first execution), as EXPLAIN prints it. A generic
+/// plan does not depend on the values, so NULLs stand in for them.
+async fn generic_plan(
+    owner: &mut PgConnection,
+    selection: QueryBuilder<'static, Postgres>,
+) -> String {
+    let sql = selection.into_sql();
+    let parameters = (1..)
+        .take_while(|n| sql.contains(&format!("${n}")))
+        .map(|_| "NULL")
+        .collect::<Vec<_>>()
+        .join(", ");
+    let explain = if parameters.is_empty() {
+        "EXPLAIN EXECUTE listing".to_owned()
+    } else {
+        format!("EXPLAIN EXECUTE listing({parameters})")
+    };
+    // The simple protocol: the statement's `$n` belong to PREPARE, not to this message.
+    let script = format!(
+        "SET plan_cache_mode = force_generic_plan; PREPARE listing AS {sql}; {explain}; \
+         DEALLOCATE listing"
+    );
+    let mut lines = Vec::new();
+    let results = sqlx::raw_sql(&script)
+        .fetch_all(&mut *owner)
+        .await
+        .unwrap_or_else(|error| panic!("{error}: {sql}"));
+    for row in results {
+        lines.push(sqlx::Row::get::<String, _>(&row, 0));
+    }
+    format!("{sql}\n{}", lines.join("\n"))
+}
+
+/// Every list's filters, alone and combined, keep to an index under a generic plan: none
+/// reads a whole register (a `Seq Scan` on it). With the former catch-all queries
+/// (`$n IS NULL OR ...`), the generic plans of the risk, policy and decision lists did.
+#[tokio::test]
+async fn list_queries_keep_to_indexes_when_planned_generically() {
+    let app = TestApp::spawn().await;
+    generated(&app).await;
+    let mut owner = app.owner_connection().await;
+    let after = |key: &str, reference: &str| Some((key.to_owned(), reference.to_owned()));
+    let residual = |query: RiskQuery| RiskQuery {
+        order: RiskOrder::Residual,
+        ..query
+    };
+    let risks = [
+        RiskQuery::all(51),
+        RiskQuery {
+            after: after("", "RSK-1000"),
+            ..RiskQuery::all(51)
+        },
+        residual(RiskQuery::all(51)),
+        residual(RiskQuery {
+            after: after("088", "RSK-0500"),
+            ..RiskQuery::all(51)
+        }),
+        RiskQuery {
+            status: Some(RiskStatus::Treating),
+            ..RiskQuery::all(51)
+        },
+        RiskQuery {
+            category_id: Some(2),
+            ..RiskQuery::all(51)
+        },
+        residual(RiskQuery {
+            above_appetite: true,
+            open_only: true,
+            ..RiskQuery::all(25)
+        }),
+        residual(RiskQuery {
+            unapproved_exception_on: Some(today()),
+            ..RiskQuery::all(50)
+        }),
+        residual(RiskQuery {
+            review_due_before: Some(today()),
+            ..RiskQuery::all(25)
+        }),
+        RiskQuery {
+            cell: Some((3, 4, true)),
+            ..RiskQuery::all(51)
+        },
+        RiskQuery {
+            text: Some("payment gateway".to_owned()),
+            ..RiskQuery::all(51)
+        },
+    ];
+    let mut plans = Vec::new();
+    for query in &risks {
+        plans.push(("risks", generic_plan(&mut owner, query.selection()).await));
+    }
+    let policies = [
+        PolicyQuery {
+            limit: 51,
+            ..Default::default()
+        },
+        PolicyQuery {
+            in_force_only: true,
+            after: after("", "POL-0300"),
+            limit: 51,
+            ..Default::default()
+        },
+        PolicyQuery {
+            category: Some(PolicyCategory::Access),
+            limit: 51,
+            ..Default::default()
+        },
+        PolicyQuery {
+            lifecycle: Some(Lifecycle::Published),
+            limit: 51,
+            ..Default::default()
+        },
+        PolicyQuery {
+            text: Some("backup restore".to_owned()),
+            limit: 51,
+            ..Default::default()
+        },
+        PolicyQuery {
+            overdue_on: Some(today()),
+            owner_id: Some(30),
+            order: PolicyOrder::Review,
+            limit: 50,
+            ..Default::default()
+        },
+    ];
+    for query in &policies {
+        plans.push((
+            "policies",
+            generic_plan(&mut owner, query.selection()).await,
+        ));
+    }
+    let projects = [
+        ProjectQuery::all(51),
+        ProjectQuery {
+            manager_id: Some(30),
+            ..ProjectQuery::all(51)
+        },
+        ProjectQuery {
+            phase: Some(Phase::InDelivery),
+            rag: Some(RagFilter::Rated(Rag::Red)),
+            ..ProjectQuery::all(51)
+        },
+        ProjectQuery {
+            ids: Some(vec![1, 2, 3]),
+            ..ProjectQuery::all(3)
+        },
+    ];
+    for query in &projects {
+        plans.push((
+            "projects",
+            generic_plan(&mut owner, query.selection()).await,
+        ));
+    }
+    let decisions = [
+        DecisionFilter {
+            limit: 51,
+            ..Default::default()
+        },
+        DecisionFilter {
+            kind: Some(DecisionKind::Resolution),
+            limit: 51,
+            ..Default::default()
+        },
+        DecisionFilter {
+            project_id: Some(40),
+            limit: 100,
+            ..Default::default()
+        },
+        DecisionFilter {
+            risk_id: Some(40),
+            limit: 100,
+            ..Default::default()
+        },
+        DecisionFilter {
+            policy_id: Some(40),
+            limit: 100,
+            ..Default::default()
+        },
+    ];
+    for query in &decisions {
+        plans.push((
+            "decisions",
+            generic_plan(&mut owner, query.selection()).await,
+        ));
+    }
+    if std::env::var("QUORUM_SHOW_PLANS").is_ok() {
+        for (_, plan) in &plans {
+            eprintln!("{plan}\n");
+        }
+    }
+    let scans: Vec<&String> = plans
+        .iter()
+        .filter(|(table, plan)| plan.contains(&format!("Seq Scan on {table}")))
+        .map(|(_, plan)| plan)
+        .collect();
+    assert!(scans.is_empty(), "whole-register scans:\n{scans:#?}");
+}
+
+/// Walking the register page by page (as the list's "next" link does) visits every risk
+/// once, in number order (`RSK-9999` before `RSK-10000`) or highest residual score first,
+/// whatever the filters.
+#[tokio::test]
+async fn register_pages_join_up_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    let counts = Counts {
+        audit_events: 0,
+        ..Counts::at(0.02)
+    };
+    let mut owner = app.owner_connection().await;
+    bench_data::generate(
+        &mut owner,
+        &Plan {
+            counts,
+            password_hash: "unused".to_owned(),
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    // References past 9,999 sort by their number.
+    sqlx::query("SELECT setval('risk_reference_seq', 9998)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let owner_id: i64 = sqlx::query_scalar("SELECT min(owner_id) FROM risks")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let fields = quorum::risks::repo::RiskFields {
+            title: "Past the four digits".to_owned(),
+            description: String::new(),
+            category_id: 1,
+            owner_id,
+            project_ids: vec![],
+            objective_ids: vec![],
+            likelihood: 2,
+            impact: 2,
+            controls: String::new(),
+            residual_likelihood: 1,
+            residual_impact: 1,
+            treatment: quorum::risks::model::Treatment::Mitigate,
+            treatment_plan: String::new(),
+            next_review_date: today(),
+            status: RiskStatus::Open,
+        };
+        quorum::risks::repo::create(&mut conn, &fields, owner_id)
+            .await
+            .unwrap();
+    }
+    for (query, expected_order) in [
+        (RiskQuery::all(51), "ORDER BY length(reference), reference"),
+        (
+            RiskQuery {
+                order: RiskOrder::Residual,
+                ..RiskQuery::all(51)
+            },
+            "ORDER BY residual_likelihood * residual_impact DESC, length(reference), reference",
+        ),
+        (
+            RiskQuery {
+                status: Some(RiskStatus::Open),
+                order: RiskOrder::Residual,
+                ..RiskQuery::all(51)
+            },
+            "WHERE status = 'open' \
+             ORDER BY residual_likelihood * residual_impact DESC, length(reference), reference",
+        ),
+    ] {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = quorum::risks::repo::find_risks(
+                &mut conn,
+                &RiskQuery {
+                    after: after.clone(),
+                    ..query.clone()
+                },
+            )
+            .await
+            .unwrap();
+            let full = page.len() == 51;
+            let shown = &page[..page.len().min(50)];
+            walked.extend(shown.iter().map(|row| row.risk.reference.clone()));
+            match shown.last() {
+                Some(last) if full => {
+                    after = Some((last.sort_key.clone(), last.risk.reference.clone()))
+                }
+                _ => break,
+            }
+        }
+        let direct: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT reference FROM risks {expected_order}"))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert!(direct.len() > 150, "{} risks: a few pages", direct.len());
+        assert_eq!(walked, direct, "{expected_order}");
+    }
+    let last: Vec<String> = sqlx::query_scalar(
+        "SELECT reference FROM risks ORDER BY length(reference) DESC, reference DESC LIMIT 3",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(last, ["RSK-10001", "RSK-10000", "RSK-9999"]);
+}
+
+/// The heat maps' counts, kept by a trigger, equal a count of the register after risks
+/// are added, re-rated, closed and reopened.
+#[tokio::test]
+async fn heat_map_counts_follow_every_change_to_the_register() {
+    let app = TestApp::spawn().await;
+    let counts = Counts {
+        audit_events: 0,
+        ..Counts::at(0.01)
+    };
+    let mut owner = app.owner_connection().await;
+    bench_data::generate(
+        &mut owner,
+        &Plan {
+            counts,
+            password_hash: "unused".to_owned(),
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let direct = "SELECT likelihood, impact, residual_likelihood, residual_impact, count(*)
+                  FROM risks WHERE status <> 'closed'
+                  GROUP BY likelihood, impact, residual_likelihood, residual_impact";
+    let check = |label: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let (inherent, residual) = quorum::risks::repo::heat_maps(&mut conn).await.unwrap();
+            let rows: Vec<(i16, i16, i16, i16, i64)> =
+                sqlx::query_as(direct).fetch_all(&mut *conn).await.unwrap();
+            let mut expected_inherent = quorum::risks::model::HeatMap::default();
+            let mut expected_residual = quorum::risks::model::HeatMap::default();
+            for (l, i, rl, ri, count) in rows {
+                expected_inherent.add(l, i, count);
+                expected_residual.add(rl, ri, count);
+            }
+            assert!(inherent.total() > 0, "{label}");
+            assert_eq!(
+                (inherent, residual),
+                (expected_inherent, expected_residual),
+                "{label}"
+            );
+        }
+    };
+    check("generated").await;
+    for statement in [
+        "UPDATE risks SET likelihood = 5, residual_impact = 4 WHERE id % 3 = 0",
+        "UPDATE risks SET status = 'closed' WHERE id % 4 = 0",
+        "UPDATE risks SET status = 'open', impact = 1 WHERE id % 8 = 0",
+        "UPDATE risks SET title = title || '.' WHERE id % 2 = 0",
+    ] {
+        sqlx::query(statement).execute(&mut *conn).await.unwrap();
+        check(statement).await;
+    }
+}
