@@ -132,6 +132,22 @@ SELECT r.id, generated.ids[1 + r.id % cardinality(generated.ids)]
 FROM risks r, generated
 WHERE r.description = 'Generated risk: what could happen, why, and to whom.';
 
+-- The current quarter's movements, as the server writes them with each rating.
+WITH quarter AS (
+    SELECT (date_trunc('quarter', now() AT TIME ZONE 'UTC') - interval '1 day')::date AS quarter_end,
+           date_trunc('quarter', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS moment)
+INSERT INTO risk_movements (quarter_end, risk_id, before, now)
+SELECT quarter.quarter_end, r.id,
+       (SELECT a.residual_likelihood * a.residual_impact FROM risk_assessments a
+        WHERE a.risk_id = r.id AND a.assessed_at < quarter.moment
+        ORDER BY a.assessed_at DESC, a.id DESC LIMIT 1),
+       r.residual_likelihood * r.residual_impact
+FROM quarter, risks r
+WHERE r.description = 'Generated risk: what could happen, why, and to whom.'
+  AND EXISTS (SELECT FROM risk_assessments a
+              WHERE a.risk_id = r.id AND a.assessed_at >= quarter.moment)
+ON CONFLICT (quarter_end, risk_id) DO NOTHING;
+
 -- step: policies and versions
 WITH managers AS (
     SELECT array_agg(u.id ORDER BY u.id) AS ids FROM users u

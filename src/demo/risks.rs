@@ -406,6 +406,10 @@ pub async fn load(pool: &PgPool, rule: crate::approvals::model::Rule) -> anyhow:
     sqlx::query!("UPDATE risk_assessments SET assessed_at = assessed_at - interval '200 days'")
         .execute(&mut *tx)
         .await?;
+    // (Rated before this quarter, then: none has moved since its end yet.)
+    sqlx::query!("DELETE FROM risk_movements")
+        .execute(&mut *tx)
+        .await?;
     // ...against the appetites the board had set by then.
     sqlx::query!("UPDATE risk_appetite_history SET set_at = set_at - interval '200 days'")
         .execute(&mut *tx)

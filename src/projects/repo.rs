@@ -233,10 +233,8 @@ impl ProjectOrder {
             Self::Reference => "reference_order(p.reference)",
             Self::Name => "lower(p.name)",
             Self::End => "to_char(p.planned_end_date, 'YYYY-MM-DD')",
-            Self::Rag => {
-                "CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1' \
-                 WHEN 'green' THEN '2' ELSE '3' END"
-            }
+            // Kept on the project from its latest report (migration 0021).
+            Self::Rag => "p.rag_order",
         }
     }
 }
@@ -434,12 +432,12 @@ pub struct PortfolioCell {
 pub async fn portfolio_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<PortfolioCell>> {
     sqlx::query_as!(
         PortfolioCell,
-        r#"SELECT p.phase AS "phase: Phase", r.overall_rag AS "rag?: Rag", count(*) AS "projects!",
-                  sum(p.approved_budget)::bigint AS "budget!",
-                  coalesce(sum(r.spend_to_date), 0)::bigint AS "spend!",
-                  sum(coalesce(r.forecast_at_completion, p.approved_budget))::bigint AS "forecast!"
-           FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id
-           GROUP BY p.phase, r.overall_rag"#
+        // Kept up to date by a trigger on `projects` (migration 0021).
+        r#"SELECT phase AS "phase: Phase", nullif(rag, 'none') AS "rag?: Rag",
+                  sum(projects)::bigint AS "projects!", sum(budget)::bigint AS "budget!",
+                  sum(spend)::bigint AS "spend!", sum(forecast)::bigint AS "forecast!"
+           FROM portfolio_figures WHERE projects > 0
+           GROUP BY phase, rag"#
     )
     .fetch_all(conn)
     .await
@@ -458,13 +456,14 @@ pub struct ObjectiveCell {
 pub async fn objective_cells(conn: &mut PgConnection) -> sqlx::Result<Vec<ObjectiveCell>> {
     sqlx::query_as!(
         ObjectiveCell,
-        r#"SELECT o.id AS objective_id, r.overall_rag AS "rag?: Rag", count(p.id) AS "projects!",
-                  coalesce(sum(p.approved_budget), 0)::bigint AS "budget!",
-                  coalesce(sum(coalesce(r.forecast_at_completion, p.approved_budget)), 0)::bigint AS "forecast!"
+        r#"SELECT o.id AS objective_id, nullif(f.rag, 'none') AS "rag?: Rag",
+                  coalesce(sum(f.projects), 0)::bigint AS "projects!",
+                  coalesce(sum(f.budget), 0)::bigint AS "budget!",
+                  coalesce(sum(f.forecast), 0)::bigint AS "forecast!"
            FROM objectives o
-           LEFT JOIN projects p ON p.objective_id = o.id AND p.phase <> 'cancelled'
-           LEFT JOIN status_reports r ON r.id = p.last_report_id
-           GROUP BY o.id, r.overall_rag"#
+           LEFT JOIN portfolio_figures f
+                  ON f.objective_id = o.id AND f.phase <> 'cancelled' AND f.projects > 0
+           GROUP BY o.id, f.rag"#
     )
     .fetch_all(conn)
     .await

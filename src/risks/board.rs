@@ -122,7 +122,7 @@ impl BoardRiskPage {
         Ok(Self {
             ctx,
             exceptions,
-            movement: repo::movement_since(&mut conn, model::end_of_day(quarter_end), 20).await?,
+            movement: repo::movement_since(&mut conn, quarter_end, 20).await?,
             overdue_actions: repo::actions_overdue(&mut conn, today, 25).await?,
             quarter_end,
             maps: [

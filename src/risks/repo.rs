@@ -5,6 +5,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use super::model::{self, HeatMap, RiskStatus, Treatment};
+use crate::common::dates::today;
 use crate::common::format::format_time;
 use crate::common::references::{self, Series};
 use crate::db::listing::{self, Listing};
@@ -538,6 +539,25 @@ async fn record_assessment(
         fields.treatment.as_str(),
         assessed_by
     )
+    .execute(&mut *conn)
+    .await?;
+    // Where the rating stands against the last quarter end, for the board's "movement
+    // since the quarter end".
+    let quarter_end = model::last_quarter_end(today());
+    sqlx::query!(
+        "INSERT INTO risk_movements (quarter_end, risk_id, before, now)
+         VALUES ($1, $2,
+                 (SELECT a.residual_likelihood * a.residual_impact FROM risk_assessments a
+                  WHERE a.risk_id = $2 AND a.assessed_at < $3
+                  ORDER BY a.assessed_at DESC, a.id DESC LIMIT 1),
+                 $4)
+         ON CONFLICT (quarter_end, risk_id)
+             DO UPDATE SET before = EXCLUDED.before, now = EXCLUDED.now",
+        quarter_end,
+        risk_id,
+        model::end_of_day(quarter_end),
+        model::score(fields.residual_likelihood, fields.residual_impact)
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -739,30 +759,20 @@ pub struct Movement {
 /// rise first.
 pub async fn movement_since(
     conn: &mut PgConnection,
-    moment: OffsetDateTime,
+    quarter_end: Date,
     limit: i64,
 ) -> sqlx::Result<Vec<Movement>> {
+    // Kept with every rating (`record_assessment`): the largest rises first, from an index.
     sqlx::query_as!(
         Movement,
-        r#"SELECT r.id, r.reference, r.title,
-                  (a.residual_likelihood * a.residual_impact)::smallint AS before,
-                  (r.residual_likelihood * r.residual_impact)::smallint AS "now!"
-           FROM risks r
-           LEFT JOIN LATERAL (
-               SELECT residual_likelihood, residual_impact FROM risk_assessments
-               WHERE risk_id = r.id AND assessed_at < $1
-               ORDER BY assessed_at DESC, id DESC LIMIT 1
-           ) a ON true
-           -- Only a risk assessed since the moment can have moved: the register's size
-           -- does not matter, only how many risks were re-rated.
-           WHERE r.id IN (SELECT risk_id FROM risk_assessments WHERE assessed_at >= $1)
+        r#"SELECT r.id, r.reference, r.title, m.before, m.now AS "now!"
+           FROM risk_movements m
+           JOIN risks r ON r.id = m.risk_id
+           WHERE m.quarter_end = $1 AND m.before IS DISTINCT FROM m.now
              AND r.status <> 'closed'
-             AND (a.residual_likelihood IS NULL
-                  OR a.residual_likelihood * a.residual_impact <> r.residual_likelihood * r.residual_impact)
-           ORDER BY r.residual_likelihood * r.residual_impact
-                    - coalesce(a.residual_likelihood * a.residual_impact, 0) DESC, r.reference
+           ORDER BY m.rise DESC, m.risk_id
            LIMIT $2"#,
-        moment,
+        quarter_end,
         limit
     )
     .fetch_all(conn)

@@ -400,3 +400,109 @@ async fn heat_map_counts_follow_every_change_to_the_register() {
         check(statement).await;
     }
 }
+
+/// The portfolio's figures, kept by a trigger, equal the sums over every project and its
+/// latest report after projects change phase, budget, objective and latest report.
+#[tokio::test]
+async fn portfolio_figures_follow_every_change_to_the_projects() {
+    let app = TestApp::spawn().await;
+    let counts = Counts {
+        audit_events: 0,
+        ..Counts::at(0.02)
+    };
+    let mut owner = app.owner_connection().await;
+    bench_data::generate(
+        &mut owner,
+        &Plan {
+            counts,
+            password_hash: "unused".to_owned(),
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let direct_cells =
+        "SELECT p.phase, r.overall_rag, count(*)::bigint, sum(p.approved_budget)::bigint,
+                               coalesce(sum(r.spend_to_date), 0)::bigint,
+                               sum(coalesce(r.forecast_at_completion, p.approved_budget))::bigint
+                        FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id
+                        GROUP BY p.phase, r.overall_rag ORDER BY 1, 2";
+    let direct_objectives = "SELECT o.id, r.overall_rag, count(p.id)::bigint,
+                                    coalesce(sum(p.approved_budget), 0)::bigint,
+                                    coalesce(sum(coalesce(r.forecast_at_completion, p.approved_budget)), 0)::bigint
+                             FROM objectives o
+                             LEFT JOIN projects p ON p.objective_id = o.id AND p.phase <> 'cancelled'
+                             LEFT JOIN status_reports r ON r.id = p.last_report_id
+                             GROUP BY o.id, r.overall_rag ORDER BY 1, 2";
+    type Cell = (String, Option<String>, i64, i64, i64, i64);
+    type ObjectiveCell = (i64, Option<String>, i64, i64, i64);
+    let check = |label: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let mut kept: Vec<Cell> = quorum::projects::repo::portfolio_cells(&mut conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| {
+                    let rag = c.rag.map(|rag| rag.as_str().to_owned());
+                    (
+                        c.phase.as_str().to_owned(),
+                        rag,
+                        c.projects,
+                        c.budget,
+                        c.spend,
+                        c.forecast,
+                    )
+                })
+                .collect();
+            kept.sort();
+            let mut direct: Vec<Cell> = sqlx::query_as(direct_cells)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            direct.sort();
+            assert!(direct.len() > 5, "{label}");
+            assert_eq!(kept, direct, "{label}: phase × RAG");
+            let mut kept: Vec<ObjectiveCell> = quorum::projects::repo::objective_cells(&mut conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| {
+                    let rag = c.rag.map(|rag| rag.as_str().to_owned());
+                    (c.objective_id, rag, c.projects, c.budget, c.forecast)
+                })
+                .collect();
+            kept.sort();
+            let mut direct: Vec<ObjectiveCell> = sqlx::query_as(direct_objectives)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            direct.sort();
+            assert_eq!(kept, direct, "{label}: objective × RAG");
+        }
+    };
+    check("generated").await;
+    for statement in [
+        "UPDATE projects SET phase = 'closed' WHERE id % 5 = 0",
+        "UPDATE projects SET approved_budget = approved_budget + 12345 WHERE id % 3 = 0",
+        "UPDATE projects SET objective_id = (SELECT min(id) FROM objectives) WHERE id % 7 = 0",
+        "UPDATE projects p SET last_report_id = (SELECT min(r.id) FROM status_reports r
+                                                  WHERE r.project_id = p.id)
+         WHERE id % 4 = 0",
+        "UPDATE projects SET phase = 'cancelled', name = name || '.' WHERE id % 11 = 0",
+    ] {
+        sqlx::query(statement).execute(&mut owner).await.unwrap();
+        check(statement).await;
+    }
+    // The attention order follows the latest report too.
+    let stale: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id
+         WHERE p.rag_order <> CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1'
+                                                 WHEN 'green' THEN '2' ELSE '3' END",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(stale, 0);
+}
