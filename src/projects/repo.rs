@@ -212,6 +212,16 @@ impl RagFilter {
             other => other.parse().ok().map(Self::Rated),
         }
     }
+
+    /// Its place in "needs attention" order, as kept on the project (`rag_order`).
+    fn order(self) -> &'static str {
+        match self {
+            Self::Rated(Rag::Red) => "0",
+            Self::Rated(Rag::Amber) => "1",
+            Self::Rated(Rag::Green) => "2",
+            Self::NoReport => "3",
+        }
+    }
 }
 
 /// The orders the project list can take.
@@ -261,9 +271,11 @@ impl ProjectQuery {
     /// (see [`crate::db::listing`]).
     pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
         let key = self.order.key();
-        let mut list = Listing::new(&format!(
-            "SELECT p.id, {key} FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id"
-        ));
+        let mut from = format!("SELECT p.id, {key} FROM projects p");
+        if self.asking_board {
+            from.push_str(" JOIN status_reports r ON r.id = p.last_report_id");
+        }
+        let mut list = Listing::new(&from);
         if let Some(ids) = &self.ids {
             list.and("p.id = ANY(").push_bind(ids.clone()).push(")");
         }
@@ -273,14 +285,8 @@ impl ProjectQuery {
         if let Some(manager_id) = self.manager_id {
             list.and("p.manager_id = ").push_bind(manager_id);
         }
-        match self.rag {
-            None => {}
-            Some(RagFilter::NoReport) => {
-                list.and("r.overall_rag IS NULL");
-            }
-            Some(RagFilter::Rated(rag)) => {
-                list.and("r.overall_rag = ").push_bind(rag);
-            }
+        if let Some(rag) = self.rag {
+            list.and("p.rag_order = ").push_bind(rag.order());
         }
         if let Some(objective_id) = self.objective_id {
             list.and("p.objective_id = ").push_bind(objective_id);
@@ -289,20 +295,23 @@ impl ProjectQuery {
             list.and("p.phase NOT IN ('closed', 'cancelled')");
         }
         if self.asking_board {
-            list.and("coalesce(r.decisions_needed, '') <> ''");
+            list.and("r.decisions_needed <> ''");
         }
         if let Some((weekly_due_end, monthly_due_end)) = self.overdue {
-            let due_end = |list: &mut Listing<'static>, sql: &str| {
-                list.and(sql)
-                    .push("CASE p.reporting_cadence WHEN 'weekly' THEN ")
-                    .push_bind(weekly_due_end)
-                    .push(" ELSE ")
-                    .push_bind(monthly_due_end)
-                    .push(" END");
-            };
-            list.and("p.phase IN ('approved', 'in_delivery')");
-            due_end(&mut list, "p.start_date <= ");
-            due_end(&mut list, "coalesce(r.period_end, '-infinity'::date) < ");
+            // One branch per cadence, each a range of `projects_reporting_idx`.
+            let started_and_unreported = " AND coalesce(p.reported_through, '-infinity'::date) < ";
+            list.and(
+                "p.phase IN ('approved', 'in_delivery') \
+                 AND ((p.reporting_cadence = 'weekly' AND p.start_date <= ",
+            )
+            .push_bind(weekly_due_end)
+            .push(started_and_unreported)
+            .push_bind(weekly_due_end)
+            .push(") OR (p.reporting_cadence = 'monthly' AND p.start_date <= ")
+            .push_bind(monthly_due_end)
+            .push(started_and_unreported)
+            .push_bind(monthly_due_end)
+            .push("))");
         }
         let order = if self.order == ProjectOrder::Reference {
             if let Some((_, reference)) = &self.after {

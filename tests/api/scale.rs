@@ -181,6 +181,15 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
             ids: Some(vec![1, 2, 3]),
             ..ProjectQuery::all(3)
         },
+        ProjectQuery {
+            overdue: Some(quorum::projects::model::latest_due_period_ends(today())),
+            ..ProjectQuery::all(50)
+        },
+        ProjectQuery {
+            active_only: true,
+            order: quorum::projects::repo::ProjectOrder::Rag,
+            ..ProjectQuery::all(25)
+        },
     ];
     for query in &projects {
         plans.push((
@@ -495,11 +504,12 @@ async fn portfolio_figures_follow_every_change_to_the_projects() {
         sqlx::query(statement).execute(&mut owner).await.unwrap();
         check(statement).await;
     }
-    // The attention order follows the latest report too.
+    // The attention order and the reported period follow the latest report too.
     let stale: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id
          WHERE p.rag_order <> CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1'
-                                                 WHEN 'green' THEN '2' ELSE '3' END",
+                                                 WHEN 'green' THEN '2' ELSE '3' END
+            OR p.reported_through IS DISTINCT FROM r.period_end",
     )
     .fetch_one(&mut owner)
     .await
