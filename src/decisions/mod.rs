@@ -121,7 +121,6 @@ struct LogPage {
     query: LogQuery,
     decisions: Vec<Decision>,
     next_page: Option<String>,
-    projects: Vec<Project>,
     errors: FieldErrors,
     can_record: bool,
 }
@@ -185,7 +184,6 @@ async fn log(
         ctx,
         decisions: page.items,
         next_page,
-        projects: crate::projects::repo::projects(&mut conn, &ProjectQuery::all(500)).await?,
         errors,
         can_record: user.has_role(crate::users::Role::ItManager),
         query,

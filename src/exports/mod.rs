@@ -256,11 +256,16 @@ async fn export(
         }
         Report::Soa => reports::statement_of_applicability(&mut conn).await?,
         Report::Risks => {
-            reports::risk_register(&mut conn, moment, today(), state.config.export_max_rows).await?
+            let limit = row_limit(format, state.config.export_max_rows);
+            reports::risk_register(&mut conn, moment, today(), limit).await?
         }
-        Report::Decisions => reports::decision_log(&mut conn, state.config.export_max_rows).await?,
+        Report::Decisions => {
+            let limit = row_limit(format, state.config.export_max_rows);
+            reports::decision_log(&mut conn, limit).await?
+        }
         Report::Policies => {
-            reports::policy_register(&mut conn, state.config.export_max_rows).await?
+            let limit = row_limit(format, state.config.export_max_rows);
+            reports::policy_register(&mut conn, limit).await?
         }
         Report::Trail => {
             let query = EventQuery {
@@ -451,8 +456,29 @@ const TRAIL_COLUMNS: [&str; 10] = [
 /// (which streams).
 fn max_trail_rows(format: FileFormat) -> usize {
     match format {
-        FileFormat::Pdf => 10_000,
+        FileFormat::Pdf => PDF_MAX_ROWS as usize,
         _ => 100_000,
+    }
+}
+
+/// The most rows a PDF lays out. Typst holds the whole document while it lays it out
+/// (about 0.25 MiB a row of the risk register, measured), and the server stays under
+/// 300 MiB with an export running.
+const PDF_MAX_ROWS: i64 = 500;
+
+/// How many rows an export of `format` may hold, `configured` at most.
+fn row_limit(format: FileFormat, configured: i64) -> reports::RowLimit {
+    match format {
+        FileFormat::Pdf if configured > PDF_MAX_ROWS => reports::RowLimit {
+            rows: PDF_MAX_ROWS,
+            reason: "more than a PDF lays out",
+            remedy: "Export it as CSV or Excel (XLSX), which take more.",
+        },
+        _ => reports::RowLimit {
+            rows: configured,
+            reason: "more than one export file takes",
+            remedy: "Ask an administrator to raise the limit (QUORUM_EXPORT_MAX_ROWS).",
+        },
     }
 }
 

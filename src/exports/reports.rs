@@ -15,14 +15,23 @@ pub struct Content {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Refuses a report of more than `max_rows` rows (`rows` holds up to one more): a file
-/// cut short would look complete.
-fn within(max_rows: i64, what: &str, rows: usize) -> AppResult<()> {
-    if rows as i64 > max_rows {
+/// The most rows one export holds, and what to do about a larger report.
+#[derive(Debug, Clone, Copy)]
+pub struct RowLimit {
+    pub rows: i64,
+    /// Why no more fit, after "holds more than N rows, ".
+    pub reason: &'static str,
+    /// What to do instead, a sentence.
+    pub remedy: &'static str,
+}
+
+/// Refuses a report of more rows than `limit` (`rows` holds up to one more): a file cut
+/// short would look complete.
+fn within(limit: RowLimit, what: &str, rows: usize) -> AppResult<()> {
+    if rows as i64 > limit.rows {
         Err(AppError::TooLarge(format!(
-            "The {what} holds more than {max_rows} rows, more than one export file takes, \
-             so nothing was exported. Ask an administrator to raise the limit \
-             (QUORUM_EXPORT_MAX_ROWS)."
+            "The {what} holds more than {} rows, {}, so nothing was exported. {}",
+            limit.rows, limit.reason, limit.remedy
         )))
     } else {
         Ok(())
@@ -152,12 +161,12 @@ pub async fn risk_register(
     conn: &mut PgConnection,
     moment: Option<OffsetDateTime>,
     today: Date,
-    max_rows: i64,
+    limit: RowLimit,
 ) -> AppResult<Content> {
     use crate::risks::repo;
     if let Some(moment) = moment {
-        let risks = repo::as_of(conn, moment, None, max_rows + 1).await?;
-        within(max_rows, "risk register", risks.len())?;
+        let risks = repo::as_of(conn, moment, None, limit.rows + 1).await?;
+        within(limit, "risk register", risks.len())?;
         return Ok(Content {
             title: "Risk register (as it stood)".to_owned(),
             summary: vec![
@@ -200,12 +209,12 @@ pub async fn risk_register(
                 .collect(),
         });
     }
-    let risks: Vec<repo::Risk> = repo::find_risks(conn, &repo::RiskQuery::all(max_rows + 1))
+    let risks: Vec<repo::Risk> = repo::find_risks(conn, &repo::RiskQuery::all(limit.rows + 1))
         .await?
         .into_iter()
         .map(|row| row.risk)
         .collect();
-    within(max_rows, "risk register", risks.len())?;
+    within(limit, "risk register", risks.len())?;
     Ok(Content {
         title: "Risk register".to_owned(),
         summary: vec![
@@ -274,17 +283,17 @@ pub async fn risk_register(
 }
 
 /// The decision log: board resolutions with their tallies and management decisions.
-pub async fn decision_log(conn: &mut PgConnection, max_rows: i64) -> AppResult<Content> {
+pub async fn decision_log(conn: &mut PgConnection, limit: RowLimit) -> AppResult<Content> {
     use crate::decisions::repo::{DecisionFilter, find_decisions};
     let decisions = find_decisions(
         conn,
         &DecisionFilter {
-            limit: max_rows + 1,
+            limit: limit.rows + 1,
             ..DecisionFilter::default()
         },
     )
     .await?;
-    within(max_rows, "decision log", decisions.len())?;
+    within(limit, "decision log", decisions.len())?;
     let named = |values: Vec<serde_json::Value>, who: &str, what: &str| {
         values
             .iter()
@@ -350,9 +359,9 @@ pub async fn decision_log(conn: &mut PgConnection, max_rows: i64) -> AppResult<C
 }
 
 /// The policy register: every version of every policy with its approval and publication.
-pub async fn policy_register(conn: &mut PgConnection, max_rows: i64) -> AppResult<Content> {
-    let lines = crate::policies::repo::register_lines(conn, max_rows + 1).await?;
-    within(max_rows, "policy register", lines.len())?;
+pub async fn policy_register(conn: &mut PgConnection, limit: RowLimit) -> AppResult<Content> {
+    let lines = crate::policies::repo::register_lines(conn, limit.rows + 1).await?;
+    within(limit, "policy register", lines.len())?;
     let policies = lines
         .iter()
         .map(|line| line.reference.as_str())

@@ -271,11 +271,7 @@ impl ProjectQuery {
     /// (see [`crate::db::listing`]).
     pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
         let key = self.order.key();
-        let mut from = format!("SELECT p.id, {key} FROM projects p");
-        if self.asking_board {
-            from.push_str(" JOIN status_reports r ON r.id = p.last_report_id");
-        }
-        let mut list = Listing::new(&from);
+        let mut list = Listing::new(&format!("SELECT p.id, {key} FROM projects p"));
         if let Some(ids) = &self.ids {
             list.and("p.id = ANY(").push_bind(ids.clone()).push(")");
         }
@@ -295,7 +291,7 @@ impl ProjectQuery {
             list.and("p.phase NOT IN ('closed', 'cancelled')");
         }
         if self.asking_board {
-            list.and("r.decisions_needed <> ''");
+            list.and("p.asks_board");
         }
         if let Some((weekly_due_end, monthly_due_end)) = self.overdue {
             // One branch per cadence, each a range of `projects_reporting_idx`.

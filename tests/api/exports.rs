@@ -405,3 +405,36 @@ async fn a_report_larger_than_an_export_takes_is_refused_never_cut() {
         "only the export that was delivered is recorded"
     );
 }
+
+/// A PDF lays out at most 500 rows (Typst holds the whole document in memory): a larger
+/// register is refused in PDF with a message naming the formats that take it, and the
+/// same register exports as CSV.
+#[tokio::test]
+async fn a_register_too_large_for_a_pdf_is_refused_in_pdf_and_exported_as_csv() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let auditor = app.signed_in("reader@example.com", &[Role::Auditor]).await;
+    let mut owner = app.owner_connection().await;
+    sqlx::query(
+        "INSERT INTO risks (reference, title, category_id, owner_id, likelihood, impact,
+                            residual_likelihood, residual_impact, treatment, next_review_date)
+         SELECT 'RSK-' || (5000 + n), 'Generated ' || n, category_id, owner_id, 2, 2, 1, 1,
+                'mitigate', next_review_date
+         FROM generate_series(1, 500) n, (SELECT * FROM risks ORDER BY id LIMIT 1) one",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let response = export(&auditor, "risks", &[("format", "pdf")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("more than 500 rows, more than a PDF lays out")
+            && page.contains("Export it as CSV or Excel (XLSX)"),
+        "{page}"
+    );
+    let response = export(&auditor, "risks", &[("format", "csv")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let rows = csv_records(&response.bytes().await.unwrap());
+    assert!(rows.len() > 540, "{} rows", rows.len());
+}

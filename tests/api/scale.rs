@@ -190,6 +190,11 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
             order: quorum::projects::repo::ProjectOrder::Rag,
             ..ProjectQuery::all(25)
         },
+        ProjectQuery {
+            active_only: true,
+            asking_board: true,
+            ..ProjectQuery::all(30)
+        },
     ];
     for query in &projects {
         plans.push((
@@ -509,7 +514,8 @@ async fn portfolio_figures_follow_every_change_to_the_projects() {
         "SELECT count(*) FROM projects p LEFT JOIN status_reports r ON r.id = p.last_report_id
          WHERE p.rag_order <> CASE r.overall_rag WHEN 'red' THEN '0' WHEN 'amber' THEN '1'
                                                  WHEN 'green' THEN '2' ELSE '3' END
-            OR p.reported_through IS DISTINCT FROM r.period_end",
+            OR p.reported_through IS DISTINCT FROM r.period_end
+            OR p.asks_board <> (coalesce(r.decisions_needed, '') <> '')",
     )
     .fetch_one(&mut owner)
     .await
