@@ -82,13 +82,17 @@ pub(crate) struct RegisterPage {
     pub(super) query: RegisterQuery,
     pub(super) policies: Vec<Policy>,
     pub(super) next_page: Option<String>,
-    /// Exceptions awaiting the board, in force or expired: what the board watches.
+    /// Exceptions awaiting the board, in force or recently expired: what the board watches.
     pub(super) exceptions: Vec<PolicyException>,
     pub(super) area: Area,
     pub(super) today: Date,
 }
 
 impl RegisterPage {
+    fn recently_expired_days(&self) -> i64 {
+        repo::RECENTLY_EXPIRED_DAYS
+    }
+
     fn lifecycles(&self) -> &'static [Lifecycle] {
         Lifecycle::ALL
     }
@@ -128,7 +132,7 @@ pub(super) async fn register_page(
         exceptions: if !area.reads_drafts() {
             Vec::new()
         } else {
-            repo::exceptions(&mut conn, None, Some(today), 500).await?
+            repo::exceptions_watched(&mut conn, today, 500).await?
         },
         area,
         today,
@@ -217,7 +221,7 @@ pub(super) async fn policy_page(
     };
     Ok(PolicyPage {
         ctx,
-        exceptions: repo::exceptions(conn, Some(id), None, 200).await?,
+        exceptions: repo::exceptions_of(conn, id, 200).await?,
         risks: repo::linked_risks(conn, id).await?,
         controls: crate::compliance::repo::controls_for_policy(conn, id).await?,
         risk_choices,

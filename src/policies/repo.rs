@@ -631,12 +631,13 @@ impl PolicyException {
     }
 }
 
-/// Exceptions of one policy, or of all, newest expiry first. With `watched_on`, only those
-/// the board watches on that day: awaiting it, in force, or expired.
-pub async fn exceptions(
+/// How long the register keeps showing an expired exception.
+pub const RECENTLY_EXPIRED_DAYS: i64 = 90;
+
+/// A policy's exceptions, those awaiting the board or approved first, newest expiry first.
+pub async fn exceptions_of(
     conn: &mut PgConnection,
-    policy_id: Option<i64>,
-    watched_on: Option<Date>,
+    policy_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<PolicyException>> {
     sqlx::query_as!(
@@ -651,14 +652,42 @@ pub async fn exceptions(
            JOIN policies p ON p.id = pe.policy_id
            JOIN users u ON u.id = a.requester_id
            LEFT JOIN decisions d ON d.request_id = a.id
-           WHERE ($1::bigint IS NULL OR pe.policy_id = $1)
-             AND ($3::date IS NULL OR a.status IN ('draft', 'open')
-                  OR (a.status = 'approved' AND pe.starts_on <= $3))
+           WHERE pe.policy_id = $1
            ORDER BY a.status IN ('draft', 'open', 'approved') DESC, pe.expires_on DESC, a.id DESC
            LIMIT $2"#,
         policy_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The exceptions the board watches on `day`: awaiting it, in force, or expired in the
+/// last [`RECENTLY_EXPIRED_DAYS`] (older ones stay on their policy's page).
+pub async fn exceptions_watched(
+    conn: &mut PgConnection,
+    day: Date,
+    limit: i64,
+) -> sqlx::Result<Vec<PolicyException>> {
+    sqlx::query_as!(
+        PolicyException,
+        r#"SELECT pe.request_id, a.reference AS request_reference, a.status AS "request_status: RequestStatus",
+                  pe.policy_id, p.reference AS policy_reference, p.title AS policy_title,
+                  u.display_name AS requester_name, pe.scope, pe.justification,
+                  pe.compensating_controls, pe.starts_on, pe.expires_on,
+                  d.id AS "decision_id?", d.reference AS "decision_reference?"
+           FROM policy_exceptions pe
+           JOIN approval_requests a ON a.id = pe.request_id
+           JOIN policies p ON p.id = pe.policy_id
+           JOIN users u ON u.id = a.requester_id
+           LEFT JOIN decisions d ON d.request_id = a.id
+           WHERE a.status IN ('draft', 'open')
+              OR (a.status = 'approved' AND pe.starts_on <= $1 AND pe.expires_on >= $1 - $3::integer)
+           ORDER BY a.status IN ('draft', 'open') DESC, pe.expires_on DESC, a.id DESC
+           LIMIT $2"#,
+        day,
         limit,
-        watched_on
+        RECENTLY_EXPIRED_DAYS as i32
     )
     .fetch_all(conn)
     .await
