@@ -126,8 +126,9 @@ pub(super) struct BoardListPage {
 pub async fn waiting_for_vote(
     conn: &mut PgConnection,
     member_id: i64,
+    limit: i64,
 ) -> sqlx::Result<Vec<Request>> {
-    repo::find_requests(conn, Selection::AwaitingVoteOf(member_id), 100).await
+    repo::find_requests(conn, Selection::AwaitingVoteOf(member_id), limit).await
 }
 
 /// `GET /board/requests`: waiting for your vote first, then every open request.
@@ -139,7 +140,7 @@ pub(super) async fn list(
     let mut conn = state.pool.acquire().await?;
     Ok(BoardListPage {
         ctx,
-        waiting: waiting_for_vote(&mut conn, user.id).await?,
+        waiting: waiting_for_vote(&mut conn, user.id, 100).await?,
         open: repo::find_requests(&mut conn, Selection::Open, 200).await?,
     })
 }

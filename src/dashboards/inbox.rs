@@ -39,7 +39,7 @@ pub(super) async fn inbox(
     let mut items = Vec::new();
 
     if user.has_role(Role::Board) {
-        for request in approvals::board::waiting_for_vote(&mut conn, user.id).await? {
+        for request in approvals::board::waiting_for_vote(&mut conn, user.id, 100).await? {
             items.push(InboxItem {
                 href: format!("/board/requests/{}", request.id),
                 title: format!("Vote on {} {}", request.reference, request.title),

@@ -13,7 +13,7 @@ use axum::extract::State;
 use crate::approvals;
 use crate::approvals::repo::{Answer, BoardComment, Request, Selection};
 use crate::policies::{self, repo::Policy, repo::PolicyQuery};
-use crate::projects::board::PortfolioSummary;
+use crate::projects::board::{Detail, PortfolioSummary};
 use crate::projects::model::{Period, ReportingState};
 use crate::projects::repo::{self, Project, ProjectQuery};
 use crate::users::Role;
@@ -66,7 +66,10 @@ async fn root(ctx: PageContext, user: Option<CurrentUser>) -> Response {
 struct BoardHome {
     ctx: PageContext,
     user: CurrentUser,
+    /// The soonest due of the requests waiting for this member's vote.
     waiting: Vec<Request>,
+    /// More wait than the home lists.
+    more_waiting: bool,
     summary: PortfolioSummary,
     overdue_policies: Vec<Policy>,
 }
@@ -77,26 +80,35 @@ async fn board_home(
     BoardMember(user): BoardMember,
 ) -> AppResult<BoardHome> {
     let mut conn = state.pool.acquire().await?;
+    let mut waiting =
+        approvals::board::waiting_for_vote(&mut conn, user.id, HOME_LIST_LINES + 1).await?;
+    let more_waiting = waiting.len() > HOME_LIST_LINES as usize;
+    waiting.truncate(HOME_LIST_LINES as usize);
     Ok(BoardHome {
         ctx,
-        waiting: approvals::board::waiting_for_vote(&mut conn, user.id).await?,
+        waiting,
+        more_waiting,
         user,
-        summary: PortfolioSummary::load(&mut conn).await?,
-        overdue_policies: overdue_policy_reviews(&mut conn, None).await?,
+        summary: PortfolioSummary::load(&mut conn, Detail::Headline).await?,
+        overdue_policies: overdue_policy_reviews(&mut conn, None, HOME_LIST_LINES).await?,
     })
 }
+
+/// The most lines a home page's list shows; the full lists are a link away.
+const HOME_LIST_LINES: i64 = 10;
 
 /// Published policies past their review date (of one owner, or all), oldest first.
 async fn overdue_policy_reviews(
     conn: &mut sqlx::PgConnection,
     owner_id: Option<i64>,
+    limit: i64,
 ) -> sqlx::Result<Vec<Policy>> {
     let today = crate::common::dates::today();
     let query = PolicyQuery {
         overdue_on: Some(today),
         owner_id,
         order: policies::repo::PolicyOrder::Review,
-        limit: 50,
+        limit,
         ..PolicyQuery::default()
     };
     policies::repo::find_policies(conn, &query, today).await
@@ -176,7 +188,7 @@ async fn manage_home(
         answers: approvals::repo::answers_to(&mut conn, user.id, 8).await?,
         comments: approvals::repo::comments_on_requests_of(&mut conn, user.id, 8).await?,
         drafts: approvals::repo::find_requests(&mut conn, Selection::DraftsOf(user.id), 20).await?,
-        overdue_policies: overdue_policy_reviews(&mut conn, Some(user.id)).await?,
+        overdue_policies: overdue_policy_reviews(&mut conn, Some(user.id), 50).await?,
         user,
         projects,
     })

@@ -167,6 +167,10 @@ impl EmbeddedCluster {
         );
         if durability == Durability::Throwaway {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            // Tests count the statements each page runs.
+            if self.bin_dir.join("../lib/pg_stat_statements.so").exists() {
+                options.push_str(" -c shared_preload_libraries=pg_stat_statements");
+            }
         }
         let log_file = self.pgdata.with_file_name("postgres.log");
         self.run(

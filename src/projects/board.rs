@@ -86,21 +86,38 @@ pub struct PortfolioSummary {
     pub money_chart: String,
 }
 
+/// How much of the portfolio a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The figures and the projects asking the board or late (the board's home).
+    Headline,
+    /// Also the projects needing attention with their RAG trends, and the objectives.
+    Full,
+}
+
 impl PortfolioSummary {
-    pub async fn load(conn: &mut PgConnection) -> AppResult<Self> {
+    pub async fn load(conn: &mut PgConnection, detail: Detail) -> AppResult<Self> {
         let today = today();
+        let full = detail == Detail::Full;
         let cells = repo::portfolio_cells(conn).await?;
-        let objectives = repo::list_objectives(conn).await?;
-        let objective_cells = repo::objective_cells(conn).await?;
-        let attention = repo::projects(
-            conn,
-            &ProjectQuery {
+        let (objectives, objective_cells) = if full {
+            (
+                repo::list_objectives(conn).await?,
+                repo::objective_cells(conn).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let attention = if full {
+            let attention = ProjectQuery {
                 active_only: true,
                 order: ProjectOrder::Rag,
                 ..ProjectQuery::all(ATTENTION_LINES)
-            },
-        )
-        .await?;
+            };
+            repo::projects(conn, &attention).await?
+        } else {
+            Vec::new()
+        };
         let overdue = repo::projects(
             conn,
             &ProjectQuery {
@@ -118,8 +135,12 @@ impl PortfolioSummary {
             },
         )
         .await?;
-        let shown: Vec<i64> = attention.iter().chain(&overdue).map(|p| p.id).collect();
-        let trends = repo::rag_trends(conn, &shown, TREND_REPORTS).await?;
+        let trends = if full {
+            let shown: Vec<i64> = attention.iter().chain(&overdue).map(|p| p.id).collect();
+            repo::rag_trends(conn, &shown, TREND_REPORTS).await?
+        } else {
+            Vec::new()
+        };
 
         let mut dots: HashMap<i64, Vec<&'static str>> = HashMap::new();
         for point in &trends {
@@ -285,7 +306,7 @@ pub(super) async fn portfolio(
     let mut conn = state.pool.acquire().await?;
     Ok(PortfolioPage {
         ctx,
-        summary: PortfolioSummary::load(&mut conn).await?,
+        summary: PortfolioSummary::load(&mut conn, Detail::Full).await?,
         currency: state.config.currency.clone(),
         today: today(),
     })
@@ -357,7 +378,7 @@ pub(super) async fn objectives(
     let mut conn = state.pool.acquire().await?;
     Ok(ObjectivesPage {
         ctx,
-        summary: PortfolioSummary::load(&mut conn).await?,
+        summary: PortfolioSummary::load(&mut conn, Detail::Full).await?,
         form: ObjectiveForm::default(),
         errors: FieldErrors::new(),
     })
@@ -377,7 +398,7 @@ pub(super) async fn create_objective(
             let mut conn = state.pool.acquire().await?;
             let page = ObjectivesPage {
                 ctx,
-                summary: PortfolioSummary::load(&mut conn).await?,
+                summary: PortfolioSummary::load(&mut conn, Detail::Full).await?,
                 form,
                 errors,
             };

@@ -13,8 +13,11 @@ use quorum::projects::model::{Phase, Rag};
 use quorum::projects::repo::{ProjectQuery, RagFilter};
 use quorum::risks::model::RiskStatus;
 use quorum::risks::repo::{RiskOrder, RiskQuery};
+use quorum::users::Role;
 
-use crate::helpers::TestApp;
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, TestClient};
 
 /// A generated organisation of thousands (no audit trail: not what these tests read).
 async fn generated(app: &TestApp) -> Counts {
@@ -521,4 +524,105 @@ async fn portfolio_figures_follow_every_change_to_the_projects() {
     .await
     .unwrap();
     assert_eq!(stale, 0);
+}
+
+/// The statements the server ran on this test's database since the last reset.
+async fn statements_run(owner: &mut PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query NOT ILIKE '%pg_stat_statements%'",
+    )
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+/// How many statements each main page runs, read from `pg_stat_statements`.
+async fn statements_per_page(app: &TestApp) -> Vec<(String, i64)> {
+    let board = app
+        .signed_in("counted-board@example.com", &[Role::Board])
+        .await;
+    let manager = app
+        .signed_in("counted-manager@example.com", &[Role::ItManager])
+        .await;
+    let auditor = app
+        .signed_in("counted-auditor@example.com", &[Role::Auditor])
+        .await;
+    let mut owner = app.owner_connection().await;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&mut owner)
+        .await
+        .expect("the test cluster loads pg_stat_statements (shared_preload_libraries)");
+    let pages: [(&TestClient, &str); 16] = [
+        (&board, "/board"),
+        (&board, "/board/portfolio"),
+        (&board, "/board/requests"),
+        (&board, "/inbox"),
+        (&board, "/board/risks"),
+        (&board, "/board/risks/register"),
+        (&board, "/decisions"),
+        (&manager, "/manage"),
+        (&manager, "/manage/projects"),
+        (&manager, "/manage/requests"),
+        (&manager, "/manage/risks"),
+        (&manager, "/manage/policies"),
+        (&auditor, "/audit"),
+        (&auditor, "/audit/events"),
+        (&auditor, "/compliance"),
+        (&auditor, "/compliance/soa"),
+    ];
+    let mut counts = Vec::new();
+    for (client, path) in pages {
+        // Once to fill the connection's statement cache, then counted.
+        assert_eq!(client.page(path).await.0, StatusCode::OK, "{path}");
+        sqlx::query(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database
+                                                 WHERE datname = current_database()), 0)",
+        )
+        .execute(&mut owner)
+        .await
+        .unwrap();
+        let before = statements_run(&mut owner).await;
+        assert_eq!(client.page(path).await.0, StatusCode::OK, "{path}");
+        counts.push((path.to_owned(), statements_run(&mut owner).await - before));
+    }
+    counts
+}
+
+/// No main page runs more statements because the registers are larger: the counts on
+/// the demo organisation and on a generated one of thousands match (`pg_stat_statements`).
+#[tokio::test]
+async fn no_page_runs_more_statements_as_the_registers_grow() {
+    let small = TestApp::spawn().await;
+    small.load_demo().await;
+    let small_counts = statements_per_page(&small).await;
+
+    let large = TestApp::spawn().await;
+    large.load_demo().await;
+    let mut owner = large.owner_connection().await;
+    let counts = Counts {
+        audit_events: 20_000,
+        ..Counts::at(0.05)
+    };
+    let plan = Plan {
+        counts,
+        password_hash: "unused".to_owned(),
+    };
+    bench_data::generate(&mut owner, &plan, |_| {})
+        .await
+        .unwrap();
+    let large_counts = statements_per_page(&large).await;
+
+    // A list of requests reads its subjects with one statement per kind present (four
+    // kinds): which kinds the first lines hold may differ, nothing else may.
+    const SUBJECT_KINDS_BEYOND_ONE: i64 = 3;
+    for ((path, small), (_, large)) in small_counts.iter().zip(&large_counts) {
+        assert!(*small > 0, "{path}: no statement counted");
+        assert!(
+            *large <= small + SUBJECT_KINDS_BEYOND_ONE && *large <= 20,
+            "{path}: {small} statements on the demo, {large} on the generated organisation\n\
+             {small_counts:?}\n{large_counts:?}"
+        );
+    }
 }
