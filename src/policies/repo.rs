@@ -676,13 +676,20 @@ pub async fn exceptions_watched(
                   u.display_name AS requester_name, pe.scope, pe.justification,
                   pe.compensating_controls, pe.starts_on, pe.expires_on,
                   d.id AS "decision_id?", d.reference AS "decision_reference?"
-           FROM policy_exceptions pe
+           FROM (-- Each arm reads an index: requests by status, exceptions by expiry.
+                 SELECT pe.request_id FROM approval_requests a
+                 JOIN policy_exceptions pe ON pe.request_id = a.id
+                 WHERE a.status IN ('draft', 'open')
+                 UNION
+                 SELECT pe.request_id FROM policy_exceptions pe
+                 JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+                 WHERE pe.expires_on >= $1::date - $3::integer AND pe.starts_on <= $1
+           ) watched
+           JOIN policy_exceptions pe ON pe.request_id = watched.request_id
            JOIN approval_requests a ON a.id = pe.request_id
            JOIN policies p ON p.id = pe.policy_id
            JOIN users u ON u.id = a.requester_id
            LEFT JOIN decisions d ON d.request_id = a.id
-           WHERE a.status IN ('draft', 'open')
-              OR (a.status = 'approved' AND pe.starts_on <= $1 AND pe.expires_on >= $1 - $3::integer)
            ORDER BY a.status IN ('draft', 'open') DESC, pe.expires_on DESC, a.id DESC
            LIMIT $2"#,
         day,
