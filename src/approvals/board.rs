@@ -27,7 +27,10 @@ use crate::web::{
 pub struct RequestView {
     pub request: Request,
     pub count: Count,
+    /// The newest votes, changed and set-aside ones included, oldest of them first.
     pub votes: Vec<Vote>,
+    /// Earlier votes exist than `votes` shows (they are in the audit trail).
+    pub earlier_votes: bool,
     pub recusals: Vec<Recusal>,
     /// Board members who cannot vote, and why.
     pub ineligible: Vec<(String, String)>,
@@ -41,6 +44,10 @@ pub struct RequestView {
     pub area: Area,
 }
 
+/// The most votes a request's page lists: the live ones count however many changes came
+/// before them.
+const VOTE_HISTORY_LINES: i64 = 100;
+
 impl RequestView {
     pub async fn load(
         conn: &mut PgConnection,
@@ -50,9 +57,14 @@ impl RequestView {
     ) -> AppResult<Self> {
         let members = repo::board_members(conn).await?;
         let recusals = repo::recusals(conn, request.id).await?;
-        let votes = repo::votes(conn, request.id).await?;
+        let live_votes = repo::live_votes(conn, request.id).await?;
+        let mut votes = repo::latest_votes(conn, request.id, VOTE_HISTORY_LINES + 1).await?;
+        let earlier_votes = votes.len() as i64 > VOTE_HISTORY_LINES;
+        if earlier_votes {
+            votes.remove(0);
+        }
         let conflicts = Conflicts::load(conn, request.id).await?;
-        let count = repo::count(&conflicts.eligible(&members), &votes);
+        let count = repo::count(&conflicts.eligible(&members), &live_votes);
         let ineligible = members
             .iter()
             .filter_map(|member| {
@@ -64,14 +76,12 @@ impl RequestView {
         let viewer_cannot_vote = conflicts
             .why_not(viewer.id, viewer.has_role(crate::users::Role::Board))
             .map(|reason| reason.to_viewer());
-        let viewer_vote = votes
+        let viewer_vote = live_votes
             .iter()
-            .find(|vote| vote.voter_id == viewer.id && vote.is_live())
+            .find(|vote| vote.voter_id == viewer.id)
             .cloned();
-        let viewer_vote_set_aside = viewer_vote.is_none()
-            && votes
-                .iter()
-                .any(|vote| vote.voter_id == viewer.id && vote.was_set_aside());
+        let viewer_vote_set_aside =
+            viewer_vote.is_none() && repo::vote_set_aside(conn, request.id, viewer.id).await?;
         Ok(Self {
             viewer_may_close: viewer.is_chair
                 && viewer.has_role(crate::users::Role::Board)
@@ -80,6 +90,7 @@ impl RequestView {
             request,
             count,
             votes,
+            earlier_votes,
             recusals,
             ineligible,
             viewer_cannot_vote,

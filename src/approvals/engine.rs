@@ -289,7 +289,7 @@ pub async fn close_by_chair(
     Ok(outcome)
 }
 
-/// The count of the live votes of the members who may vote, with every vote and the
+/// The count of the live votes of the members who may vote, with those votes and the
 /// eligible members' ids.
 async fn current_count(
     conn: &mut PgConnection,
@@ -297,7 +297,7 @@ async fn current_count(
 ) -> EngineResult<(super::model::Count, Vec<repo::Vote>, Vec<i64>)> {
     let members = repo::board_members(conn).await?;
     let conflicts = Conflicts::load(conn, request.id).await?;
-    let votes = repo::votes(conn, request.id).await?;
+    let votes = repo::live_votes(conn, request.id).await?;
     let eligible = conflicts.eligible(&members);
     Ok((repo::count(&eligible, &votes), votes, eligible))
 }
@@ -344,7 +344,11 @@ async fn close(
         "abstain": count.abstain,
         "votes": counted,
         "recusals": recusals.iter().map(|r| json!({ "member": r.member_name, "reason": r.reason })).collect::<Vec<_>>(),
-        "set_aside": votes.iter().filter(|vote| vote.was_set_aside()).count(),
+        "set_aside": repo::votes(conn, request.id)
+            .await?
+            .iter()
+            .filter(|vote| vote.was_set_aside())
+            .count(),
     });
     let status = outcome.status();
     repo::set_status(conn, request.id, status).await?;

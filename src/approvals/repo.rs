@@ -522,6 +522,64 @@ pub async fn votes(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec
     .await
 }
 
+/// The votes that count now: one per member at most, so as many as the board has members
+/// however often votes were changed.
+pub async fn live_votes(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<Vote>> {
+    sqlx::query_as!(
+        Vote,
+        r#"SELECT v.voter_id, u.display_name AS voter_name, v.content_version,
+                  v.choice AS "choice: Choice", v.comment, v.cast_at, v.ended_at,
+                  v.end_reason AS "end_reason: VoteEnd"
+         FROM votes v JOIN users u ON u.id = v.voter_id
+           WHERE v.request_id = $1 AND v.ended_at IS NULL
+           ORDER BY v.cast_at, v.id"#,
+        request_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The newest `limit` votes, live, changed or set aside, oldest of them first.
+pub async fn latest_votes(
+    conn: &mut PgConnection,
+    request_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Vote>> {
+    let mut votes = sqlx::query_as!(
+        Vote,
+        r#"SELECT v.voter_id, u.display_name AS voter_name, v.content_version,
+                  v.choice AS "choice: Choice", v.comment, v.cast_at, v.ended_at,
+                  v.end_reason AS "end_reason: VoteEnd"
+         FROM votes v JOIN users u ON u.id = v.voter_id
+           WHERE v.request_id = $1
+           ORDER BY v.cast_at DESC, v.id DESC
+           LIMIT $2"#,
+        request_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    votes.reverse();
+    Ok(votes)
+}
+
+/// Whether a vote of this member on the request was set aside (content changed or they
+/// recused).
+pub async fn vote_set_aside(
+    conn: &mut PgConnection,
+    request_id: i64,
+    voter_id: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT FROM votes WHERE request_id = $1 AND voter_id = $2
+                                          AND end_reason = 'set_aside') AS "set_aside!""#,
+        request_id,
+        voter_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Ends a member's live vote (when they change it).
 pub async fn end_live_vote(
     conn: &mut PgConnection,

@@ -749,3 +749,45 @@ async fn a_hidden_tally_shows_only_how_many_voted_until_the_request_closes() {
     assert!(page.contains("Final count"), "closed: the split is shown");
     assert!(page.contains("Secret reason"));
 }
+
+/// A member who changes their vote many times: the page lists the latest 100 votes and
+/// says earlier ones are in the audit trail, and only the live vote counts.
+#[tokio::test]
+async fn a_long_vote_history_lists_the_latest_votes_and_counts_the_live_one() {
+    let app = TestApp::spawn().await;
+    let manager_id = app
+        .create_user("manager@example.com", &[Role::ItManager])
+        .await;
+    let board = board(&app, 5).await;
+    let seeded = app
+        .seed_project(manager_id, app.user_id("member0@example.com").await)
+        .await;
+    let request_id = app.seed_request(seeded.project_id, manager_id, 10).await;
+    let member = app.user_id("member1@example.com").await;
+    sqlx::query(
+        "INSERT INTO votes (request_id, voter_id, content_version, choice, comment, cast_at,
+                            ended_at, end_reason)
+         SELECT $1, $2, 1, 'reject', 'Earlier view ' || n, now() - (200 - n) * interval '1 minute',
+                now() - (199 - n) * interval '1 minute', 'changed'
+         FROM generate_series(1, 150) n",
+    )
+    .bind(request_id)
+    .bind(member)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let page = vote(&board.members[1], request_id, "approve", "Final view").await;
+    let history = page.split(r#"id="vote-history""#).nth(1).unwrap();
+    assert_eq!(
+        history.matches("<tr>").count() - 1,
+        100,
+        "header and 100 votes"
+    );
+    assert!(history.contains("Final view") && !history.contains("Earlier view 1<"));
+    assert!(page.contains("earlier changes are in the audit trail"));
+    assert!(
+        page.contains(r#"<th scope="row">Approve</th><td class="num">1</td>"#)
+            && page.contains(r#"<th scope="row">Reject</th><td class="num">0</td>"#),
+        "only the live vote counts"
+    );
+}
