@@ -168,7 +168,7 @@ impl EmbeddedCluster {
         if durability == Durability::Throwaway {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
             // Tests count the statements each page runs.
-            if self.bin_dir.join("../lib/pg_stat_statements.so").exists() {
+            if self.has_library("pg_stat_statements") {
                 options.push_str(" -c shared_preload_libraries=pg_stat_statements");
             }
         }
@@ -196,6 +196,15 @@ impl EmbeddedCluster {
         })?;
         self.started_here = true;
         Ok(self)
+    }
+
+    /// Whether PostgreSQL's library directory (`lib/` beside the real `bin/`, the binaries
+    /// on PATH may be links to it) holds the module `name`.
+    fn has_library(&self, name: &str) -> bool {
+        fs::canonicalize(self.bin_dir.join("postgres"))
+            .ok()
+            .and_then(|postgres| Some(postgres.parent()?.parent()?.join("lib")))
+            .is_some_and(|lib| lib.join(format!("{name}.so")).is_file())
     }
 
     fn init_cluster(&self) -> Result<(), EmbeddedError> {

@@ -45,6 +45,37 @@ impl<'a> Listing<'a> {
         self.sql.push(sql)
     }
 
+    /// Orders by `key`, then by the reference (`reference` names its column) unless the key
+    /// is the reference's own order, continues after `after` (the last row's sort key and
+    /// reference), and limits: keyset paging. Every list's keys are text.
+    pub fn keyset_page(
+        mut self,
+        key: &str,
+        reference: &str,
+        after: Option<&(String, String)>,
+        limit: i64,
+    ) -> QueryBuilder<'a, Postgres> {
+        let reference_order = format!("reference_order({reference})");
+        let order = if key == reference_order {
+            if let Some((_, after_reference)) = after {
+                self.and(&format!("{reference_order} > reference_order("))
+                    .push_bind(after_reference.clone())
+                    .push(")");
+            }
+            reference_order
+        } else {
+            if let Some((after_key, after_reference)) = after {
+                self.and(&format!("({key}, {reference_order}) > ("))
+                    .push_bind(after_key.clone())
+                    .push(", reference_order(")
+                    .push_bind(after_reference.clone())
+                    .push("))");
+            }
+            format!("{key}, {reference_order}")
+        };
+        self.order_by(&order, limit)
+    }
+
     /// Orders and limits the selection; the statement is ready to run.
     pub fn order_by(mut self, order: &str, limit: i64) -> QueryBuilder<'a, Postgres> {
         self.sql.push(" ORDER BY ").push(order).push(" LIMIT ");
@@ -97,6 +128,30 @@ mod tests {
         assert_eq!(
             sql,
             "SELECT id, reference FROM risks ORDER BY reference LIMIT $1"
+        );
+    }
+
+    #[test]
+    fn a_page_continues_after_the_last_rows_key_and_reference() {
+        let after = ("088".to_owned(), "RSK-0500".to_owned());
+        let sql = Listing::new("SELECT r.id, k FROM risks r")
+            .keyset_page("k", "r.reference", Some(&after), 51)
+            .into_sql();
+        assert_eq!(
+            sql,
+            "SELECT r.id, k FROM risks r \
+             WHERE (k, reference_order(r.reference)) > ($1, reference_order($2)) \
+             ORDER BY k, reference_order(r.reference) LIMIT $3"
+        );
+        let by_reference = "reference_order(r.reference)";
+        let sql = Listing::new("SELECT r.id, k FROM risks r")
+            .keyset_page(by_reference, "r.reference", Some(&after), 51)
+            .into_sql();
+        assert_eq!(
+            sql,
+            "SELECT r.id, k FROM risks r \
+             WHERE reference_order(r.reference) > reference_order($1) \
+             ORDER BY reference_order(r.reference) LIMIT $2"
         );
     }
 

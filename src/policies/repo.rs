@@ -172,25 +172,7 @@ impl PolicyQuery {
         if self.in_force_only {
             list.and("p.published_version_id IS NOT NULL AND p.retired_at IS NULL");
         }
-        let order = match (self.order, &self.after) {
-            (PolicyOrder::Reference, Some((_, reference))) => {
-                list.and("reference_order(p.reference) > reference_order(")
-                    .push_bind(reference.clone())
-                    .push(")");
-                key.to_owned()
-            }
-            (PolicyOrder::Review, Some((after_key, reference))) => {
-                list.and(&format!("({key}, reference_order(p.reference)) > ("))
-                    .push_bind(after_key.clone())
-                    .push(", reference_order(")
-                    .push_bind(reference.clone())
-                    .push("))");
-                format!("{key}, reference_order(p.reference)")
-            }
-            (PolicyOrder::Reference, None) => key.to_owned(),
-            (PolicyOrder::Review, None) => format!("{key}, reference_order(p.reference)"),
-        };
-        list.order_by(&order, self.limit)
+        list.keyset_page(key, "p.reference", self.after.as_ref(), self.limit)
     }
 }
 

@@ -309,24 +309,7 @@ impl ProjectQuery {
             .push_bind(monthly_due_end)
             .push("))");
         }
-        let order = if self.order == ProjectOrder::Reference {
-            if let Some((_, reference)) = &self.after {
-                list.and("reference_order(p.reference) > reference_order(")
-                    .push_bind(reference.clone())
-                    .push(")");
-            }
-            key.to_owned()
-        } else {
-            if let Some((after_key, reference)) = &self.after {
-                list.and(&format!("({key}, reference_order(p.reference)) > ("))
-                    .push_bind(after_key.clone())
-                    .push(", reference_order(")
-                    .push_bind(reference.clone())
-                    .push("))");
-            }
-            format!("{key}, reference_order(p.reference)")
-        };
-        list.order_by(&order, self.limit)
+        list.keyset_page(key, "p.reference", self.after.as_ref(), self.limit)
     }
 }
 

@@ -322,25 +322,7 @@ impl RiskQuery {
             list.and("r.status <> 'closed' AND r.next_review_date < ")
                 .push_bind(day);
         }
-        let order = match (self.order, &self.after) {
-            (RiskOrder::Reference, Some((_, reference))) => {
-                list.and("reference_order(r.reference) > reference_order(")
-                    .push_bind(reference.clone())
-                    .push(")");
-                key.to_owned()
-            }
-            (RiskOrder::Residual, Some((after_key, reference))) => {
-                list.and(&format!("({key}, reference_order(r.reference)) > ("))
-                    .push_bind(after_key.clone())
-                    .push(", reference_order(")
-                    .push_bind(reference.clone())
-                    .push("))");
-                format!("{key}, reference_order(r.reference)")
-            }
-            (RiskOrder::Reference, None) => key.to_owned(),
-            (RiskOrder::Residual, None) => format!("{key}, reference_order(r.reference)"),
-        };
-        list.order_by(&order, self.limit)
+        list.keyset_page(key, "r.reference", self.after.as_ref(), self.limit)
     }
 }
 
