@@ -109,9 +109,8 @@ impl PolicyQuery {
     pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
         let key = match self.order {
             PolicyOrder::Reference => "reference_order(p.reference)",
-            PolicyOrder::Review => {
-                "coalesce(to_char(p.next_review_on, 'YYYY-MM-DD'), '9999-12-31')"
-            }
+            // As text, like every list's key (migration 0025: an index).
+            PolicyOrder::Review => "review_order(p.next_review_on)",
         };
         let mut sql = QueryBuilder::new("");
         let search = self

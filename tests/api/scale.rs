@@ -157,6 +157,12 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
         },
         PolicyQuery {
             overdue_on: Some(today()),
+            order: PolicyOrder::Review,
+            limit: 11,
+            ..Default::default()
+        },
+        PolicyQuery {
+            overdue_on: Some(today()),
             owner_id: Some(30),
             order: PolicyOrder::Review,
             limit: 50,
