@@ -19,11 +19,12 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, TestClient};
 
-/// A generated organisation of thousands (no audit trail: not what these tests read).
-async fn generated(app: &TestApp) -> Counts {
+/// Generates an organisation of `scale` on the test's database (without an audit trail
+/// unless `audit_events` says so: most of these tests do not read it).
+async fn generate(app: &TestApp, scale: f64, audit_events: i64) {
     let counts = Counts {
-        audit_events: 0,
-        ..Counts::at(0.15)
+        audit_events,
+        ..Counts::at(scale)
     };
     let mut owner = app.owner_connection().await;
     let plan = Plan {
@@ -34,7 +35,6 @@ async fn generated(app: &TestApp) -> Counts {
         .await
         .unwrap();
     owner.close().await.ok();
-    counts
 }
 
 /// The plan PostgreSQL uses for `selection` once it has switched the statement to a
@@ -77,7 +77,7 @@ async fn generic_plan(
 #[tokio::test]
 async fn list_queries_keep_to_indexes_when_planned_generically() {
     let app = TestApp::spawn().await;
-    generated(&app).await;
+    generate(&app, 0.15, 0).await;
     let mut owner = app.owner_connection().await;
     let after = |key: &str, reference: &str| Some((key.to_owned(), reference.to_owned()));
     let residual = |query: RiskQuery| RiskQuery {
@@ -262,21 +262,8 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
 #[tokio::test]
 async fn register_pages_join_up_without_gaps_or_repeats() {
     let app = TestApp::spawn().await;
-    let counts = Counts {
-        audit_events: 0,
-        ..Counts::at(0.02)
-    };
+    generate(&app, 0.02, 0).await;
     let mut owner = app.owner_connection().await;
-    bench_data::generate(
-        &mut owner,
-        &Plan {
-            counts,
-            password_hash: "unused".to_owned(),
-        },
-        |_| {},
-    )
-    .await
-    .unwrap();
     // References past 9,999 sort by their number.
     sqlx::query("SELECT setval('risk_reference_seq', 9998)")
         .execute(&mut owner)
@@ -372,21 +359,7 @@ async fn register_pages_join_up_without_gaps_or_repeats() {
 #[tokio::test]
 async fn heat_map_counts_follow_every_change_to_the_register() {
     let app = TestApp::spawn().await;
-    let counts = Counts {
-        audit_events: 0,
-        ..Counts::at(0.01)
-    };
-    let mut owner = app.owner_connection().await;
-    bench_data::generate(
-        &mut owner,
-        &Plan {
-            counts,
-            password_hash: "unused".to_owned(),
-        },
-        |_| {},
-    )
-    .await
-    .unwrap();
+    generate(&app, 0.01, 0).await;
     let mut conn = app.pool.acquire().await.unwrap();
     let direct = "SELECT likelihood, impact, residual_likelihood, residual_impact, count(*)
                   FROM risks WHERE status <> 'closed'
@@ -429,21 +402,8 @@ async fn heat_map_counts_follow_every_change_to_the_register() {
 #[tokio::test]
 async fn portfolio_figures_follow_every_change_to_the_projects() {
     let app = TestApp::spawn().await;
-    let counts = Counts {
-        audit_events: 0,
-        ..Counts::at(0.02)
-    };
+    generate(&app, 0.02, 0).await;
     let mut owner = app.owner_connection().await;
-    bench_data::generate(
-        &mut owner,
-        &Plan {
-            counts,
-            password_hash: "unused".to_owned(),
-        },
-        |_| {},
-    )
-    .await
-    .unwrap();
     let direct_cells =
         "SELECT p.phase, r.overall_rag, count(*)::bigint, sum(p.approved_budget)::bigint,
                                coalesce(sum(r.spend_to_date), 0)::bigint,
@@ -606,18 +566,7 @@ async fn no_page_runs_more_statements_as_the_registers_grow() {
 
     let large = TestApp::spawn().await;
     large.load_demo().await;
-    let mut owner = large.owner_connection().await;
-    let counts = Counts {
-        audit_events: 20_000,
-        ..Counts::at(0.05)
-    };
-    let plan = Plan {
-        counts,
-        password_hash: "unused".to_owned(),
-    };
-    bench_data::generate(&mut owner, &plan, |_| {})
-        .await
-        .unwrap();
+    generate(&large, 0.05, 20_000).await;
     let large_counts = statements_per_page(&large).await;
 
     // A list of requests reads its subjects with one statement per kind present (four
