@@ -16,6 +16,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 pub struct Listing<'a> {
     sql: QueryBuilder<'a, Postgres>,
     has_where: bool,
+    /// Selects the matching rows first, then sorts them (see [`Listing::matches_first`]).
+    matches_first: bool,
 }
 
 impl<'a> Listing<'a> {
@@ -25,6 +27,23 @@ impl<'a> Listing<'a> {
         Self {
             sql: QueryBuilder::new(select),
             has_where: false,
+            matches_first: false,
+        }
+    }
+
+    /// A list whose filter is selective in a way no plan can estimate (a date against
+    /// today's): the rows matching it are found first (by the filter's index), then sorted.
+    /// Otherwise a generic plan may walk the sort order's index and test row after row of
+    /// the register, looking for the few that match. Selects `id`, and the sort key `key`
+    /// with `reference`'s order after it, from `from` (a table and its alias).
+    pub fn matches_first(id: &str, key: &str, reference: &str, from: &str) -> Self {
+        Self {
+            sql: QueryBuilder::new(format!(
+                "SELECT id, sort_key FROM (SELECT {id} AS id, {key} AS sort_key, \
+                 reference_order({reference}) AS tiebreak FROM {from}"
+            )),
+            has_where: false,
+            matches_first: true,
         }
     }
 
@@ -34,6 +53,7 @@ impl<'a> Listing<'a> {
         Self {
             sql,
             has_where: false,
+            matches_first: false,
         }
     }
 
@@ -73,11 +93,19 @@ impl<'a> Listing<'a> {
             }
             format!("{key}, {reference_order}")
         };
+        if self.matches_first {
+            return self.order_by("sort_key, tiebreak", limit);
+        }
         self.order_by(&order, limit)
     }
 
-    /// Orders and limits the selection; the statement is ready to run.
+    /// Orders and limits the selection; the statement is ready to run. (After
+    /// [`Listing::matches_first`], `order` names the columns `sort_key` and `tiebreak`.)
     pub fn order_by(mut self, order: &str, limit: i64) -> QueryBuilder<'a, Postgres> {
+        if self.matches_first {
+            // OFFSET 0 keeps the sort out of the subquery's plan.
+            self.sql.push(" OFFSET 0) matches");
+        }
         self.sql.push(" ORDER BY ").push(order).push(" LIMIT ");
         self.sql.push_bind(limit);
         self.sql
@@ -152,6 +180,30 @@ mod tests {
             "SELECT r.id, k FROM risks r \
              WHERE reference_order(r.reference) > reference_order($1) \
              ORDER BY reference_order(r.reference) LIMIT $2"
+        );
+    }
+
+    #[test]
+    fn matches_first_filters_in_a_subquery_and_sorts_outside_it() {
+        let after = ("1", "PRJ-0009".to_owned());
+        let mut listing =
+            Listing::matches_first("p.id", "p.rag_order", "p.reference", "projects p");
+        listing.and("p.start_date <= ").push_bind("2026-11-30");
+        let sql = listing
+            .keyset_page(
+                "p.rag_order",
+                "p.reference",
+                Some(&(after.0.to_owned(), after.1)),
+                11,
+            )
+            .into_sql();
+        assert_eq!(
+            sql,
+            "SELECT id, sort_key FROM (SELECT p.id AS id, p.rag_order AS sort_key, \
+             reference_order(p.reference) AS tiebreak FROM projects p \
+             WHERE p.start_date <= $1 \
+             AND (p.rag_order, reference_order(p.reference)) > ($2, reference_order($3)) \
+             OFFSET 0) matches ORDER BY sort_key, tiebreak LIMIT $4"
         );
     }
 

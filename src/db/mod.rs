@@ -148,11 +148,21 @@ impl Database {
 /// no statement depends on them being set later:
 /// - `jit = off`: JIT compilation of a generic plan cost about 600 ms per execution of a
 ///   query that runs in under a millisecond, and collapsed pages under load;
+/// - generic plans only: left to choose, PostgreSQL kept planning afresh on every execution
+///   the statements whose generic plan it estimates dearer (a `LIMIT $n`, a view of six
+///   unions), and planning took as long as running them: half the database's time on the
+///   board's home at scale 1 (426 → 654 pages/s with this). Every list query is specific
+///   to its filters so that its generic plan keeps to an index (tested in `tests/api/scale.rs`);
+/// - `random_page_cost` for data held in memory or on SSD (the default of 4 is for
+///   spinning disks): at 4, reading ten rows by id hashed the whole users table to join
+///   their owners' names instead of looking up ten;
 /// - a statement timeout, so no query holds a connection for ever;
 /// - an idle-in-transaction timeout, so a transaction left open releases its locks.
 pub fn app_session(options: PgConnectOptions) -> PgConnectOptions {
     options.options([
         ("jit", "off"),
+        ("plan_cache_mode", "force_generic_plan"),
+        ("random_page_cost", "1.1"),
         ("statement_timeout", "120s"),
         ("idle_in_transaction_session_timeout", "60s"),
     ])

@@ -271,7 +271,12 @@ impl ProjectQuery {
     /// (see [`crate::db::listing`]).
     pub fn selection(&self) -> QueryBuilder<'static, Postgres> {
         let key = self.order.key();
-        let mut list = Listing::new(&format!("SELECT p.id, {key} FROM projects p"));
+        let mut list = if self.overdue.is_some() {
+            // A handful of projects overdue among thousands (see `Listing::matches_first`).
+            Listing::matches_first("p.id", key, "p.reference", "projects p")
+        } else {
+            Listing::new(&format!("SELECT p.id, {key} FROM projects p"))
+        };
         if let Some(ids) = &self.ids {
             list.and("p.id = ANY(").push_bind(ids.clone()).push(")");
         }

@@ -115,9 +115,8 @@ impl BoardRiskPage {
             review_due_before: Some(today),
             ..highest_first(25)
         };
-        let above = repo::risks(&mut conn, &above).await?;
-        let exceptions = repo::risks(&mut conn, &exceptions).await?;
-        let overdue_reviews = repo::risks(&mut conn, &overdue).await?;
+        let [above, exceptions, overdue_reviews] =
+            repo::risk_lists(&mut conn, [&above, &exceptions, &overdue]).await?;
         let quarter_end = model::last_quarter_end(today);
         Ok(Self {
             ctx,

@@ -1,5 +1,7 @@
 //! The SQL of the risk register.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
@@ -283,10 +285,8 @@ impl RiskQuery {
         }
         let mut list = Listing::continuing(sql);
         if self.above_appetite || self.unapproved_exception_on.is_some() {
-            list.and(
-                "r.residual_likelihood * r.residual_impact > \
-                 (SELECT c.appetite FROM risk_categories c WHERE c.id = r.category_id)",
-            );
+            // Kept on the risk (migration 0026).
+            list.and("r.above_appetite");
         }
         if let Some(id) = self.id {
             list.and("r.id = ").push_bind(id);
@@ -408,6 +408,30 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Ri
             accepted_until: row.accepted_until,
         })
         .collect())
+}
+
+/// The risks several queries select (one page each, without sort keys), read by id in one
+/// statement for all of them: a page showing several lists runs one statement per list
+/// plus one, not two per list.
+pub async fn risk_lists<const N: usize>(
+    conn: &mut PgConnection,
+    queries: [&RiskQuery; N],
+) -> sqlx::Result<[Vec<Risk>; N]> {
+    let mut pages = Vec::with_capacity(N);
+    for query in queries {
+        pages.push(listing::select_ids(conn, query.selection()).await?);
+    }
+    let mut ids: Vec<i64> = pages.iter().flatten().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = by_ids(conn, &ids).await?;
+    let by_id: HashMap<i64, &Risk> = rows.iter().map(|risk| (risk.id, risk)).collect();
+    Ok(std::array::from_fn(|n| {
+        pages[n]
+            .iter()
+            .filter_map(|(id, _)| by_id.get(id).map(|risk| (*risk).clone()))
+            .collect()
+    }))
 }
 
 /// The risks a query selects, without their sort keys.

@@ -37,11 +37,11 @@ async fn generate(app: &TestApp, scale: f64, audit_events: i64) {
     owner.close().await.ok();
 }
 
-/// The plan PostgreSQL uses for `selection` once it has switched the statement to a
-/// generic plan (forced here from the first execution), as EXPLAIN prints it. A generic
-/// plan does not depend on the values, so NULLs stand in for them.
+/// The plan PostgreSQL uses for `selection` on one of the server's connections (`conn`,
+/// from its pool: generic plans only, its planner settings), as EXPLAIN prints it. A
+/// generic plan does not depend on the values, so NULLs stand in for them.
 async fn generic_plan(
-    owner: &mut PgConnection,
+    conn: &mut PgConnection,
     selection: QueryBuilder<'static, Postgres>,
 ) -> String {
     let sql = selection.into_sql();
@@ -62,7 +62,7 @@ async fn generic_plan(
     );
     let mut lines = Vec::new();
     let results = sqlx::raw_sql(&script)
-        .fetch_all(&mut *owner)
+        .fetch_all(&mut *conn)
         .await
         .unwrap_or_else(|error| panic!("{error}: {sql}"));
     for row in results {
@@ -78,7 +78,7 @@ async fn generic_plan(
 async fn list_queries_keep_to_indexes_when_planned_generically() {
     let app = TestApp::spawn().await;
     generate(&app, 0.15, 0).await;
-    let mut owner = app.owner_connection().await;
+    let mut conn = app.pool.acquire().await.unwrap();
     let after = |key: &str, reference: &str| Some((key.to_owned(), reference.to_owned()));
     let residual = |query: RiskQuery| RiskQuery {
         order: RiskOrder::Residual,
@@ -127,7 +127,7 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
     ];
     let mut plans = Vec::new();
     for query in &risks {
-        plans.push(("risks", generic_plan(&mut owner, query.selection()).await));
+        plans.push(("risks", generic_plan(&mut conn, query.selection()).await));
     }
     let policies = [
         PolicyQuery {
@@ -170,10 +170,7 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
         },
     ];
     for query in &policies {
-        plans.push((
-            "policies",
-            generic_plan(&mut owner, query.selection()).await,
-        ));
+        plans.push(("policies", generic_plan(&mut conn, query.selection()).await));
     }
     let projects = [
         ProjectQuery::all(51),
@@ -206,10 +203,7 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
         },
     ];
     for query in &projects {
-        plans.push((
-            "projects",
-            generic_plan(&mut owner, query.selection()).await,
-        ));
+        plans.push(("projects", generic_plan(&mut conn, query.selection()).await));
     }
     let decisions = [
         DecisionFilter {
@@ -240,7 +234,7 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
     for query in &decisions {
         plans.push((
             "decisions",
-            generic_plan(&mut owner, query.selection()).await,
+            generic_plan(&mut conn, query.selection()).await,
         ));
     }
     if std::env::var("QUORUM_SHOW_PLANS").is_ok() {
@@ -395,6 +389,61 @@ async fn heat_map_counts_follow_every_change_to_the_register() {
         sqlx::query(statement).execute(&mut *conn).await.unwrap();
         check(statement).await;
     }
+}
+
+/// Whether a risk is above its category's appetite, kept on the risk, agrees with a direct
+/// comparison after ratings, categories and appetites change (and after an appetite is
+/// removed); the board's "above appetite" list reads it.
+#[tokio::test]
+async fn above_appetite_follows_ratings_categories_and_appetites() {
+    let app = TestApp::spawn().await;
+    generate(&app, 0.01, 0).await;
+    let mut owner = app.owner_connection().await;
+    let direct = "SELECT r.id FROM risks r JOIN risk_categories c ON c.id = r.category_id
+                  WHERE r.status <> 'closed'
+                    AND r.residual_likelihood * r.residual_impact > c.appetite
+                  ORDER BY r.id";
+    let check = |label: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let listed = RiskQuery {
+                above_appetite: true,
+                open_only: true,
+                ..RiskQuery::all(100_000)
+            };
+            let mut kept: Vec<i64> = quorum::risks::repo::risks(&mut conn, &listed)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|risk| risk.id)
+                .collect();
+            kept.sort_unstable();
+            let expected: Vec<i64> = sqlx::query_scalar(direct)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(kept, expected, "{label}");
+            expected.len()
+        }
+    };
+    let mut most_above = check("generated").await;
+    for statement in [
+        "UPDATE risks SET residual_likelihood = 5, residual_impact = 5 WHERE id % 5 = 0",
+        "UPDATE risks SET residual_likelihood = 1, residual_impact = 1 WHERE id % 7 = 0",
+        "UPDATE risks SET category_id = (SELECT min(id) FROM risk_categories) WHERE id % 3 = 0",
+        "UPDATE risk_categories SET appetite = 4 WHERE id = (SELECT min(id) FROM risk_categories)",
+        "UPDATE risk_categories SET appetite = 20",
+        "UPDATE risk_categories SET appetite = NULL WHERE id % 2 = 0",
+        "INSERT INTO risks (reference, title, category_id, owner_id, likelihood, impact,
+                            residual_likelihood, residual_impact, treatment, next_review_date)
+         SELECT 'RSK-99999', 'Added', min(c.id), min(u.id), 5, 5, 5, 5, 'mitigate', current_date
+         FROM risk_categories c, users u",
+    ] {
+        sqlx::query(statement).execute(&mut owner).await.unwrap();
+        most_above = most_above.max(check(statement).await);
+    }
+    assert!(most_above > 0, "no risk was ever above appetite");
 }
 
 /// The portfolio's figures, kept by a trigger, equal the sums over every project and its
