@@ -129,8 +129,37 @@ impl RequestView {
 #[template(path = "approvals/board_list.html")]
 pub(super) struct BoardListPage {
     ctx: PageContext,
+    /// The soonest due of those waiting for the viewer's vote.
     waiting: Vec<Request>,
+    /// More are waiting than `waiting` shows.
+    more_waiting: bool,
+    /// One page of the open requests.
     open: Vec<Request>,
+    /// Where the next page of open requests starts, if there is one.
+    next_open: Option<(time::Date, i64)>,
+    is_first_page: bool,
+}
+
+/// How many requests waiting for a member's vote the list shows above the open ones.
+const WAITING_LINES: usize = 25;
+/// Open requests per page.
+const OPEN_PAGE_SIZE: usize = 50;
+
+/// Where a page of the open requests starts: after this due date and request id.
+#[derive(Deserialize)]
+pub(super) struct OpenListQuery {
+    #[serde(default)]
+    after_due: String,
+    #[serde(default)]
+    after_id: String,
+}
+
+impl OpenListQuery {
+    /// The position to continue after; a malformed one starts from the first page.
+    fn after(&self) -> Option<(time::Date, i64)> {
+        let due = crate::web::form::optional_date(&mut FieldErrors::new(), "", &self.after_due);
+        due.zip(self.after_id.parse().ok())
+    }
 }
 
 /// The open requests this member can still vote on, soonest due first.
@@ -142,17 +171,34 @@ pub async fn waiting_for_vote(
     repo::find_requests(conn, Selection::AwaitingVoteOf(member_id), limit).await
 }
 
-/// `GET /board/requests`: waiting for your vote first, then every open request.
+/// `GET /board/requests`: the soonest due of those waiting for your vote first, then
+/// the open requests, a page at a time.
 pub(super) async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
     BoardMember(user): BoardMember,
+    Query(query): Query<OpenListQuery>,
 ) -> AppResult<BoardListPage> {
+    use crate::web::pagination::{KeysetPage, fetch_limit};
     let mut conn = state.pool.acquire().await?;
+    let after = query.after();
+    let mut waiting = waiting_for_vote(&mut conn, user.id, fetch_limit(WAITING_LINES)).await?;
+    let more_waiting = waiting.len() > WAITING_LINES;
+    waiting.truncate(WAITING_LINES);
+    let open = repo::find_requests(
+        &mut conn,
+        Selection::OpenAfter(after),
+        fetch_limit(OPEN_PAGE_SIZE),
+    )
+    .await?;
+    let open = KeysetPage::from_rows(open, OPEN_PAGE_SIZE, |r| (r.due_date, r.id));
     Ok(BoardListPage {
         ctx,
-        waiting: waiting_for_vote(&mut conn, user.id, 100).await?,
-        open: repo::find_requests(&mut conn, Selection::Open, 200).await?,
+        waiting,
+        more_waiting,
+        open: open.items,
+        next_open: open.next,
+        is_first_page: after.is_none(),
     })
 }
 

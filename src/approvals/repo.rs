@@ -236,8 +236,11 @@ pub enum Selection {
     DraftsOf(i64),
     /// About this project: open ones first by due date, then the newest.
     AboutProject(i64),
-    /// Open for votes, soonest due first.
-    Open,
+    /// Open for votes, soonest due first (the newest first on the same day), continuing
+    /// after this due date and id.
+    OpenAfter(Option<(Date, i64)>),
+    /// Open, and due on or before this day: the chair closes them.
+    OpenDueBy(Date),
     /// Open, and this board member may vote and has not: soonest due first.
     AwaitingVoteOf(i64),
     /// Every request, newest first, continuing before this id.
@@ -285,10 +288,33 @@ async fn select_ids(
             .fetch_all(conn)
             .await
         }
-        Selection::Open => {
+        Selection::OpenAfter(None) => {
             sqlx::query_scalar!(
                 "SELECT id FROM approval_requests WHERE status = 'open'
                  ORDER BY due_date, id DESC LIMIT $1",
+                limit
+            )
+            .fetch_all(conn)
+            .await
+        }
+        Selection::OpenAfter(Some((due_date, id))) => {
+            sqlx::query_scalar!(
+                "SELECT id FROM approval_requests
+                 WHERE status = 'open' AND due_date >= $1
+                   AND (due_date > $1 OR id < $2)
+                 ORDER BY due_date, id DESC LIMIT $3",
+                due_date,
+                id,
+                limit
+            )
+            .fetch_all(conn)
+            .await
+        }
+        Selection::OpenDueBy(day) => {
+            sqlx::query_scalar!(
+                "SELECT id FROM approval_requests WHERE status = 'open' AND due_date <= $1
+                 ORDER BY due_date, id DESC LIMIT $2",
+                day,
                 limit
             )
             .fetch_all(conn)

@@ -53,17 +53,16 @@ pub(super) async fn inbox(
             });
         }
         if user.is_chair {
-            for request in approvals::repo::find_requests(&mut conn, Selection::Open, 200).await? {
-                if request.due_date <= today {
-                    items.push(InboxItem {
-                        href: format!("/board/requests/{}", request.id),
-                        title: format!("Close {} {}", request.reference, request.title),
-                        detail: "Due: as chair, close it by the votes cast or let it expire."
-                            .to_owned(),
-                        late: request.due_date < today,
-                        due: Some(request.due_date),
-                    });
-                }
+            let due = Selection::OpenDueBy(today);
+            for request in approvals::repo::find_requests(&mut conn, due, 100).await? {
+                items.push(InboxItem {
+                    href: format!("/board/requests/{}", request.id),
+                    title: format!("Close {} {}", request.reference, request.title),
+                    detail: "Due: as chair, close it by the votes cast or let it expire."
+                        .to_owned(),
+                    late: request.due_date < today,
+                    due: Some(request.due_date),
+                });
             }
         }
     }

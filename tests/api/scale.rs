@@ -348,6 +348,62 @@ async fn register_pages_join_up_without_gaps_or_repeats() {
     assert_eq!(last, ["RSK-10001", "RSK-10000", "RSK-9999"]);
 }
 
+/// The board's list of open requests, a page at a time by due date (newest first on the
+/// same day), shows every open request once and in order, many sharing a due date.
+#[tokio::test]
+async fn open_request_pages_join_up_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    generate(&app, 0.2, 0).await;
+    let mut owner = app.owner_connection().await;
+    sqlx::query(
+        "UPDATE approval_requests SET due_date = current_date + 30
+         WHERE status = 'open' AND id % 3 = 0",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let direct: Vec<String> = sqlx::query_scalar(
+        "SELECT '/board/requests/' || id FROM approval_requests WHERE status = 'open'
+         ORDER BY due_date, id DESC",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .unwrap();
+    assert!(
+        direct.len() > 50,
+        "{} open requests: more than a page",
+        direct.len()
+    );
+    let member = app.signed_in("member@example.com", &[Role::Board]).await;
+    let mut walked = Vec::new();
+    let mut path = "/board/requests".to_owned();
+    loop {
+        let (status, html) = member.page(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let table = html.split("All open requests").nth(1).unwrap();
+        walked.extend(
+            table
+                .split("<a href=\"")
+                .skip(1)
+                .map(|link| link.split('"').next().unwrap().to_owned())
+                .filter(|href| href.starts_with("/board/requests/")),
+        );
+        match table.split("href=\"/board/requests?after_due=").nth(1) {
+            Some(next) => {
+                let query = next.split('"').next().unwrap().replace("&amp;", "&");
+                path = format!("/board/requests?after_due={query}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(walked, direct);
+    // A malformed position is the first page, not an error.
+    let (status, _) = member
+        .page("/board/requests?after_due=9999-99-99&after_id=x")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 /// The heat maps' counts, kept by a trigger, equal a count of the register after risks
 /// are added, re-rated, closed and reopened.
 #[tokio::test]
