@@ -217,6 +217,9 @@ pub async fn cast_vote(
     }
     repo::end_live_vote(conn, id, voter.id, VoteEnd::Changed).await?;
     repo::insert_vote(conn, id, voter.id, request.content_version, choice, comment).await?;
+    // Counted before the event is recorded: recording takes the audit chain's head, which
+    // every writer waits for until this transaction ends.
+    let settled = settlement(conn, &request).await?;
     audit
         .record(
             conn,
@@ -233,7 +236,7 @@ pub async fn cast_vote(
             })),
         )
         .await?;
-    settle(conn, &request, voter.id, audit).await
+    close_if_settled(conn, &request, settled, voter.id, audit).await
 }
 
 /// `member` declares a conflict of interest and is recused; a vote they cast is set aside.
@@ -249,8 +252,13 @@ pub async fn recuse(
     if !member.has_role(Role::Board) {
         return refuse(Refusal::NotEligible(Ineligible::NotBoardMember));
     }
-    if repo::insert_recusal(conn, id, member.id, reason).await? {
+    let recused = repo::insert_recusal(conn, id, member.id, reason).await?;
+    if recused {
         repo::end_live_vote(conn, id, member.id, VoteEnd::SetAside).await?;
+    }
+    // Counted before the event is recorded (see `cast_vote`).
+    let settled = settlement(conn, &request).await?;
+    if recused {
         audit
             .record(
                 conn,
@@ -263,7 +271,7 @@ pub async fn recuse(
             )
             .await?;
     }
-    settle(conn, &request, member.id, audit).await
+    close_if_settled(conn, &request, settled, member.id, audit).await
 }
 
 /// The chair closes a request at or after its due date: decided by the votes cast, or
@@ -302,21 +310,25 @@ async fn current_count(
     Ok((repo::count(&eligible, &votes), votes, eligible))
 }
 
-/// Closes the request if no remaining vote can change its outcome.
-async fn settle(
+/// The outcome no remaining vote can change, if the votes cast have settled the request
+/// (read under the request's row lock, so it holds until the transaction ends).
+async fn settlement(conn: &mut PgConnection, request: &Request) -> EngineResult<Option<Outcome>> {
+    let (count, _, _) = current_count(conn, request).await?;
+    Ok(count.settled(request.rule()))
+}
+
+/// Closes the request with the `settled` outcome, if there is one.
+async fn close_if_settled(
     conn: &mut PgConnection,
     request: &Request,
+    settled: Option<Outcome>,
     actor_id: i64,
     audit: &Context,
 ) -> EngineResult<Option<Outcome>> {
-    let (count, _, _) = current_count(conn, request).await?;
-    match count.settled(request.rule()) {
-        Some(outcome) => {
-            close(conn, request, outcome, actor_id, audit).await?;
-            Ok(Some(outcome))
-        }
-        None => Ok(None),
+    if let Some(outcome) = settled {
+        close(conn, request, outcome, actor_id, audit).await?;
     }
+    Ok(settled)
 }
 
 /// Closes the request with `outcome`: the status, the decision record with the full tally,

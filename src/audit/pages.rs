@@ -5,12 +5,14 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
+use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
 use super::chain::{ChainReport, verify_chain};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::db::listing::Listing;
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
@@ -27,6 +29,7 @@ pub fn auditor_routes() -> Routes {
 const PAGE_SIZE: usize = 50;
 
 /// One row of the trail as the auditor reads it.
+#[derive(sqlx::FromRow)]
 pub struct EventRow {
     pub seq: i64,
     pub occurred_at: OffsetDateTime,
@@ -85,6 +88,63 @@ pub struct EventFilter {
     pub to: Option<time::Date>,
 }
 
+impl EventFilter {
+    /// `select` over the events this filter selects, with only the conditions that are set
+    /// (a catch-all `$n IS NULL OR ...` statement gets one generic plan for every filter,
+    /// which walks the whole trail: see [`crate::db::listing`]).
+    fn listing(&self, select: &str) -> Listing<'static> {
+        let mut list = Listing::new(select);
+        if let Some(actor) = &self.actor {
+            list.and("actor_label ILIKE '%' || ")
+                .push_bind(actor.clone())
+                .push(" || '%'");
+        }
+        if let Some(entity_type) = &self.entity_type {
+            list.and("entity_type = ").push_bind(entity_type.clone());
+        }
+        if let Some(entity_id) = &self.entity_id {
+            list.and("entity_id = ").push_bind(entity_id.clone());
+        }
+        match &self.action {
+            // An area (`policy.`): every action in it.
+            Some(area) if area.ends_with('.') => {
+                list.and("starts_with(action, ")
+                    .push_bind(area.clone())
+                    .push(")");
+            }
+            Some(action) => {
+                list.and("action = ").push_bind(action.clone());
+            }
+            None => {}
+        }
+        if let Some(from) = self.from {
+            list.and("occurred_at >= ").push_bind(from).push("::date");
+        }
+        if let Some(to) = self.to {
+            list.and("occurred_at < ").push_bind(to).push("::date + 1");
+        }
+        list
+    }
+}
+
+impl EventFilter {
+    /// The statement selecting up to `limit` events, newest first, before `before`.
+    pub fn page_selection(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> QueryBuilder<'static, Postgres> {
+        let mut list = self.listing(
+            "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, \
+             after, hash FROM audit_events",
+        );
+        if let Some(before) = before {
+            list.and("seq < ").push_bind(before);
+        }
+        list.order_by("seq DESC", limit)
+    }
+}
+
 /// A page of events, newest first, before `before` (keyset paging on the chain position).
 pub async fn events_before(
     conn: &mut sqlx::PgConnection,
@@ -92,34 +152,29 @@ pub async fn events_before(
     before: Option<i64>,
     page_size: usize,
 ) -> sqlx::Result<KeysetPage<EventRow, i64>> {
-    let rows = sqlx::query_as!(
-        EventRow,
-        "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, after, hash
-         FROM audit_events
-         WHERE ($1::bigint IS NULL OR seq < $1)
-           AND ($3::text IS NULL OR actor_label ILIKE '%' || $3 || '%')
-           AND ($4::text IS NULL OR entity_type = $4)
-           AND ($5::text IS NULL OR entity_id = $5)
-           AND ($6::text IS NULL OR action = $6 OR (right($6, 1) = '.' AND starts_with(action, $6)))
-           AND ($7::date IS NULL OR occurred_at >= $7::date)
-           AND ($8::date IS NULL OR occurred_at < $8::date + 1)
-         ORDER BY seq DESC
-         LIMIT $2",
-        before,
-        fetch_limit(page_size),
-        filter.actor,
-        filter.entity_type,
-        filter.entity_id,
-        filter.action,
-        filter.from,
-        filter.to
-    )
-    .fetch_all(conn)
-    .await?;
+    let rows = filter
+        .page_selection(before, fetch_limit(page_size))
+        .build_query_as::<EventRow>()
+        .fetch_all(conn)
+        .await?;
     Ok(KeysetPage::from_rows(rows, page_size, |event| event.seq))
 }
 
+/// How many events `filter` selects, counting no further than `at_most`.
+pub async fn count_events(
+    conn: &mut sqlx::PgConnection,
+    filter: &EventFilter,
+    at_most: i64,
+) -> sqlx::Result<i64> {
+    let mut count = filter
+        .listing("SELECT count(*) FROM (SELECT 1 FROM audit_events")
+        .order_by("seq", at_most);
+    count.push(") selected");
+    count.build_query_scalar().fetch_one(conn).await
+}
+
 /// An event as the exported trail lists it.
+#[derive(sqlx::FromRow)]
 pub struct TrailEvent {
     pub seq: i64,
     pub occurred_at: OffsetDateTime,
@@ -133,32 +188,23 @@ pub struct TrailEvent {
     pub hash: Vec<u8>,
 }
 
-/// The events `filter` selects, oldest first, as a stream: read as they are sent, never
-/// all held at once. (The same conditions as [`events_before`].)
+/// The statement selecting the events `filter` selects, oldest first, for [`trail`].
+pub fn trail_selection(filter: &EventFilter) -> QueryBuilder<'static, Postgres> {
+    filter
+        .listing(
+            "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, \
+             after, request_id, hash FROM audit_events",
+        )
+        .ordered("seq")
+}
+
+/// The events a [`trail_selection`] selects, as a stream: read as they are sent, never all
+/// held at once.
 pub fn trail<'c>(
     conn: &'c mut sqlx::PgConnection,
-    filter: &EventFilter,
+    selection: &'c mut QueryBuilder<'static, Postgres>,
 ) -> futures_util::stream::BoxStream<'c, sqlx::Result<TrailEvent>> {
-    sqlx::query_as!(
-        TrailEvent,
-        "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, after,
-                request_id, hash
-         FROM audit_events
-         WHERE ($1::text IS NULL OR actor_label ILIKE '%' || $1 || '%')
-           AND ($2::text IS NULL OR entity_type = $2)
-           AND ($3::text IS NULL OR entity_id = $3)
-           AND ($4::text IS NULL OR action = $4 OR (right($4, 1) = '.' AND starts_with(action, $4)))
-           AND ($5::date IS NULL OR occurred_at >= $5::date)
-           AND ($6::date IS NULL OR occurred_at < $6::date + 1)
-         ORDER BY seq",
-        filter.actor.clone(),
-        filter.entity_type.clone(),
-        filter.entity_id.clone(),
-        filter.action.clone(),
-        filter.from,
-        filter.to
-    )
-    .fetch(conn)
+    selection.build_query_as::<TrailEvent>().fetch(conn)
 }
 
 #[derive(Template, WebTemplate)]

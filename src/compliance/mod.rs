@@ -421,7 +421,6 @@ async fn list_controls(
         text: chosen(&query.q),
         after: chosen(&query.after),
         limit: fetch_limit(PAGE_SIZE),
-        ..ControlQuery::default()
     };
     let mut conn = state.pool.acquire().await?;
     let rows = repo::find_controls(&mut conn, &listed, today()).await?;
@@ -796,7 +795,7 @@ async fn load_control_page(
     Ok(ControlPage {
         ctx,
         tests: repo::tests(&mut conn, id).await?,
-        evidence: repo::evidence(&mut conn, Some(id), 500).await?,
+        evidence: repo::evidence(&mut conn, id, 500).await?,
         control,
         test_form: TestForm {
             tested_on: today.to_string(),

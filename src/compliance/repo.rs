@@ -2,12 +2,13 @@
 //! Statement of Applicability.
 
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use super::model::{Coverage, Frequency, Implementation, TestResult};
 use crate::common::format::format_time;
 use crate::common::references::{self, Series};
+use crate::db::listing::{self, Listing};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Framework {
@@ -310,18 +311,59 @@ impl Control {
 /// Which controls a list shows.
 #[derive(Debug, Default)]
 pub struct ControlQuery {
-    pub id: Option<i64>,
     pub implementation: Option<String>,
     pub text: Option<String>,
-    pub requirement_id: Option<i64>,
     /// Continue after this reference (keyset paging).
     pub after: Option<String>,
     pub limit: i64,
 }
 
+impl ControlQuery {
+    /// The statement selecting this query's page of ids, with only the filters that are
+    /// set (see [`crate::db::listing`]).
+    fn selection(&self) -> QueryBuilder<'static, Postgres> {
+        let mut list = Listing::new("SELECT c.id, c.reference FROM controls c");
+        if let Some(implementation) = &self.implementation {
+            list.and("c.implementation = ")
+                .push_bind(implementation.clone());
+        }
+        if let Some(text) = &self.text {
+            list.and("(c.reference ILIKE ")
+                .push_bind(text.clone())
+                .push(
+                    " OR to_tsvector('english', c.title || ' ' || c.description) \
+                     @@ websearch_to_tsquery('english', ",
+                )
+                .push_bind(text.clone())
+                .push("))");
+        }
+        if let Some(after) = &self.after {
+            list.and("c.reference > ").push_bind(after.clone());
+        }
+        list.order_by("c.reference", self.limit)
+    }
+}
+
 pub async fn find_controls(
     conn: &mut PgConnection,
     query: &ControlQuery,
+    today: Date,
+) -> sqlx::Result<Vec<Control>> {
+    let page = listing::select_ids(conn, query.selection()).await?;
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let controls = controls_by_id(conn, &ids, today).await?;
+    Ok(
+        listing::in_page_order(&page, controls, |control| control.id)
+            .into_iter()
+            .map(|(control, _)| control)
+            .collect(),
+    )
+}
+
+/// The controls with these ids, in no particular order.
+async fn controls_by_id(
+    conn: &mut PgConnection,
+    ids: &[i64],
     today: Date,
 ) -> sqlx::Result<Vec<Control>> {
     sqlx::query_as!(
@@ -340,7 +382,7 @@ pub async fn find_controls(
                   coalesce(rsk.ids, '{}') AS "risk_ids!",
                   coalesce(rsk.refs, '{}') AS "risk_references!",
                   (SELECT count(*) FROM evidence e
-                   WHERE e.control_id = c.id AND e.valid_until < $7) AS "expired_evidence!"
+                   WHERE e.control_id = c.id AND e.valid_until < $2) AS "expired_evidence!"
            FROM controls c
            JOIN users u ON u.id = c.owner_id
            LEFT JOIN LATERAL (SELECT t.result, t.tested_on, tu.display_name AS tester
@@ -364,23 +406,8 @@ pub async fn find_controls(
                       array_agg(k.reference ORDER BY k.reference) AS refs
                FROM control_risks ck JOIN risks k ON k.id = ck.risk_id
                WHERE ck.control_id = c.id) rsk ON true
-           WHERE ($1::bigint IS NULL OR c.id = $1)
-             AND ($2::text IS NULL OR c.implementation = $2)
-             AND ($3::text IS NULL OR c.reference ILIKE $3
-                  OR to_tsvector('english', c.title || ' ' || c.description)
-                     @@ websearch_to_tsquery('english', $3))
-             AND ($4::bigint IS NULL OR EXISTS (
-                   SELECT FROM control_requirements cr
-                   WHERE cr.control_id = c.id AND cr.requirement_id = $4 AND cr.unmapped_at IS NULL))
-             AND ($5::text IS NULL OR c.reference > $5)
-           ORDER BY c.reference
-           LIMIT $6"#,
-        query.id,
-        query.implementation,
-        query.text,
-        query.requirement_id,
-        query.after,
-        query.limit,
+           WHERE c.id = ANY($1)"#,
+        ids,
         today
     )
     .fetch_all(conn)
@@ -388,12 +415,7 @@ pub async fn find_controls(
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64, today: Date) -> sqlx::Result<Option<Control>> {
-    let query = ControlQuery {
-        id: Some(id),
-        limit: 1,
-        ..ControlQuery::default()
-    };
-    Ok(find_controls(conn, &query, today).await?.into_iter().next())
+    Ok(controls_by_id(conn, &[id], today).await?.into_iter().next())
 }
 
 /// What the control form saves.
@@ -646,10 +668,10 @@ impl Evidence {
     }
 }
 
-/// The evidence of one control, or of all, newest first.
+/// The evidence of one control, newest first.
 pub async fn evidence(
     conn: &mut PgConnection,
-    control_id: Option<i64>,
+    control_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<Evidence>> {
     sqlx::query_as!(
@@ -660,7 +682,7 @@ pub async fn evidence(
          FROM evidence e
          JOIN controls c ON c.id = e.control_id
          JOIN users u ON u.id = e.uploaded_by
-         WHERE $1::bigint IS NULL OR e.control_id = $1
+         WHERE e.control_id = $1
          ORDER BY e.about_date DESC, e.id DESC
          LIMIT $2",
         control_id,

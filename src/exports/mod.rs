@@ -507,19 +507,30 @@ async fn trail_rows(
     format: FileFormat,
 ) -> AppResult<Vec<Vec<String>>> {
     let mut conn = state.pool.acquire().await?;
-    let mut events = crate::audit::pages::trail(&mut conn, filter);
-    let mut rows = Vec::new();
     let max = max_trail_rows(format);
+    // Counted first: a period too large is refused before any event is read.
+    let selected = crate::audit::pages::count_events(&mut conn, filter, max as i64 + 1).await?;
+    if selected > max as i64 {
+        return Err(too_many_events(max));
+    }
+    let mut selection = crate::audit::pages::trail_selection(filter);
+    let mut events = crate::audit::pages::trail(&mut conn, &mut selection);
+    let mut rows = Vec::new();
     while let Some(event) = events.try_next().await? {
+        // Events recorded since the count.
         if rows.len() == max {
-            return Err(AppError::TooLarge(format!(
-                "The period holds more than {max} events, more than this format takes. \
-                 Choose a shorter period, or export them as CSV, which takes any number."
-            )));
+            return Err(too_many_events(max));
         }
         rows.push(trail_cells(event));
     }
     Ok(rows)
+}
+
+fn too_many_events(max: usize) -> AppError {
+    AppError::TooLarge(format!(
+        "The period holds more than {max} events, more than this format takes. \
+         Choose a shorter period, or export them as CSV, which takes any number."
+    ))
 }
 
 /// Bytes written before a chunk of the streamed trail is sent.
@@ -593,7 +604,8 @@ async fn write_trail(
     writer.write_record([""]).map_err(|e| e.to_string())?;
     write_record(&mut writer, TRAIL_COLUMNS).map_err(|e| e.to_string())?;
     let mut conn = state.pool.acquire().await.map_err(|e| e.to_string())?;
-    let mut events = crate::audit::pages::trail(&mut conn, filter);
+    let mut selection = crate::audit::pages::trail_selection(filter);
+    let mut events = crate::audit::pages::trail(&mut conn, &mut selection);
     let mut count = 0u64;
     while let Some(event) = events.try_next().await.map_err(|e| e.to_string())? {
         write_record(&mut writer, trail_cells(event)).map_err(|e| e.to_string())?;

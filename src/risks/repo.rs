@@ -741,7 +741,8 @@ pub async fn as_of(
                ORDER BY assessed_at DESC, id DESC
                LIMIT 1
            ) a
-           WHERE $2::text IS NULL OR r.reference > $2
+           -- Not `$2 IS NULL OR ...`: its generic plan could not start the index at $2.
+           WHERE r.reference > coalesce($2::text, '')
            ORDER BY r.reference
            LIMIT $3"#,
         moment,

@@ -183,7 +183,7 @@ pub async fn list(
                   u.created_at, u.last_login_at,
                   COALESCE(array_agg(r.role) FILTER (WHERE r.role IS NOT NULL), '{}') AS "roles!"
            FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
-           WHERE $1::text IS NULL OR u.email > $1
+           WHERE u.email > coalesce($1::text, '')
            GROUP BY u.id
            ORDER BY u.email
            LIMIT $2"#,

@@ -438,3 +438,41 @@ async fn a_register_too_large_for_a_pdf_is_refused_in_pdf_and_exported_as_csv() 
     let rows = csv_records(&response.bytes().await.unwrap());
     assert!(rows.len() > 540, "{} rows", rows.len());
 }
+
+/// A period of the trail too large for a format is refused (counted before any event is
+/// read), naming the format that takes any number; nothing is recorded as generated.
+#[tokio::test]
+async fn a_trail_too_large_for_a_pdf_is_refused_with_the_csv_offered() {
+    let app = TestApp::spawn().await;
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    let mut owner = app.owner_connection().await;
+    sqlx::query(
+        "INSERT INTO audit_events (seq, occurred_at, actor_label, action, entity_type, entity_id,
+                                   prev_hash, hash)
+         SELECT 1000000 + g, now(), 'bulk@example.com', 'bulk.event', 'bulk', g::text,
+                sha256(('p' || g)::bytea), sha256(('h' || g)::bytea)
+         FROM generate_series(1, 600) AS g",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let refused = export(&auditor, "trail", &[("format", "pdf")]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("more than 500 events"), "{page}");
+    assert!(page.contains("export them as CSV"), "{page}");
+    // The same period, narrowed to what a PDF takes, is exported.
+    let narrowed = export(
+        &auditor,
+        "trail",
+        &[("format", "pdf"), ("entity", "bulk 42")],
+    )
+    .await;
+    assert_eq!(narrowed.status(), StatusCode::OK);
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'export.generated'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(recorded, 1, "only the export made is recorded");
+}

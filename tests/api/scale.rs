@@ -4,6 +4,7 @@
 
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 
+use quorum::audit::pages::EventFilter;
 use quorum::common::dates::today;
 use quorum::decisions::repo::{DecisionFilter, DecisionKind};
 use quorum::demo::bench_data::{self, Counts, Plan};
@@ -77,7 +78,7 @@ async fn generic_plan(
 #[tokio::test]
 async fn list_queries_keep_to_indexes_when_planned_generically() {
     let app = TestApp::spawn().await;
-    generate(&app, 0.15, 0).await;
+    generate(&app, 0.15, 20_000).await;
     let mut conn = app.pool.acquire().await.unwrap();
     let after = |key: &str, reference: &str| Some((key.to_owned(), reference.to_owned()));
     let residual = |query: RiskQuery| RiskQuery {
@@ -235,6 +236,32 @@ async fn list_queries_keep_to_indexes_when_planned_generically() {
         plans.push((
             "decisions",
             generic_plan(&mut conn, query.selection()).await,
+        ));
+    }
+    // The trail (the auditor's filters other than a part of the actor's name, which has
+    // no index and reads the trail from the newest event back until a page is full).
+    let text = |value: &str| Some(value.to_owned());
+    let trail = [
+        EventFilter::default(),
+        EventFilter {
+            entity_type: text("risk"),
+            entity_id: text("RSK-0040"),
+            ..Default::default()
+        },
+        EventFilter {
+            entity_type: text("policy"),
+            ..Default::default()
+        },
+        EventFilter {
+            from: Some(today()),
+            to: Some(today()),
+            ..Default::default()
+        },
+    ];
+    for filter in &trail {
+        plans.push((
+            "audit_events",
+            generic_plan(&mut conn, filter.page_selection(Some(5_000), 51)).await,
         ));
     }
     if std::env::var("QUORUM_SHOW_PLANS").is_ok() {
