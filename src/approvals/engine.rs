@@ -356,11 +356,7 @@ async fn close(
         "abstain": count.abstain,
         "votes": counted,
         "recusals": recusals.iter().map(|r| json!({ "member": r.member_name, "reason": r.reason })).collect::<Vec<_>>(),
-        "set_aside": repo::votes(conn, request.id)
-            .await?
-            .iter()
-            .filter(|vote| vote.was_set_aside())
-            .count(),
+        "set_aside": repo::set_aside_count(conn, request.id).await?,
     });
     let status = outcome.status();
     repo::set_status(conn, request.id, status).await?;

@@ -532,22 +532,6 @@ impl Vote {
     }
 }
 
-/// Every vote on a request, live and ended, oldest first.
-pub async fn votes(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<Vote>> {
-    sqlx::query_as!(
-        Vote,
-        r#"SELECT v.voter_id, u.display_name AS voter_name, v.content_version,
-                  v.choice AS "choice: Choice", v.comment, v.cast_at, v.ended_at,
-                  v.end_reason AS "end_reason: VoteEnd"
-         FROM votes v JOIN users u ON u.id = v.voter_id
-           WHERE v.request_id = $1
-           ORDER BY v.cast_at, v.id"#,
-        request_id
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// The votes that count now: one per member at most, so as many as the board has members
 /// however often votes were changed.
 pub async fn live_votes(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<Vote>> {
@@ -601,6 +585,17 @@ pub async fn vote_set_aside(
                                           AND end_reason = 'set_aside') AS "set_aside!""#,
         request_id,
         voter_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// How many votes on the request were set aside (content changed or a recusal).
+pub async fn set_aside_count(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM votes
+           WHERE request_id = $1 AND end_reason = 'set_aside'"#,
+        request_id
     )
     .fetch_one(conn)
     .await

@@ -129,6 +129,32 @@ pub async fn select_ids(
         .await
 }
 
+/// Several lists of one page each, for a page that shows them side by side: runs each
+/// selection, then reads every row they name with one `read` by id (one statement per
+/// list plus one, not two per list), and gives each list its rows in order.
+pub async fn several_pages<T: Clone, const N: usize>(
+    conn: &mut PgConnection,
+    selections: [QueryBuilder<'_, Postgres>; N],
+    read: impl AsyncFnOnce(&mut PgConnection, &[i64]) -> sqlx::Result<Vec<T>>,
+    id_of: impl Fn(&T) -> i64,
+) -> sqlx::Result<[Vec<T>; N]> {
+    let mut pages = Vec::with_capacity(N);
+    for selection in selections {
+        pages.push(select_ids(conn, selection).await?);
+    }
+    let mut ids: Vec<i64> = pages.iter().flatten().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = read(conn, &ids).await?;
+    let by_id: HashMap<i64, &T> = rows.iter().map(|row| (id_of(row), row)).collect();
+    Ok(std::array::from_fn(|n| {
+        pages[n]
+            .iter()
+            .filter_map(|(id, _)| by_id.get(id).map(|row| (*row).clone()))
+            .collect()
+    }))
+}
+
 /// Puts rows read by id (in any order) in the order of `page`, each with its sort key.
 pub fn in_page_order<T>(
     page: &[(i64, String)],

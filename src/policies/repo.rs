@@ -660,7 +660,7 @@ pub async fn exceptions_watched(
            FROM (-- Each arm reads an index: requests by status, exceptions by expiry.
                  SELECT pe.request_id FROM approval_requests a
                  JOIN policy_exceptions pe ON pe.request_id = a.id
-                 WHERE a.status IN ('draft', 'open')
+                 WHERE a.status IN ('draft', 'open') AND a.kind = 'policy_exception'
                  UNION
                  SELECT pe.request_id FROM policy_exceptions pe
                  JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'

@@ -108,33 +108,26 @@ impl PortfolioSummary {
         } else {
             (Vec::new(), Vec::new())
         };
-        let attention = if full {
-            let attention = ProjectQuery {
-                active_only: true,
-                order: ProjectOrder::Rag,
-                ..ProjectQuery::all(ATTENTION_LINES)
-            };
-            repo::projects(conn, &attention).await?
-        } else {
-            Vec::new()
+        let attention = ProjectQuery {
+            active_only: true,
+            order: ProjectOrder::Rag,
+            ..ProjectQuery::all(ATTENTION_LINES)
         };
-        let overdue = repo::projects(
-            conn,
-            &ProjectQuery {
-                overdue: Some(latest_due_period_ends(today)),
-                ..ProjectQuery::all(OVERDUE_LINES)
-            },
-        )
-        .await?;
-        let asking = repo::projects(
-            conn,
-            &ProjectQuery {
-                active_only: true,
-                asking_board: true,
-                ..ProjectQuery::all(ASKING_LINES)
-            },
-        )
-        .await?;
+        let overdue = ProjectQuery {
+            overdue: Some(latest_due_period_ends(today)),
+            ..ProjectQuery::all(OVERDUE_LINES)
+        };
+        let asking = ProjectQuery {
+            active_only: true,
+            asking_board: true,
+            ..ProjectQuery::all(ASKING_LINES)
+        };
+        let [attention, overdue, asking] = if full {
+            repo::project_lists(conn, [&attention, &overdue, &asking]).await?
+        } else {
+            let [overdue, asking] = repo::project_lists(conn, [&overdue, &asking]).await?;
+            [Vec::new(), overdue, asking]
+        };
         let trends = if full {
             let shown: Vec<i64> = attention.iter().chain(&overdue).map(|p| p.id).collect();
             repo::rag_trends(conn, &shown, TREND_REPORTS).await?

@@ -402,6 +402,22 @@ pub async fn projects(conn: &mut PgConnection, query: &ProjectQuery) -> sqlx::Re
         .collect())
 }
 
+/// The projects several queries select (one page each, without sort keys), read by id in
+/// one statement for all of them.
+pub async fn project_lists<const N: usize>(
+    conn: &mut PgConnection,
+    queries: [&ProjectQuery; N],
+) -> sqlx::Result<[Vec<Project>; N]> {
+    let selections = queries.map(ProjectQuery::selection);
+    listing::several_pages(
+        conn,
+        selections,
+        async |conn, ids| by_ids(conn, ids).await,
+        |project| project.id,
+    )
+    .await
+}
+
 pub async fn get_project(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Project>> {
     let query = ProjectQuery {
         ids: Some(vec![id]),

@@ -1,7 +1,5 @@
 //! The SQL of the risk register.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
@@ -411,27 +409,19 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Ri
 }
 
 /// The risks several queries select (one page each, without sort keys), read by id in one
-/// statement for all of them: a page showing several lists runs one statement per list
-/// plus one, not two per list.
+/// statement for all of them.
 pub async fn risk_lists<const N: usize>(
     conn: &mut PgConnection,
     queries: [&RiskQuery; N],
 ) -> sqlx::Result<[Vec<Risk>; N]> {
-    let mut pages = Vec::with_capacity(N);
-    for query in queries {
-        pages.push(listing::select_ids(conn, query.selection()).await?);
-    }
-    let mut ids: Vec<i64> = pages.iter().flatten().map(|(id, _)| *id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let rows = by_ids(conn, &ids).await?;
-    let by_id: HashMap<i64, &Risk> = rows.iter().map(|risk| (risk.id, risk)).collect();
-    Ok(std::array::from_fn(|n| {
-        pages[n]
-            .iter()
-            .filter_map(|(id, _)| by_id.get(id).map(|risk| (*risk).clone()))
-            .collect()
-    }))
+    let selections = queries.map(RiskQuery::selection);
+    listing::several_pages(
+        conn,
+        selections,
+        async |conn, ids| by_ids(conn, ids).await,
+        |risk| risk.id,
+    )
+    .await
 }
 
 /// The risks a query selects, without their sort keys.
