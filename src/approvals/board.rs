@@ -17,7 +17,8 @@ use super::repo::{self, Recusal, Request, Selection, Vote};
 use super::{notices, refused};
 use crate::audit::Context;
 use crate::common::dates::today;
-use crate::web::form::{FieldErrors, Form};
+use crate::web::form::{self, FieldErrors, Form};
+use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::{
     AppError, AppResult, AppState, Area, Auditor, BoardMember, CurrentUser, PageContext,
     RequestMeta, commit_and_redirect,
@@ -157,7 +158,7 @@ pub(super) struct OpenListQuery {
 impl OpenListQuery {
     /// The position to continue after; a malformed one starts from the first page.
     fn after(&self) -> Option<(time::Date, i64)> {
-        let due = crate::web::form::optional_date(&mut FieldErrors::new(), "", &self.after_due);
+        let due = form::optional_date(&mut FieldErrors::new(), "", &self.after_due);
         due.zip(self.after_id.parse().ok())
     }
 }
@@ -179,7 +180,6 @@ pub(super) async fn list(
     BoardMember(user): BoardMember,
     Query(query): Query<OpenListQuery>,
 ) -> AppResult<BoardListPage> {
-    use crate::web::pagination::{KeysetPage, fetch_limit};
     let mut conn = state.pool.acquire().await?;
     let after = query.after();
     let mut waiting = waiting_for_vote(&mut conn, user.id, fetch_limit(WAITING_LINES)).await?;
@@ -408,9 +408,9 @@ pub(super) async fn audit_list(
     Query(query): Query<AuditListQuery>,
 ) -> AppResult<AuditListPage> {
     let mut conn = state.pool.acquire().await?;
-    let limit = crate::web::pagination::fetch_limit(AUDIT_PAGE_SIZE);
+    let limit = fetch_limit(AUDIT_PAGE_SIZE);
     let rows = repo::find_requests(&mut conn, Selection::NewestBefore(query.before), limit).await?;
-    let page = crate::web::pagination::KeysetPage::from_rows(rows, AUDIT_PAGE_SIZE, |r| r.id);
+    let page = KeysetPage::from_rows(rows, AUDIT_PAGE_SIZE, |r| r.id);
     Ok(AuditListPage {
         ctx,
         requests: page.items,

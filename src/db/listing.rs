@@ -1,8 +1,9 @@
 //! Lists with optional filters, as specific queries.
 //!
-//! One prepared statement with `$n IS NULL OR ...` for every optional filter gets, after
-//! five executions, one generic plan for all the combinations, and that plan cannot use the
-//! index a given filter or sort needs: it scans the register. Instead a list selects its
+//! One prepared statement with `$n IS NULL OR ...` for every optional filter gets one
+//! generic plan for all the combinations (Quorum's connections plan generically from the
+//! first execution: [`crate::db::app_session`]), and that plan cannot use the index a
+//! given filter or sort needs: it scans the register. Instead a list selects its
 //! page of ids with a statement built from only the filters that are set (each
 //! combination its own statement, its own plan), then reads those rows by id with one
 //! fixed query.
@@ -217,17 +218,12 @@ mod tests {
 
     #[test]
     fn matches_first_filters_in_a_subquery_and_sorts_outside_it() {
-        let after = ("1", "PRJ-0009".to_owned());
+        let after = ("1".to_owned(), "PRJ-0009".to_owned());
         let mut listing =
             Listing::matches_first("p.id", "p.rag_order", "p.reference", "projects p");
         listing.and("p.start_date <= ").push_bind("2026-11-30");
         let sql = listing
-            .keyset_page(
-                "p.rag_order",
-                "p.reference",
-                Some(&(after.0.to_owned(), after.1)),
-                11,
-            )
+            .keyset_page("p.rag_order", "p.reference", Some(&after), 11)
             .into_sql();
         assert_eq!(
             sql,
