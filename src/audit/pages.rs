@@ -160,15 +160,17 @@ pub async fn events_before(
     Ok(KeysetPage::from_rows(rows, page_size, |event| event.seq))
 }
 
-/// How many events `filter` selects, counting no further than `at_most`.
+/// How many events `filter` selects up to the chain position `through`, counting no
+/// further than `at_most`.
 pub async fn count_events(
     conn: &mut sqlx::PgConnection,
     filter: &EventFilter,
+    through: i64,
     at_most: i64,
 ) -> sqlx::Result<i64> {
-    let mut count = filter
-        .listing("SELECT count(*) FROM (SELECT 1 FROM audit_events")
-        .order_by("seq", at_most);
+    let mut list = filter.listing("SELECT count(*) FROM (SELECT 1 FROM audit_events");
+    list.and("seq <= ").push_bind(through);
+    let mut count = list.order_by("seq", at_most);
     count.push(") selected");
     count.build_query_scalar().fetch_one(conn).await
 }
@@ -188,24 +190,31 @@ pub struct TrailEvent {
     pub hash: Vec<u8>,
 }
 
-/// The statement selecting the events `filter` selects, oldest first, for [`trail`].
-pub fn trail_selection(filter: &EventFilter) -> QueryBuilder<'static, Postgres> {
-    filter
-        .listing(
-            "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, \
-             after, request_id, hash FROM audit_events",
-        )
-        .ordered("seq")
+/// The events `filter` selects after the chain position `after` and up to `through`,
+/// oldest first, at most `limit`. An export reads the trail in such batches, each a range
+/// of the chain's index: one statement over two million events is planned as a sort of
+/// all of them before the first row comes out (it outlasted the request timeout).
+pub async fn events_after(
+    conn: &mut sqlx::PgConnection,
+    filter: &EventFilter,
+    after: i64,
+    through: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<TrailEvent>> {
+    let mut list = filter.listing(
+        "SELECT seq, occurred_at, actor_label, action, entity_type, entity_id, before, after, \
+         request_id, hash FROM audit_events",
+    );
+    list.and("seq > ").push_bind(after);
+    list.and("seq <= ").push_bind(through);
+    list.order_by("seq", limit)
+        .build_query_as::<TrailEvent>()
+        .fetch_all(conn)
+        .await
 }
 
-/// The events a [`trail_selection`] selects, as a stream: read as they are sent, never all
-/// held at once.
-pub fn trail<'c>(
-    conn: &'c mut sqlx::PgConnection,
-    selection: &'c mut QueryBuilder<'static, Postgres>,
-) -> futures_util::stream::BoxStream<'c, sqlx::Result<TrailEvent>> {
-    selection.build_query_as::<TrailEvent>().fetch(conn)
-}
+/// How many events [`events_after`] reads at a time.
+pub const TRAIL_BATCH: i64 = 10_000;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "audit/home.html")]

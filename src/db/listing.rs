@@ -102,19 +102,13 @@ impl<'a> Listing<'a> {
 
     /// Orders and limits the selection; the statement is ready to run. (After
     /// [`Listing::matches_first`], `order` names the columns `sort_key` and `tiebreak`.)
-    pub fn order_by(self, order: &str, limit: i64) -> QueryBuilder<'a, Postgres> {
-        let mut sql = self.ordered(order);
-        sql.push(" LIMIT ").push_bind(limit);
-        sql
-    }
-
-    /// Orders the selection, every row of it (for a stream); the statement is ready to run.
-    pub fn ordered(mut self, order: &str) -> QueryBuilder<'a, Postgres> {
+    pub fn order_by(mut self, order: &str, limit: i64) -> QueryBuilder<'a, Postgres> {
         if self.matches_first {
             // OFFSET 0 keeps the sort out of the subquery's plan.
             self.sql.push(" OFFSET 0) matches");
         }
-        self.sql.push(" ORDER BY ").push(order);
+        self.sql.push(" ORDER BY ").push(order).push(" LIMIT ");
+        self.sql.push_bind(limit);
         self.sql
     }
 }
