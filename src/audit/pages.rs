@@ -125,9 +125,7 @@ impl EventFilter {
         }
         list
     }
-}
 
-impl EventFilter {
     /// The statement selecting up to `limit` events, newest first, before `before`.
     pub fn page_selection(
         &self,
