@@ -17,7 +17,7 @@ use super::repo::{self, Recusal, Request, Selection, Vote};
 use super::{notices, refused};
 use crate::audit::Context;
 use crate::common::dates::today;
-use crate::web::form::{self, FieldErrors, Form};
+use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::{
     AppError, AppResult, AppState, Area, Auditor, BoardMember, CurrentUser, PageContext,
@@ -158,8 +158,7 @@ pub(super) struct OpenListQuery {
 impl OpenListQuery {
     /// The position to continue after; a malformed one starts from the first page.
     fn after(&self) -> Option<(time::Date, i64)> {
-        let due = form::optional_date(&mut FieldErrors::new(), "", &self.after_due);
-        due.zip(self.after_id.parse().ok())
+        crate::common::dates::parse_iso(&self.after_due).zip(self.after_id.parse().ok())
     }
 }
 

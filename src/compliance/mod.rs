@@ -95,12 +95,15 @@ async fn overview(
     ComplianceReader(user): ComplianceReader,
 ) -> AppResult<OverviewPage> {
     let mut conn = state.pool.acquire().await?;
-    let now = OffsetDateTime::now_utc();
-    let mut frameworks = Vec::new();
-    for framework in repo::frameworks(&mut conn).await? {
-        let rows = repo::coverage(&mut conn, framework.id, now).await?;
-        frameworks.push((framework, CoverageSummary::of(&rows)));
-    }
+    let mut summaries = repo::summaries_now(&mut conn).await?;
+    let frameworks = repo::frameworks(&mut conn)
+        .await?
+        .into_iter()
+        .map(|framework| {
+            let summary = summaries.remove(&framework.id).unwrap_or_default();
+            (framework, summary)
+        })
+        .collect();
     Ok(OverviewPage {
         ctx,
         frameworks,

@@ -89,13 +89,17 @@ pub struct CoverageRow {
 
 impl CoverageRow {
     pub fn coverage(&self) -> Coverage {
-        Coverage::of(
-            self.applicable,
-            self.mapped,
-            self.implemented,
-            self.tested,
-            self.effective,
-        )
+        self.standing().coverage()
+    }
+
+    fn standing(&self) -> Standing {
+        Standing {
+            applicable: self.applicable,
+            mapped: self.mapped,
+            implemented: self.implemented,
+            tested: self.tested,
+            effective: self.effective,
+        }
     }
 
     pub fn controls_text(&self) -> String {
@@ -111,6 +115,69 @@ impl CoverageRow {
             .zip(self.controls.iter().map(String::as_str))
             .collect()
     }
+}
+
+/// The figures a requirement's coverage is judged by.
+struct Standing {
+    applicable: Option<bool>,
+    mapped: i64,
+    implemented: i64,
+    tested: i64,
+    effective: i64,
+}
+
+impl Standing {
+    fn coverage(&self) -> Coverage {
+        Coverage::of(
+            self.applicable,
+            self.mapped,
+            self.implemented,
+            self.tested,
+            self.effective,
+        )
+    }
+}
+
+/// Every framework's coverage as it stands now, by framework id: one statement over the
+/// current state (live mappings, each control's status and latest test), where
+/// [`coverage`] rebuilds any moment from the history.
+pub async fn summaries_now(
+    conn: &mut PgConnection,
+) -> sqlx::Result<std::collections::HashMap<i64, CoverageSummary>> {
+    let rows = sqlx::query!(
+        r#"SELECT r.framework_id, a.applicable AS "applicable?",
+                  count(c.id) AS "mapped!",
+                  count(c.id) FILTER (WHERE c.implementation = 'implemented') AS "implemented!",
+                  count(c.id) FILTER (WHERE test.result IN ('effective', 'ineffective'))
+                      AS "tested!",
+                  count(c.id) FILTER (WHERE c.implementation = 'implemented'
+                                      AND test.result = 'effective') AS "effective!"
+           FROM framework_requirements r
+           LEFT JOIN applicability a ON a.requirement_id = r.id
+           LEFT JOIN control_requirements cr ON cr.requirement_id = r.id
+                                            AND cr.unmapped_at IS NULL
+           LEFT JOIN controls c ON c.id = cr.control_id
+           LEFT JOIN LATERAL (SELECT t.result FROM control_tests t WHERE t.control_id = c.id
+                              ORDER BY t.tested_on DESC, t.id DESC LIMIT 1) test ON true
+           WHERE r.assessable
+           GROUP BY r.id, a.applicable"#
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut summaries = std::collections::HashMap::<i64, CoverageSummary>::new();
+    for row in rows {
+        summaries
+            .entry(row.framework_id)
+            .or_default()
+            .count(&Standing {
+                applicable: row.applicable,
+                mapped: row.mapped,
+                implemented: row.implemented,
+                tested: row.tested,
+                effective: row.effective,
+            });
+    }
+    Ok(summaries)
 }
 
 pub async fn coverage(
@@ -168,7 +235,7 @@ pub async fn coverage(
 
 /// A framework's numbers: how many requirements are mapped, implemented, tested and
 /// covered, and how many are gaps.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CoverageSummary {
     pub requirements: usize,
     pub not_applicable: usize,
@@ -181,16 +248,22 @@ pub struct CoverageSummary {
 
 impl CoverageSummary {
     pub fn of(rows: &[CoverageRow]) -> Self {
-        let count = |keep: &dyn Fn(&CoverageRow) -> bool| rows.iter().filter(|r| keep(r)).count();
-        Self {
-            requirements: rows.len(),
-            not_applicable: count(&|r| r.coverage() == Coverage::NotApplicable),
-            mapped: count(&|r| r.mapped > 0),
-            implemented: count(&|r| r.implemented > 0),
-            tested: count(&|r| r.tested > 0),
-            covered: count(&|r| r.coverage() == Coverage::Covered),
-            gaps: count(&|r| r.coverage().is_gap()),
+        let mut summary = Self::default();
+        for row in rows {
+            summary.count(&row.standing());
         }
+        summary
+    }
+
+    fn count(&mut self, standing: &Standing) {
+        let coverage = standing.coverage();
+        self.requirements += 1;
+        self.not_applicable += usize::from(coverage == Coverage::NotApplicable);
+        self.mapped += usize::from(standing.mapped > 0);
+        self.implemented += usize::from(standing.implemented > 0);
+        self.tested += usize::from(standing.tested > 0);
+        self.covered += usize::from(coverage == Coverage::Covered);
+        self.gaps += usize::from(coverage.is_gap());
     }
 
     /// Covered requirements as a share of those that apply, in whole percent.

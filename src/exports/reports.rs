@@ -209,11 +209,17 @@ pub async fn risk_register(
                 .collect(),
         });
     }
-    let risks: Vec<repo::Risk> = repo::find_risks(conn, &repo::RiskQuery::all(limit.rows + 1))
-        .await?
-        .into_iter()
-        .map(|row| row.risk)
-        .collect();
+    let risks: Vec<repo::Risk> = repo::find_risks(
+        conn,
+        &repo::RiskQuery {
+            links: repo::Links::Read,
+            ..repo::RiskQuery::all(limit.rows + 1)
+        },
+    )
+    .await?
+    .into_iter()
+    .map(|row| row.risk)
+    .collect();
     within(limit, "risk register", risks.len())?;
     Ok(Content {
         title: "Risk register".to_owned(),

@@ -33,6 +33,7 @@ pub fn manage_routes() -> Routes {
     Routes::new()
         .route("/policies", get(pages::list).post(edits::create))
         .route("/policies/new", get(edits::new_page))
+        .route("/policies/exceptions", get(pages::exceptions))
         .route("/policies/{id}", get(pages::detail))
         .route(
             "/policies/{id}/edit",
@@ -57,6 +58,7 @@ pub fn manage_routes() -> Routes {
 pub fn auditor_routes() -> Routes {
     Routes::new()
         .route("/policies", get(pages::list))
+        .route("/policies/exceptions", get(pages::exceptions))
         .route("/policies/{id}", get(pages::detail))
         .route("/policies/{id}/versions/{number}", get(pages::version))
         .route("/policies/{id}/diff", get(pages::diff))
@@ -66,6 +68,7 @@ pub fn auditor_routes() -> Routes {
 pub fn board_routes() -> Routes {
     Routes::new()
         .route("/policies", get(pages::list))
+        .route("/policies/exceptions", get(pages::exceptions))
         .route("/policies/{id}", get(pages::detail))
         .route("/policies/{id}/versions/{number}", get(pages::version))
         .route("/policies/{id}/diff", get(pages::diff))

@@ -71,6 +71,17 @@ pub fn review_due(from: Date, months: i16) -> Date {
     Date::from_calendar_date(year, month, from.day().min(last_day)).unwrap_or(from)
 }
 
+text_enum! {
+    /// The lists of exceptions the register watches, each with a page of its own.
+    pub enum ExceptionList {
+        AwaitingBoard => ("awaiting", "Awaiting the board"),
+        /// Soonest to expire first.
+        InForce => ("in_force", "In force"),
+        /// Latest to expire first.
+        Expired => ("expired", "Expired"),
+    }
+}
+
 /// Where an exception to a policy stands, from its request and dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExceptionState {

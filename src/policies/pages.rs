@@ -13,11 +13,13 @@ use sqlx::PgConnection;
 use time::{Date, Duration};
 
 use super::lifecycle::{ExceptionForm, RetireForm, ReviewForm, RiskLinkForm};
-use super::model::{ExceptionState, Lifecycle, PolicyCategory};
-use super::repo::{LinkedRisk, Policy, PolicyException, PolicyOrder, PolicyQuery, Version};
+use super::model::{ExceptionList, ExceptionState, Lifecycle, PolicyCategory};
+use super::repo::{
+    ExceptionCounts, LinkedRisk, Policy, PolicyException, PolicyOrder, PolicyQuery, Version,
+};
 use super::text::{DiffHunk, SafeHtml};
 use super::{repo, text};
-use crate::common::dates::today;
+use crate::common::dates::{parse_iso, today};
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{AppError, AppResult, AppState, Area, PageContext, SignedIn, Viewer};
@@ -82,15 +84,28 @@ pub(crate) struct RegisterPage {
     pub(super) query: RegisterQuery,
     pub(super) policies: Vec<Policy>,
     pub(super) next_page: Option<String>,
-    /// Exceptions awaiting the board, in force or recently expired: what the board watches.
-    pub(super) exceptions: Vec<PolicyException>,
+    /// On the first page, for those who read drafts: what the board watches.
+    pub(super) exceptions: Option<ExceptionPanel>,
     pub(super) area: Area,
     pub(super) today: Date,
 }
 
+/// The register's summary of exceptions: how many each list holds, and the most pressing.
+pub(super) struct ExceptionPanel {
+    pub(super) counts: ExceptionCounts,
+    pub(super) pressing: Vec<PolicyException>,
+}
+
+/// How many exceptions the register's panel shows; the lists have pages of their own.
+const PRESSING_EXCEPTIONS: i64 = 10;
+
 impl RegisterPage {
     fn recently_expired_days(&self) -> i64 {
         repo::RECENTLY_EXPIRED_DAYS
+    }
+
+    fn expiring_soon_days(&self) -> i64 {
+        repo::EXPIRING_SOON_DAYS
     }
 
     fn lifecycles(&self) -> &'static [Lifecycle] {
@@ -109,6 +124,7 @@ pub(super) async fn register_page(
     area: Area,
 ) -> AppResult<RegisterPage> {
     let today = today();
+    let is_first_page = query.after.is_none();
     let mut conn = state.pool.acquire().await?;
     let listed = PolicyQuery {
         in_force_only: !area.reads_drafts(),
@@ -129,10 +145,13 @@ pub(super) async fn register_page(
         query,
         policies: page.items.into_iter().map(|row| row.policy).collect(),
         next_page,
-        exceptions: if !area.reads_drafts() {
-            Vec::new()
+        exceptions: if area.reads_drafts() && is_first_page {
+            Some(ExceptionPanel {
+                counts: repo::exception_counts(&mut conn, today).await?,
+                pressing: repo::pressing_exceptions(&mut conn, today, PRESSING_EXCEPTIONS).await?,
+            })
         } else {
-            repo::exceptions_watched(&mut conn, today, 500).await?
+            None
         },
         area,
         today,
@@ -148,6 +167,87 @@ pub(super) async fn list(
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
     register_page(&state, ctx, query, viewer.area).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ExceptionListQuery {
+    #[serde(default)]
+    list: String,
+    #[serde(default)]
+    after_date: String,
+    #[serde(default)]
+    after_id: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/exceptions.html")]
+pub(super) struct ExceptionListPage {
+    ctx: PageContext,
+    list: ExceptionList,
+    counts: ExceptionCounts,
+    exceptions: Vec<PolicyException>,
+    next: Option<(Date, i64)>,
+    is_first_page: bool,
+    area: Area,
+    today: Date,
+}
+
+impl ExceptionListPage {
+    fn lists(&self) -> &'static [ExceptionList] {
+        ExceptionList::ALL
+    }
+
+    fn count_of(&self, list: &ExceptionList) -> Option<i64> {
+        match list {
+            ExceptionList::AwaitingBoard => Some(self.counts.awaiting_board),
+            ExceptionList::InForce => Some(self.counts.in_force),
+            // Only the recent ones are counted; the list holds them all.
+            ExceptionList::Expired => None,
+        }
+    }
+}
+
+/// How many exceptions a page of a watched list shows.
+const EXCEPTION_PAGE_SIZE: usize = 50;
+
+/// `GET {area}/policies/exceptions?list=`: one watched list of exceptions, a page at a
+/// time (those awaiting the board, in force soonest to expire, or expired latest first).
+pub(super) async fn exceptions(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    viewer: Viewer,
+    Query(query): Query<ExceptionListQuery>,
+) -> AppResult<ExceptionListPage> {
+    let list = query.list.parse().unwrap_or(ExceptionList::AwaitingBoard);
+    // A malformed position starts from the first page.
+    let after = parse_iso(&query.after_date).zip(query.after_id.parse().ok());
+    let today = today();
+    let mut conn = state.pool.acquire().await?;
+    let rows = repo::watched_exceptions(
+        &mut conn,
+        list,
+        today,
+        after,
+        fetch_limit(EXCEPTION_PAGE_SIZE),
+    )
+    .await?;
+    let page = KeysetPage::from_rows(rows, EXCEPTION_PAGE_SIZE, |exception| {
+        let day = match list {
+            ExceptionList::AwaitingBoard => exception.starts_on,
+            ExceptionList::InForce | ExceptionList::Expired => exception.expires_on,
+        };
+        (day, exception.request_id)
+    });
+    Ok(ExceptionListPage {
+        ctx,
+        list,
+        counts: repo::exception_counts(&mut conn, today).await?,
+        exceptions: page.items,
+        next: page.next,
+        is_first_page: after.is_none(),
+        area: viewer.area,
+        today,
+    })
 }
 
 #[derive(Template, WebTemplate)]

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
-use super::model::{ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
+use super::model::{ExceptionList, ExceptionState, Lifecycle, PolicyCategory, VersionStatus};
 use crate::approvals::model::RequestStatus;
 use crate::common::format::format_time;
 use crate::common::references::{self, Series};
@@ -643,42 +643,168 @@ pub async fn exceptions_of(
     .await
 }
 
-/// The exceptions the board watches on `day`: awaiting it, in force, or expired in the
-/// last [`RECENTLY_EXPIRED_DAYS`] (older ones stay on their policy's page).
-pub async fn exceptions_watched(
+/// How many exceptions each watched list holds on a day, and how many of those in force
+/// expire within [`EXPIRING_SOON_DAYS`].
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionCounts {
+    pub awaiting_board: i64,
+    pub in_force: i64,
+    pub expiring_soon: i64,
+    /// Expired in the last [`RECENTLY_EXPIRED_DAYS`].
+    pub recently_expired: i64,
+}
+
+/// How far ahead an exception in force counts as expiring soon.
+pub const EXPIRING_SOON_DAYS: i64 = 30;
+
+pub async fn exception_counts(conn: &mut PgConnection, day: Date) -> sqlx::Result<ExceptionCounts> {
+    sqlx::query_as!(
+        ExceptionCounts,
+        r#"SELECT (SELECT count(*) FROM approval_requests a
+                   WHERE a.status IN ('draft', 'open') AND a.kind = 'policy_exception')
+                      AS "awaiting_board!",
+                  count(*) FILTER (WHERE pe.expires_on >= $1) AS "in_force!",
+                  count(*) FILTER (WHERE pe.expires_on >= $1
+                                     AND pe.expires_on <= $1::date + $2::integer)
+                      AS "expiring_soon!",
+                  count(*) FILTER (WHERE pe.expires_on < $1) AS "recently_expired!"
+           FROM policy_exceptions pe
+           JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+           WHERE pe.expires_on >= $1::date - $3::integer AND pe.starts_on <= $1"#,
+        day,
+        EXPIRING_SOON_DAYS as i32,
+        RECENTLY_EXPIRED_DAYS as i32
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The most pressing exceptions on `day`: those awaiting the board, then those in force
+/// soonest to expire, then those expired in the last [`RECENTLY_EXPIRED_DAYS`], latest
+/// first. The ids are chosen and ordered first, so only the exceptions shown are read.
+pub async fn pressing_exceptions(
     conn: &mut PgConnection,
     day: Date,
     limit: i64,
 ) -> sqlx::Result<Vec<PolicyException>> {
-    sqlx::query_as!(
+    let ids = sqlx::query_scalar!(
+        r#"SELECT request_id AS "request_id!" FROM (
+               SELECT pe.request_id, 0 AS rank, 0 AS days FROM approval_requests a
+               JOIN policy_exceptions pe ON pe.request_id = a.id
+               WHERE a.status IN ('draft', 'open') AND a.kind = 'policy_exception'
+               UNION ALL
+               SELECT pe.request_id, 1, pe.expires_on - $1 FROM policy_exceptions pe
+               JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+               WHERE pe.expires_on >= $1 AND pe.starts_on <= $1
+               UNION ALL
+               SELECT pe.request_id, 2, $1 - pe.expires_on FROM policy_exceptions pe
+               JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+               WHERE pe.expires_on < $1 AND pe.expires_on >= $1::date - $3::integer
+           ) watched
+           ORDER BY rank, days, request_id
+           LIMIT $2"#,
+        day,
+        limit,
+        RECENTLY_EXPIRED_DAYS as i32
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    exceptions_by_request(conn, &ids).await
+}
+
+/// One page of a watched list on `day`, continuing after (date, request id): the day it
+/// started for those awaiting the board, its expiry for the others.
+pub async fn watched_exceptions(
+    conn: &mut PgConnection,
+    list: ExceptionList,
+    day: Date,
+    after: Option<(Date, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<PolicyException>> {
+    // Not `$n IS NULL OR ...`: the first page starts after a position before any other.
+    let (after_date, after_id) = after.unwrap_or((time::macros::date!(0001 - 01 - 01), 0));
+    let ids = match list {
+        ExceptionList::AwaitingBoard => {
+            sqlx::query_scalar!(
+                "SELECT pe.request_id FROM approval_requests a
+                 JOIN policy_exceptions pe ON pe.request_id = a.id
+                 WHERE a.status IN ('draft', 'open') AND a.kind = 'policy_exception'
+                   AND (pe.starts_on, pe.request_id) > ($1, $2)
+                 ORDER BY pe.starts_on, pe.request_id LIMIT $3",
+                after_date,
+                after_id,
+                limit
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        ExceptionList::InForce => {
+            sqlx::query_scalar!(
+                "SELECT pe.request_id FROM policy_exceptions pe
+                 JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+                 WHERE pe.expires_on >= $1 AND pe.starts_on <= $1
+                   AND (pe.expires_on, pe.request_id) > ($2, $3)
+                 ORDER BY pe.expires_on, pe.request_id LIMIT $4",
+                day,
+                after_date,
+                after_id,
+                limit
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        ExceptionList::Expired => {
+            let (after_date, after_id) =
+                after.unwrap_or((time::macros::date!(9999 - 12 - 31), i64::MAX));
+            sqlx::query_scalar!(
+                "SELECT pe.request_id FROM policy_exceptions pe
+                 JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+                 WHERE pe.expires_on < $1
+                   AND (pe.expires_on, pe.request_id) < ($2, $3)
+                 ORDER BY pe.expires_on DESC, pe.request_id DESC LIMIT $4",
+                day,
+                after_date,
+                after_id,
+                limit
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
+    exceptions_by_request(conn, &ids).await
+}
+
+/// The exceptions asked for by these requests, in the order given.
+async fn exceptions_by_request(
+    conn: &mut PgConnection,
+    request_ids: &[i64],
+) -> sqlx::Result<Vec<PolicyException>> {
+    if request_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query_as!(
         PolicyException,
         r#"SELECT pe.request_id, a.reference AS request_reference, a.status AS "request_status: RequestStatus",
                   pe.policy_id, p.reference AS policy_reference, p.title AS policy_title,
                   u.display_name AS requester_name, pe.scope, pe.justification,
                   pe.compensating_controls, pe.starts_on, pe.expires_on,
                   d.id AS "decision_id?", d.reference AS "decision_reference?"
-           FROM (-- Each arm reads an index: requests by status, exceptions by expiry.
-                 SELECT pe.request_id FROM approval_requests a
-                 JOIN policy_exceptions pe ON pe.request_id = a.id
-                 WHERE a.status IN ('draft', 'open') AND a.kind = 'policy_exception'
-                 UNION
-                 SELECT pe.request_id FROM policy_exceptions pe
-                 JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
-                 WHERE pe.expires_on >= $1::date - $3::integer AND pe.starts_on <= $1
-           ) watched
-           JOIN policy_exceptions pe ON pe.request_id = watched.request_id
+           FROM policy_exceptions pe
            JOIN approval_requests a ON a.id = pe.request_id
            JOIN policies p ON p.id = pe.policy_id
            JOIN users u ON u.id = a.requester_id
            LEFT JOIN decisions d ON d.request_id = a.id
-           ORDER BY a.status IN ('draft', 'open') DESC, pe.expires_on DESC, a.id DESC
-           LIMIT $2"#,
-        day,
-        limit,
-        RECENTLY_EXPIRED_DAYS as i32
+           WHERE pe.request_id = ANY($1)"#,
+        request_ids
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    let mut by_id: std::collections::HashMap<i64, PolicyException> =
+        rows.into_iter().map(|row| (row.request_id, row)).collect();
+    Ok(request_ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .collect())
 }
 
 /// A risk a policy mitigates.

@@ -123,6 +123,8 @@ pub struct Risk {
     pub owner_id: i64,
     pub owner_name: String,
     /// The projects and objectives it touches: ids and references, in reference order.
+    /// Read only with [`Links::Read`] (its page, its form, the register export); empty in
+    /// lists, which do not show them.
     pub project_ids: Vec<i64>,
     pub project_references: Vec<String>,
     pub objective_ids: Vec<i64>,
@@ -239,6 +241,16 @@ pub struct RiskQuery {
     /// Continue after this (sort key, reference).
     pub after: Option<(String, String)>,
     pub limit: i64,
+    pub links: Links,
+}
+
+/// Whether a read includes the projects and objectives each risk touches: two look-ups
+/// per risk, more than half the cost of reading a list's rows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    Read,
+    #[default]
+    Skip,
 }
 
 /// The orders the register lists in.
@@ -333,7 +345,7 @@ pub struct RiskRow {
 pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Result<Vec<RiskRow>> {
     let page = listing::select_ids(conn, query.selection()).await?;
     let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
-    let risks = by_ids(conn, &ids).await?;
+    let risks = by_ids(conn, &ids, query.links).await?;
     Ok(listing::in_page_order(&page, risks, |risk| risk.id)
         .into_iter()
         .map(|(risk, sort_key)| RiskRow { risk, sort_key })
@@ -341,15 +353,28 @@ pub async fn find_risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Res
 }
 
 /// The risks with these ids, in no particular order.
-pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Risk>> {
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64], links: Links) -> sqlx::Result<Vec<Risk>> {
+    // The look-ups sit in CASE arms, which PostgreSQL does not evaluate when skipped.
     let rows = sqlx::query!(
         r#"SELECT r.id, r.reference, r.title, r.description, r.category_id,
                   c.name AS category_name, c.appetite, r.owner_id,
                   u.display_name AS owner_name,
-                  coalesce(links.project_ids, '{}') AS "project_ids!",
-                  coalesce(links.project_references, '{}') AS "project_references!",
-                  coalesce(goals.objective_ids, '{}') AS "objective_ids!",
-                  coalesce(goals.objective_references, '{}') AS "objective_references!",
+                  coalesce(CASE WHEN $2 THEN (
+                      SELECT array_agg(p.id ORDER BY p.reference)
+                      FROM risk_projects rp JOIN projects p ON p.id = rp.project_id
+                      WHERE rp.risk_id = r.id) END, '{}') AS "project_ids!",
+                  coalesce(CASE WHEN $2 THEN (
+                      SELECT array_agg(p.reference ORDER BY p.reference)
+                      FROM risk_projects rp JOIN projects p ON p.id = rp.project_id
+                      WHERE rp.risk_id = r.id) END, '{}') AS "project_references!",
+                  coalesce(CASE WHEN $2 THEN (
+                      SELECT array_agg(o.id ORDER BY o.reference)
+                      FROM risk_objectives ro JOIN objectives o ON o.id = ro.objective_id
+                      WHERE ro.risk_id = r.id) END, '{}') AS "objective_ids!",
+                  coalesce(CASE WHEN $2 THEN (
+                      SELECT array_agg(o.reference ORDER BY o.reference)
+                      FROM risk_objectives ro JOIN objectives o ON o.id = ro.objective_id
+                      WHERE ro.risk_id = r.id) END, '{}') AS "objective_references!",
                   r.likelihood, r.impact, r.controls,
                   r.residual_likelihood, r.residual_impact,
                   r.treatment AS "treatment: Treatment", r.treatment_plan,
@@ -359,18 +384,9 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Ri
            FROM risks r
            JOIN risk_categories c ON c.id = r.category_id
            JOIN users u ON u.id = r.owner_id
-           LEFT JOIN LATERAL (
-               SELECT array_agg(p.id ORDER BY p.reference) AS project_ids,
-                      array_agg(p.reference ORDER BY p.reference) AS project_references
-               FROM risk_projects rp JOIN projects p ON p.id = rp.project_id
-               WHERE rp.risk_id = r.id) links ON true
-           LEFT JOIN LATERAL (
-               SELECT array_agg(o.id ORDER BY o.reference) AS objective_ids,
-                      array_agg(o.reference ORDER BY o.reference) AS objective_references
-               FROM risk_objectives ro JOIN objectives o ON o.id = ro.objective_id
-               WHERE ro.risk_id = r.id) goals ON true
            WHERE r.id = ANY($1)"#,
-        ids
+        ids,
+        links == Links::Read
     )
     .fetch_all(conn)
     .await?;
@@ -418,7 +434,7 @@ pub async fn risk_lists<const N: usize>(
     listing::several_pages(
         conn,
         selections,
-        async |conn, ids| by_ids(conn, ids).await,
+        async |conn, ids| by_ids(conn, ids, Links::Skip).await,
         |risk| risk.id,
     )
     .await
@@ -434,7 +450,7 @@ pub async fn risks(conn: &mut PgConnection, query: &RiskQuery) -> sqlx::Result<V
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Risk>> {
-    Ok(by_ids(conn, &[id]).await?.pop())
+    Ok(by_ids(conn, &[id], Links::Read).await?.pop())
 }
 
 /// A risk's editable fields, validated.
@@ -705,7 +721,8 @@ impl PastRisk {
 }
 
 /// The register as it stood just before `moment`: risks recorded by then, each with the
-/// last assessment made before it (keyset paging on the reference).
+/// last assessment made before it, in number order (`RSK-9999` before `RSK-10000`), a page
+/// continuing after the reference `after`.
 pub async fn as_of(
     conn: &mut PgConnection,
     moment: OffsetDateTime,
@@ -732,8 +749,8 @@ pub async fn as_of(
                LIMIT 1
            ) a
            -- Not `$2 IS NULL OR ...`: its generic plan could not start the index at $2.
-           WHERE r.reference > coalesce($2::text, '')
-           ORDER BY r.reference
+           WHERE reference_order(r.reference) > coalesce(reference_order($2::text), '')
+           ORDER BY reference_order(r.reference)
            LIMIT $3"#,
         moment,
         after,

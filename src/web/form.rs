@@ -115,14 +115,11 @@ pub fn optional_date(
     if text.is_empty() {
         return None;
     }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(text, &format) {
-        Ok(date) => Some(date),
-        Err(_) => {
-            errors.add(field, "Enter a date as YYYY-MM-DD, for example 2026-03-31.");
-            None
-        }
+    let date = crate::common::dates::parse_iso(text);
+    if date.is_none() {
+        errors.add(field, "Enter a date as YYYY-MM-DD, for example 2026-03-31.");
     }
+    date
 }
 
 /// Reads a choice among `T`'s values (an enum with `FromStr`).

@@ -476,6 +476,27 @@ async fn the_demo_control_library_shows_coverage_gaps_and_expired_evidence() {
     let not_applicable: usize = iso[1].parse().unwrap();
     assert!(covered >= 10, "{iso:?}");
     assert_eq!(not_applicable, 2);
+    // The overview reads the current state in one statement; each framework's report
+    // rebuilds the same moment from the history: they agree on every framework.
+    let mut conn = app.pool.acquire().await.unwrap();
+    let summaries = quorum::compliance::repo::summaries_now(&mut conn)
+        .await
+        .unwrap();
+    let frameworks = quorum::compliance::repo::frameworks(&mut conn)
+        .await
+        .unwrap();
+    assert!(frameworks.len() >= 3);
+    for framework in frameworks {
+        let rows = quorum::compliance::repo::coverage(
+            &mut conn,
+            framework.id,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+        let from_history = quorum::compliance::repo::CoverageSummary::of(&rows);
+        assert_eq!(summaries[&framework.id], from_history, "{}", framework.code);
+    }
     let (_, gaps) = board
         .page("/compliance/frameworks/iso27001_2022?gaps=1")
         .await;

@@ -199,6 +199,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/manage/policies", Access::Roles(&[Role::ItManager])),
     (
         "GET",
+        "/manage/policies/exceptions",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
         "/manage/policies/new",
         Access::Roles(&[Role::ItManager]),
     ),
@@ -269,6 +274,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(&[Role::ItManager]),
     ),
     ("GET", "/board/policies", Access::Roles(&[Role::Board])),
+    (
+        "GET",
+        "/board/policies/exceptions",
+        Access::Roles(&[Role::Board]),
+    ),
     (
         "GET",
         "/board/policies/{policy}",
@@ -369,6 +379,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(&[Role::Auditor]),
     ),
     ("GET", "/audit/policies", Access::Roles(&[Role::Auditor])),
+    (
+        "GET",
+        "/audit/policies/exceptions",
+        Access::Roles(&[Role::Auditor]),
+    ),
     (
         "GET",
         "/audit/policies/{policy}",

@@ -366,6 +366,32 @@ async fn register_pages_join_up_without_gaps_or_repeats() {
         assert!(direct.len() > 150, "{} risks: a few pages", direct.len());
         assert_eq!(walked, direct, "{expected_order}");
     }
+    // The register as it stood a moment ago pages the same way, after a reference.
+    let moment = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = quorum::risks::repo::as_of(&mut conn, moment, after.as_deref(), 51)
+            .await
+            .unwrap();
+        let full = page.len() == 51;
+        let shown = &page[..page.len().min(50)];
+        walked.extend(shown.iter().map(|risk| risk.reference.clone()));
+        match shown.last() {
+            Some(last) if full => after = Some(last.reference.clone()),
+            _ => break,
+        }
+    }
+    let assessed: Vec<String> = sqlx::query_scalar(
+        "SELECT reference FROM risks r
+         WHERE EXISTS (SELECT FROM risk_assessments a WHERE a.risk_id = r.id)
+         ORDER BY length(reference), reference",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert!(assessed.len() > 150, "{} risks assessed", assessed.len());
+    assert_eq!(walked, assessed, "the register as of a moment");
     let last: Vec<String> = sqlx::query_scalar(
         "SELECT reference FROM risks ORDER BY length(reference) DESC, reference DESC LIMIT 3",
     )
@@ -427,6 +453,136 @@ async fn open_request_pages_join_up_without_gaps_or_repeats() {
     // A malformed position is the first page, not an error.
     let (status, _) = member
         .page("/board/requests?after_due=9999-99-99&after_id=x")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Each watched list of policy exceptions, a page at a time, shows its exceptions once and
+/// in its order (in force soonest to expire, expired latest first, many on the same day);
+/// the register's panel counts them and shows the most pressing.
+#[tokio::test]
+async fn exception_lists_page_in_their_order_and_the_register_counts_them() {
+    let app = TestApp::spawn().await;
+    generate(&app, 0.2, 0).await;
+    let mut owner = app.owner_connection().await;
+    // Many in force and many expired, several on the same day.
+    sqlx::query(
+        "UPDATE policy_exceptions SET
+                starts_on = current_date - 200,
+                expires_on = CASE WHEN request_id % 2 = 0
+                                  THEN current_date + (request_id % 7)::integer
+                                  ELSE current_date - 1 - (request_id % 5)::integer END",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let board = app.signed_in("member@example.com", &[Role::Board]).await;
+    for (list, order) in [
+        (
+            "in_force",
+            "WHERE pe.expires_on >= current_date AND pe.starts_on <= current_date \
+             ORDER BY pe.expires_on, pe.request_id",
+        ),
+        (
+            "expired",
+            "WHERE pe.expires_on < current_date ORDER BY pe.expires_on DESC, pe.request_id DESC",
+        ),
+    ] {
+        let direct: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT '/board/requests/' || pe.request_id FROM policy_exceptions pe
+             JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved' {order}"
+        ))
+        .fetch_all(&mut owner)
+        .await
+        .unwrap();
+        assert!(direct.len() > 50, "{list}: {} exceptions", direct.len());
+        let mut walked = Vec::new();
+        let mut path = format!("/board/policies/exceptions?list={list}");
+        loop {
+            let (status, html) = board.page(&path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            let table = html.split("<tbody>").nth(1).unwrap();
+            walked.extend(
+                table
+                    .split("<a href=\"")
+                    .skip(1)
+                    .map(|link| link.split('"').next().unwrap().to_owned())
+                    .filter(|href| href.starts_with("/board/requests/")),
+            );
+            match table.split("&amp;after_date=").nth(1) {
+                Some(next) => {
+                    let query = next.split('"').next().unwrap().replace("&amp;", "&");
+                    path = format!("/board/policies/exceptions?list={list}&after_date={query}");
+                }
+                None => break,
+            }
+        }
+        assert_eq!(walked, direct, "{list}");
+    }
+    let count = |condition: &str| {
+        format!(
+            "SELECT count(*) FROM policy_exceptions pe
+             JOIN approval_requests a ON a.id = pe.request_id AND a.status = 'approved'
+             WHERE {condition}"
+        )
+    };
+    let in_force: i64 = sqlx::query_scalar(&count(
+        "pe.expires_on >= current_date AND pe.starts_on <= current_date",
+    ))
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    let recently_expired: i64 = sqlx::query_scalar(&count(
+        "pe.expires_on < current_date AND pe.expires_on >= current_date - 90",
+    ))
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    let awaiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM approval_requests
+         WHERE kind = 'policy_exception' AND status IN ('draft', 'open')",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    let (_, register) = board.page("/board/policies").await;
+    let panel = register.split(r#"id="policy-exceptions""#).nth(1).unwrap();
+    for expected in [
+        format!("<strong>{awaiting}</strong> awaiting the board"),
+        format!("<strong>{in_force}</strong> in force"),
+        format!("<strong>{recently_expired}</strong> expired in the last 90 days"),
+    ] {
+        assert!(panel.contains(&expected), "{expected}");
+    }
+    // The panel shows ten: those awaiting the board first, then the soonest to expire.
+    let shown = panel
+        .split("<tbody>")
+        .nth(1)
+        .unwrap()
+        .matches("<tr>")
+        .count();
+    assert_eq!(shown, 10);
+    let first_state = if awaiting > 0 {
+        "Awaiting the board"
+    } else {
+        "In force"
+    };
+    assert!(
+        panel
+            .split("<tbody>")
+            .nth(1)
+            .unwrap()
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .contains(first_state)
+    );
+    // Later pages of the register leave the panel out; a malformed position is the
+    // first page.
+    let (_, second) = board.page("/board/policies?after=x&after_ref=POL-1").await;
+    assert!(!second.contains(r#"id="policy-exceptions""#));
+    let (status, _) = board
+        .page("/board/policies/exceptions?list=nonsense&after_date=9999-99-99&after_id=x")
         .await;
     assert_eq!(status, StatusCode::OK);
 }
