@@ -23,3 +23,41 @@ document.addEventListener("submit", (event) => {
   }
   form.dataset.submitting = "true";
 });
+
+// A field that names a person or a record (<input list="..." data-suggest="/route">)
+// takes an email or reference typed in full; as the person types, its datalist is filled
+// with suggestions from the route (the page itself never lists a whole register).
+(() => {
+  const timers = new WeakMap();
+  document.addEventListener("input", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.dataset.suggest || !input.list) {
+      return;
+    }
+    window.clearTimeout(timers.get(input));
+    timers.set(input, window.setTimeout(async () => {
+      const typed = input.value.trim();
+      const list = input.list;
+      if (typed === "") {
+        list.replaceChildren();
+        return;
+      }
+      const url = `${input.dataset.suggest}?q=${encodeURIComponent(typed)}`;
+      try {
+        const response = await fetch(url, { headers: { Accept: "application/json" } });
+        if (!response.ok || input.value.trim() !== typed) {
+          return;
+        }
+        const suggestions = await response.json();
+        list.replaceChildren(...suggestions.map(({ value, label }) => {
+          const option = document.createElement("option");
+          option.value = value;
+          option.textContent = label;
+          return option;
+        }));
+      } catch {
+        // Suggestions are a convenience: the field still takes what is typed.
+      }
+    }, 150));
+  });
+})();

@@ -22,7 +22,8 @@ use tower_sessions::Session;
 
 use crate::audit::{self, Context};
 use crate::common::dates::today;
-use crate::users::{Role, repo::PersonOption};
+use crate::users::Role;
+use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form, RecordOption};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
@@ -451,8 +452,9 @@ struct ControlForm {
     title: String,
     #[serde(default)]
     description: String,
+    /// Who owns it: an IT manager's email or name.
     #[serde(default)]
-    owner_id: String,
+    owner: String,
     #[serde(default)]
     frequency: String,
     #[serde(default)]
@@ -471,7 +473,7 @@ struct ControlForm {
 
 /// What the control form offers.
 struct Choices {
-    owners: Vec<PersonOption>,
+    owner: PersonField,
     requirements: Vec<repo::RequirementOption>,
     policies: Vec<RecordOption>,
     risks: Vec<RecordOption>,
@@ -496,12 +498,12 @@ fn chosen_ids(
 }
 
 impl ControlForm {
-    fn from_control(control: &Control) -> Self {
+    fn from_control(control: &Control, owner_email: String) -> Self {
         let texts = |ids: &[i64]| ids.iter().map(i64::to_string).collect();
         Self {
             title: control.title.clone(),
             description: control.description.clone(),
-            owner_id: control.owner_id.to_string(),
+            owner: owner_email,
             frequency: control.frequency.as_str().to_owned(),
             implementation: control.implementation.as_str().to_owned(),
             na_justification: control.na_justification.clone(),
@@ -516,14 +518,12 @@ impl ControlForm {
         let mut errors = FieldErrors::new();
         let title = form::required_text(&mut errors, "title", &self.title, 200);
         let description = form::bounded_text(&mut errors, "description", &self.description, 10_000);
-        let owner_id = self
-            .owner_id
-            .parse::<i64>()
-            .ok()
-            .filter(|id| choices.owners.iter().any(|o| o.id == *id));
-        if owner_id.is_none() {
-            errors.add("owner_id", "Choose who owns the control.");
-        }
+        let owner_id = choices.owner.id(
+            &mut errors,
+            "owner",
+            Role::ItManager,
+            "Say who owns the control.",
+        );
         let frequency =
             form::required_choice::<Frequency>(&mut errors, "frequency", &self.frequency);
         let implementation = form::required_choice::<Implementation>(
@@ -591,7 +591,7 @@ impl ControlFormPage {
     ) -> AppResult<Self> {
         let mut conn = state.pool.acquire().await?;
         let choices = Choices {
-            owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
+            owner: PersonField::resolve(&mut conn, Role::ItManager, &form.owner).await?,
             requirements: repo::requirement_options(&mut conn).await?,
             policies: crate::policies::repo::options(&mut conn, 1000).await?,
             risks: crate::risks::repo::options(&mut conn, 1000).await?,
@@ -654,7 +654,7 @@ async fn new_page(
     ItManager(user): ItManager,
 ) -> AppResult<ControlFormPage> {
     let form = ControlForm {
-        owner_id: user.id.to_string(),
+        owner: user.email.clone(),
         frequency: Frequency::Quarterly.as_str().to_owned(),
         implementation: Implementation::NotStarted.as_str().to_owned(),
         ..ControlForm::default()
@@ -700,13 +700,15 @@ async fn edit_page(
     ItManager(_user): ItManager,
     Path(id): Path<i64>,
 ) -> AppResult<ControlFormPage> {
-    let control = {
+    let (control, owner_email) = {
         let mut conn = state.pool.acquire().await?;
-        repo::get(&mut conn, id, today())
+        let control = repo::get(&mut conn, id, today())
             .await?
-            .ok_or(AppError::NotFound)?
+            .ok_or(AppError::NotFound)?;
+        let owner_email = crate::users::repo::email_of(&mut conn, control.owner_id).await?;
+        (control, owner_email.unwrap_or_default())
     };
-    let form = ControlForm::from_control(&control);
+    let form = ControlForm::from_control(&control, owner_email);
     ControlFormPage::new(&state, ctx, Some(control), form).await
 }
 

@@ -16,7 +16,8 @@ use super::repo::{Policy, PolicySettings, Version, VersionText};
 use super::{locked, repo};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
-use crate::users::{Role, repo::PersonOption};
+use crate::users::Role;
+use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
@@ -35,8 +36,9 @@ pub(super) struct PolicyForm {
     pub(super) change_note: String,
     #[serde(default)]
     pub(super) category: String,
+    /// Who owns it: an IT manager's email or name.
     #[serde(default)]
-    pub(super) owner_id: String,
+    pub(super) owner: String,
     #[serde(default)]
     pub(super) review_interval_months: String,
     /// The policy's version when the form was opened (optimistic concurrency).
@@ -45,23 +47,20 @@ pub(super) struct PolicyForm {
 }
 
 impl PolicyForm {
-    fn from_policy(policy: &Policy, latest: &Version) -> Self {
+    fn from_policy(policy: &Policy, latest: &Version, owner_email: String) -> Self {
         Self {
             title: latest.title.clone(),
             scope: latest.scope.clone(),
             body: latest.body.clone(),
             change_note: String::new(),
             category: policy.category.as_str().to_owned(),
-            owner_id: policy.owner_id.to_string(),
+            owner: owner_email,
             review_interval_months: policy.review_interval_months.to_string(),
             version: policy.version,
         }
     }
 
-    fn validate(
-        &self,
-        owners: &[PersonOption],
-    ) -> Result<(PolicySettings, VersionText), FieldErrors> {
+    fn validate(&self, owner: &PersonField) -> Result<(PolicySettings, VersionText), FieldErrors> {
         let mut errors = FieldErrors::new();
         let title = form::required_text(&mut errors, "title", &self.title, 200);
         let scope = form::required_text(&mut errors, "scope", &self.scope, 2_000);
@@ -69,14 +68,12 @@ impl PolicyForm {
         let change_note = form::bounded_text(&mut errors, "change_note", &self.change_note, 2_000);
         let category =
             form::required_choice::<PolicyCategory>(&mut errors, "category", &self.category);
-        let owner_id = self
-            .owner_id
-            .parse::<i64>()
-            .ok()
-            .filter(|id| owners.iter().any(|owner| owner.id == *id));
-        if owner_id.is_none() {
-            errors.add("owner_id", "Choose who owns the policy.");
-        }
+        let owner_id = owner.id(
+            &mut errors,
+            "owner",
+            Role::ItManager,
+            "Say who owns the policy.",
+        );
         let interval = self
             .review_interval_months
             .trim()
@@ -113,7 +110,8 @@ pub(super) struct PolicyFormPage {
     pub(super) policy: Option<Policy>,
     pub(super) form: PolicyForm,
     pub(super) errors: FieldErrors,
-    pub(super) owners: Vec<PersonOption>,
+    /// Who the owner field names.
+    pub(super) owner: PersonField,
     /// Why the change was not saved, when it is not about one field.
     pub(super) refusal: Option<String>,
 }
@@ -126,12 +124,13 @@ impl PolicyFormPage {
         policy: Option<Policy>,
         form: PolicyForm,
     ) -> AppResult<Self> {
+        let owner = PersonField::resolve(conn, Role::ItManager, &form.owner).await?;
         Ok(Self {
             ctx,
             policy,
             form,
             errors: FieldErrors::new(),
-            owners: crate::users::repo::active_with_role(conn, Role::ItManager).await?,
+            owner,
             refusal: None,
         })
     }
@@ -159,7 +158,7 @@ pub(super) async fn new_page(
     ItManager(user): ItManager,
 ) -> AppResult<PolicyFormPage> {
     let form = PolicyForm {
-        owner_id: user.id.to_string(),
+        owner: user.email.clone(),
         review_interval_months: "12".to_owned(),
         ..PolicyForm::default()
     };
@@ -178,7 +177,7 @@ pub(super) async fn create(
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
     let page = PolicyFormPage::new(&mut tx, ctx, None, form).await?;
-    let (settings, text) = match page.form.validate(&page.owners) {
+    let (settings, text) = match page.form.validate(&page.owner) {
         Ok(valid) => valid,
         Err(errors) => return Ok(page.refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
     };
@@ -211,7 +210,10 @@ pub(super) async fn edit_page(
         .ok_or(AppError::NotFound)?;
     let versions = repo::versions(&mut conn, id).await?;
     let latest = versions.first().ok_or(AppError::NotFound)?;
-    let form = PolicyForm::from_policy(&policy, latest);
+    let owner_email = crate::users::repo::email_of(&mut conn, policy.owner_id)
+        .await?
+        .unwrap_or_default();
+    let form = PolicyForm::from_policy(&policy, latest, owner_email);
     let mut page = PolicyFormPage::new(&mut conn, ctx, Some(policy), form).await?;
     page.refusal = edit_refusal(page.policy.as_ref());
     Ok(page)
@@ -253,7 +255,7 @@ pub(super) async fn save_edit(
         .next()
         .ok_or(AppError::NotFound)?;
     let page = PolicyFormPage::new(&mut tx, ctx, Some(policy.clone()), form).await?;
-    let (settings, text) = match page.form.validate(&page.owners) {
+    let (settings, text) = match page.form.validate(&page.owner) {
         Ok(valid) => valid,
         Err(errors) => return Ok(page.refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
     };

@@ -264,8 +264,6 @@ pub(super) struct PolicyPage {
     pub(super) risks: Vec<LinkedRisk>,
     /// The controls that put it into practice.
     pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
-    /// Risks offered when linking.
-    pub(super) risk_choices: Vec<crate::web::form::RecordOption>,
     pub(super) link_form: RiskLinkForm,
     pub(super) retire_form: RetireForm,
     pub(super) review_form: ReviewForm,
@@ -314,17 +312,11 @@ pub(super) async fn policy_page(
         .find(|v| v.number == shown_number)
         .map(|v| text::render_markdown(&v.body))
         .unwrap_or_else(|| text::render_markdown(""));
-    let risk_choices = if area.changes_records() {
-        crate::risks::repo::options(conn, 1000).await?
-    } else {
-        Vec::new()
-    };
     Ok(PolicyPage {
         ctx,
         exceptions: repo::exceptions_of(conn, id, 200).await?,
         risks: repo::linked_risks(conn, id).await?,
         controls: crate::compliance::repo::controls_for_policy(conn, id).await?,
-        risk_choices,
         link_form: RiskLinkForm::default(),
         retire_form: RetireForm::default(),
         review_form: ReviewForm::default(),

@@ -16,7 +16,8 @@ use super::repo::{
 use super::{ensure_manages, load_project};
 use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
-use crate::users::{Role, repo as users_repo, repo::PersonOption};
+use crate::users::Role;
+use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::{
@@ -38,11 +39,12 @@ pub(super) struct ListQuery {
 }
 
 impl ListQuery {
-    fn to_query(&self, limit: i64) -> ProjectQuery {
+    /// The list's query, with the manager filter as resolved.
+    fn to_query(&self, manager_id: Option<i64>, limit: i64) -> ProjectQuery {
         let chosen = |value: &Option<String>| value.as_deref().and_then(form::optional);
         ProjectQuery {
             phase: chosen(&self.phase).and_then(|p| p.parse::<Phase>().ok()),
-            manager_id: chosen(&self.manager).and_then(|id| id.parse().ok()),
+            manager_id,
             rag: chosen(&self.rag).and_then(|rag| RagFilter::parse(&rag)),
             objective_id: chosen(&self.objective).and_then(|id| id.parse().ok()),
             order: self.order(),
@@ -90,7 +92,8 @@ pub(super) struct ProjectListPage {
     query: ListQuery,
     projects: Vec<Project>,
     next_page: Option<String>,
-    managers: Vec<PersonOption>,
+    /// Why the manager filter named nobody, when it did not.
+    manager_error: Option<String>,
     objectives: Vec<Objective>,
     today: time::Date,
     /// `/manage` or `/board`: where the list and its links live.
@@ -106,7 +109,25 @@ impl ProjectListPage {
         area: Area,
     ) -> AppResult<Self> {
         let mut conn = state.pool.acquire().await?;
-        let rows = repo::find_projects(&mut conn, &query.to_query(fetch_limit(PAGE_SIZE))).await?;
+        // The manager filter is typed (an email or name): a filter that names nobody lists
+        // nothing and says why, rather than every project.
+        let typed_manager = query.manager.as_deref().unwrap_or_default();
+        let manager = PersonField::resolve(&mut conn, Role::ItManager, typed_manager).await?;
+        let mut errors = FieldErrors::new();
+        let manager_id = match manager {
+            PersonField::Empty => Ok(None),
+            named => named
+                .id(&mut errors, "manager", Role::ItManager, "")
+                .map(Some)
+                .ok_or(()),
+        };
+        let rows = match manager_id {
+            Ok(manager_id) => {
+                let listed = query.to_query(manager_id, fetch_limit(PAGE_SIZE));
+                repo::find_projects(&mut conn, &listed).await?
+            }
+            Err(()) => Vec::new(),
+        };
         let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
             (row.sort_key.clone(), row.project.reference.clone())
         });
@@ -121,7 +142,7 @@ impl ProjectListPage {
             ctx,
             projects: page.items.into_iter().map(|row| row.project).collect(),
             next_page,
-            managers: users_repo::active_with_role(&mut conn, Role::ItManager).await?,
+            manager_error: errors.get("manager").map(str::to_owned),
             objectives: repo::list_objectives(&mut conn).await?,
             query,
             today: today(),
@@ -149,8 +170,9 @@ pub struct ProjectForm {
     description: String,
     #[serde(default)]
     sponsor: String,
+    /// Who runs it: an IT manager's email or name.
     #[serde(default)]
-    manager_id: String,
+    manager: String,
     #[serde(default)]
     objective_id: String,
     #[serde(default)]
@@ -166,12 +188,12 @@ pub struct ProjectForm {
 }
 
 impl ProjectForm {
-    fn from_project(project: &Project) -> Self {
+    fn from_project(project: &Project, manager_email: String) -> Self {
         Self {
             name: project.name.clone(),
             description: project.description.clone(),
             sponsor: project.sponsor.clone(),
-            manager_id: project.manager_id.to_string(),
+            manager: manager_email,
             objective_id: project.objective_id.to_string(),
             start_date: project.start_date.to_string(),
             planned_end_date: project.planned_end_date.to_string(),
@@ -184,7 +206,7 @@ impl ProjectForm {
     /// Checks every field; `phases` are those the project may move to (new: proposed).
     fn validate(
         &self,
-        managers: &[PersonOption],
+        manager: &PersonField,
         objectives: &[Objective],
         phases: &[Phase],
     ) -> Result<ProjectFields, FieldErrors> {
@@ -192,14 +214,12 @@ impl ProjectForm {
         let name = form::required_text(&mut errors, "name", &self.name, 200);
         let description = form::bounded_text(&mut errors, "description", &self.description, 10_000);
         let sponsor = form::required_text(&mut errors, "sponsor", &self.sponsor, 200);
-        let manager_id = self
-            .manager_id
-            .parse::<i64>()
-            .ok()
-            .filter(|id| managers.iter().any(|manager| manager.id == *id));
-        if manager_id.is_none() {
-            errors.add("manager_id", "Choose the IT manager who runs the project.");
-        }
+        let manager_id = manager.id(
+            &mut errors,
+            "manager",
+            Role::ItManager,
+            "Say which IT manager runs the project.",
+        );
         let objective_id = self
             .objective_id
             .parse::<i64>()
@@ -257,7 +277,8 @@ pub(super) struct ProjectFormPage {
     project: Option<Project>,
     form: ProjectForm,
     errors: FieldErrors,
-    managers: Vec<PersonOption>,
+    /// Who the manager field names.
+    manager: PersonField,
     objectives: Vec<Objective>,
     phases: Vec<Phase>,
     cadences: &'static [Cadence],
@@ -277,12 +298,13 @@ impl ProjectFormPage {
             .as_ref()
             .map(|project| project.phase().manager_transitions().to_vec())
             .unwrap_or_else(|| vec![Phase::Proposed]);
+        let manager = PersonField::resolve(&mut conn, Role::ItManager, &form.manager).await?;
         Ok(Self {
             ctx,
             project,
             form,
             errors,
-            managers: users_repo::active_with_role(&mut conn, Role::ItManager).await?,
+            manager,
             objectives: repo::list_objectives(&mut conn).await?,
             phases,
             cadences: Cadence::ALL,
@@ -306,7 +328,7 @@ pub(super) async fn new_page(
     ItManager(user): ItManager,
 ) -> AppResult<ProjectFormPage> {
     let form = ProjectForm {
-        manager_id: user.id.to_string(),
+        manager: user.email.clone(),
         reporting_cadence: Cadence::Monthly.as_str().to_owned(),
         ..ProjectForm::default()
     };
@@ -324,7 +346,7 @@ pub(super) async fn create(
     let page = ProjectFormPage::new(&state, ctx, None, form, FieldErrors::new()).await?;
     let fields = match page
         .form
-        .validate(&page.managers, &page.objectives, &page.phases)
+        .validate(&page.manager, &page.objectives, &page.phases)
     {
         Ok(fields) => fields,
         Err(errors) => return Ok(ProjectFormPage { errors, ..page }.refused()),
@@ -444,7 +466,8 @@ pub(super) async fn edit_page(
 ) -> AppResult<ProjectFormPage> {
     let project = load_project(&state, id).await?;
     ensure_manages(&user, &project)?;
-    let form = ProjectForm::from_project(&project);
+    // Only its manager edits a project: the field starts with their email.
+    let form = ProjectForm::from_project(&project, user.email.clone());
     ProjectFormPage::new(&state, ctx, Some(project), form, FieldErrors::new()).await
 }
 
@@ -463,7 +486,7 @@ pub(super) async fn update(
         ProjectFormPage::new(&state, ctx, Some(before.clone()), form, FieldErrors::new()).await?;
     let fields = match page
         .form
-        .validate(&page.managers, &page.objectives, &page.phases)
+        .validate(&page.manager, &page.objectives, &page.phases)
     {
         Ok(fields) => fields,
         Err(errors) => return Ok(ProjectFormPage { errors, ..page }.refused()),

@@ -15,7 +15,8 @@ use super::{model, repo};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::projects::repo::{Objective, Project, ProjectQuery};
-use crate::users::{Role, repo::PersonOption};
+use crate::users::Role;
+use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
@@ -30,8 +31,9 @@ pub(super) struct RiskForm {
     pub(super) description: String,
     #[serde(default)]
     pub(super) category_id: String,
+    /// Who owns it: an IT manager's email or name.
     #[serde(default)]
-    pub(super) owner_id: String,
+    pub(super) owner: String,
     /// Repeated fields: every project and objective chosen.
     #[serde(default)]
     pub(super) project_ids: Vec<String>,
@@ -62,19 +64,19 @@ pub(super) struct RiskForm {
 /// What the form offers to choose from.
 pub(super) struct Choices {
     pub(super) categories: Vec<Category>,
-    pub(super) owners: Vec<PersonOption>,
+    pub(super) owner: PersonField,
     pub(super) projects: Vec<Project>,
     pub(super) objectives: Vec<Objective>,
 }
 
 impl RiskForm {
-    fn from_risk(risk: &Risk) -> Self {
+    fn from_risk(risk: &Risk, owner_email: String) -> Self {
         let ids = |values: &[i64]| values.iter().map(i64::to_string).collect();
         Self {
             title: risk.title.clone(),
             description: risk.description.clone(),
             category_id: risk.category_id.to_string(),
-            owner_id: risk.owner_id.to_string(),
+            owner: owner_email,
             project_ids: ids(&risk.project_ids),
             objective_ids: ids(&risk.objective_ids),
             likelihood: risk.likelihood.to_string(),
@@ -106,7 +108,6 @@ impl RiskForm {
             found
         };
         let category_ids: Vec<i64> = choices.categories.iter().map(|c| c.id).collect();
-        let owner_ids: Vec<i64> = choices.owners.iter().map(|o| o.id).collect();
         let category_id = pick(
             &mut errors,
             "category_id",
@@ -114,12 +115,11 @@ impl RiskForm {
             &category_ids,
             "Choose a category.",
         );
-        let owner_id = pick(
+        let owner_id = choices.owner.id(
             &mut errors,
-            "owner_id",
-            &self.owner_id,
-            &owner_ids,
-            "Choose who owns the risk.",
+            "owner",
+            Role::ItManager,
+            "Say who owns the risk.",
         );
         let pick_many =
             |errors: &mut FieldErrors, field: &'static str, texts: &[String], ids: Vec<i64>| {
@@ -230,7 +230,7 @@ impl RiskFormPage {
         let mut conn = state.pool.acquire().await?;
         let choices = Choices {
             categories: repo::categories(&mut conn).await?,
-            owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
+            owner: PersonField::resolve(&mut conn, Role::ItManager, &form.owner).await?,
             projects: crate::projects::repo::projects(&mut conn, &ProjectQuery::all(500)).await?,
             objectives: crate::projects::repo::list_objectives(&mut conn).await?,
         };
@@ -279,7 +279,7 @@ pub(super) async fn new_page(
     ItManager(user): ItManager,
 ) -> AppResult<RiskFormPage> {
     let form = RiskForm {
-        owner_id: user.id.to_string(),
+        owner: user.email.clone(),
         treatment: Treatment::Mitigate.as_str().to_owned(),
         status: RiskStatus::Open.as_str().to_owned(),
         next_review_date: (today() + time::Duration::days(90)).to_string(),
@@ -324,11 +324,13 @@ pub(super) async fn edit_page(
     ItManager(_user): ItManager,
     Path(id): Path<i64>,
 ) -> AppResult<RiskFormPage> {
-    let risk = {
+    let (risk, owner_email) = {
         let mut conn = state.pool.acquire().await?;
-        repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?
+        let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        let owner_email = crate::users::repo::email_of(&mut conn, risk.owner_id).await?;
+        (risk, owner_email.unwrap_or_default())
     };
-    let form = RiskForm::from_risk(&risk);
+    let form = RiskForm::from_risk(&risk, owner_email);
     RiskFormPage::new(&state, ctx, Some(risk), form).await
 }
 

@@ -24,6 +24,7 @@ pub fn manage_routes() -> Routes {
         .route("/risks", get(pages::list).post(edits::create))
         .route("/risks/new", get(edits::new_page))
         .route("/risks/as-of", get(pages::as_of))
+        .route("/suggest/risks", get(pages::suggest))
         .route(
             "/risks/categories",
             get(categories::categories_page).post(categories::add_category),

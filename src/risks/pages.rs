@@ -13,10 +13,10 @@ use super::repo::{Assessment, Category, Risk, RiskOrder, RiskQuery};
 use super::treatment::{AcceptanceForm, ActionForm};
 use super::{model, repo};
 use crate::common::dates::today;
-use crate::users::{Role, repo::PersonOption};
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
-use crate::web::{AppError, AppResult, AppState, Area, PageContext, Viewer};
+use crate::web::suggest::{self, SUGGESTIONS, SuggestQuery, Suggestions};
+use crate::web::{AppError, AppResult, AppState, Area, ItManager, PageContext, Viewer};
 
 pub(super) const PAGE_SIZE: usize = 50;
 
@@ -157,8 +157,6 @@ pub(super) struct RiskPage {
     pub(super) policies: Vec<crate::policies::repo::LinkedPolicy>,
     /// The controls that cover it.
     pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
-    /// Who an action can be given to.
-    pub(super) owners: Vec<PersonOption>,
     /// The small forms on the page, as typed, and their messages.
     pub(super) action_form: ActionForm,
     pub(super) acceptance_form: AcceptanceForm,
@@ -194,9 +192,15 @@ pub(super) async fn risk_page(
         actions: repo::actions_of(&mut conn, id, 200).await?,
         policies: crate::policies::repo::policies_for_risk(&mut conn, id).await?,
         controls: crate::compliance::repo::controls_for_risk(&mut conn, id).await?,
-        owners: crate::users::repo::active_with_role(&mut conn, Role::ItManager).await?,
         action_form: ActionForm {
-            owner_id: risk.owner_id.to_string(),
+            // An action is the risk owner's until said otherwise (only management adds).
+            owner: if area.changes_records() {
+                crate::users::repo::email_of(&mut conn, risk.owner_id)
+                    .await?
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            },
             ..ActionForm::default()
         },
         acceptance_form: AcceptanceForm::default(),
@@ -288,4 +292,20 @@ pub(super) async fn as_of(
     Query(query): Query<AsOfQuery>,
 ) -> AppResult<Response> {
     as_of_page(&state, ctx, query, viewer.area).await
+}
+
+/// `GET /manage/suggest/risks?q=`: risks for a field naming one (linking a risk to a
+/// policy): the risk with this reference, then those whose title has these words.
+pub(super) async fn suggest(
+    State(state): State<AppState>,
+    ItManager(_user): ItManager,
+    Query(query): Query<SuggestQuery>,
+) -> AppResult<Suggestions> {
+    let Some(text) = query.text() else {
+        return Ok(suggest::answer(Vec::new()));
+    };
+    let mut conn = state.pool.acquire().await?;
+    Ok(suggest::answer(
+        repo::suggest(&mut conn, text, SUGGESTIONS).await?,
+    ))
 }

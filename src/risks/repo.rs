@@ -917,18 +917,47 @@ pub async fn record_acceptance(
     Ok(())
 }
 
-/// Every risk as a choice in a form, by reference.
+/// The first `limit` risks as choices in a form, in number order.
 pub async fn options(
     conn: &mut PgConnection,
     limit: i64,
 ) -> sqlx::Result<Vec<crate::web::form::RecordOption>> {
     sqlx::query_as!(
         crate::web::form::RecordOption,
-        "SELECT id, reference, title FROM risks ORDER BY reference LIMIT $1",
+        "SELECT id, reference, title FROM risks ORDER BY reference_order(reference) LIMIT $1",
         limit
     )
     .fetch_all(conn)
     .await
+}
+
+/// Up to `limit` risks for a field being typed: the one whose reference it is, then
+/// those whose title has its words (the last one as a prefix), in number order:
+/// (reference, title).
+pub async fn suggest(
+    conn: &mut PgConnection,
+    typed: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
+    // A reference has letters and digits: without any, nothing can match.
+    let Some(words) = crate::web::suggest::prefix_tsquery(typed) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query!(
+        "SELECT reference, title FROM risks
+         WHERE reference = upper($1) OR search @@ to_tsquery('english', $2)
+         ORDER BY reference = upper($1) DESC, reference_order(reference)
+         LIMIT $3",
+        typed,
+        words,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.reference, row.title))
+        .collect())
 }
 
 /// A risk as the page of a project it touches lists it.

@@ -13,6 +13,8 @@ use super::repo;
 use super::repo::Risk;
 use crate::audit::{self, Context};
 use crate::common::dates::today;
+use crate::users::Role;
+use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::{
     AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
@@ -23,8 +25,9 @@ use crate::web::{
 pub(super) struct ActionForm {
     #[serde(default)]
     pub(super) description: String,
+    /// Who carries it out: an IT manager's email or name.
     #[serde(default)]
-    pub(super) owner_id: String,
+    pub(super) owner: String,
     #[serde(default)]
     pub(super) due_date: String,
 }
@@ -42,14 +45,16 @@ pub(super) async fn add_action(
     let page = risk_page(&state, ctx, id, Area::Manage).await?;
     let mut errors = FieldErrors::new();
     let description = form::required_text(&mut errors, "description", &form.description, 2_000);
-    let owner_id = form
-        .owner_id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| page.owners.iter().any(|o| o.id == *id));
-    if owner_id.is_none() {
-        errors.add("owner_id", "Choose who carries the action out.");
-    }
+    let owner = {
+        let mut conn = state.pool.acquire().await?;
+        PersonField::resolve(&mut conn, Role::ItManager, &form.owner).await?
+    };
+    let owner_id = owner.id(
+        &mut errors,
+        "owner",
+        Role::ItManager,
+        "Say who carries the action out.",
+    );
     let due_date = form::required_date(&mut errors, "due_date", &form.due_date);
     let (Some(owner_id), Some(due_date), true) = (owner_id, due_date, errors.is_empty()) else {
         let page = RiskPage {

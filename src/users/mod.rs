@@ -1,5 +1,6 @@
 //! Accounts and roles, and the administrator's pages that manage them.
 
+pub mod picker;
 pub mod repo;
 pub mod role;
 
@@ -26,6 +27,11 @@ use crate::web::{
     refuse_and_redirect,
 };
 use repo::{Account, AccountError, NewAccount};
+
+/// Routes for anyone signed in (each handler says which roles it serves).
+pub fn routes() -> Routes {
+    Routes::new().route("/suggest/it-managers", get(picker::suggest_it_managers))
+}
 
 /// Routes under `/admin` (the router requires the `admin` role for all of them).
 pub fn admin_routes() -> Routes {

@@ -317,26 +317,74 @@ pub async fn any_exists(conn: &mut PgConnection) -> sqlx::Result<bool> {
     Ok(exists)
 }
 
-/// An active account that can be picked in a form (e.g. a project's manager).
+/// An active account named in a form (e.g. a project's manager).
 #[derive(Debug, Clone)]
 pub struct PersonOption {
     pub id: i64,
     pub display_name: String,
 }
 
-/// The active holders of `role`, by name.
-pub async fn active_with_role(
+/// The active holders of `role` whose email is `typed` (any case) or whose name is, the
+/// email's match first; at most two, enough to tell a name that is not unique.
+pub async fn active_holders_named(
     conn: &mut PgConnection,
     role: Role,
-) -> sqlx::Result<Vec<PersonOption>> {
-    sqlx::query_as!(
-        PersonOption,
-        "SELECT u.id, u.display_name FROM users u JOIN user_roles r ON r.user_id = u.id
-         WHERE r.role = $1 AND u.is_active
-         ORDER BY u.display_name
-         LIMIT 500",
-        role.as_str()
+    typed: &str,
+) -> sqlx::Result<Vec<(PersonOption, bool)>> {
+    let rows = sqlx::query!(
+        r#"SELECT u.id, u.display_name, u.email = lower($2) AS "by_email!"
+           FROM users u JOIN user_roles r ON r.user_id = u.id
+           WHERE r.role = $1 AND u.is_active
+             AND (u.email = lower($2) OR lower(u.display_name) = lower($2))
+           ORDER BY u.email = lower($2) DESC, u.id
+           LIMIT 2"#,
+        role.as_str(),
+        typed
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let person = PersonOption {
+                id: row.id,
+                display_name: row.display_name,
+            };
+            (person, row.by_email)
+        })
+        .collect())
+}
+
+/// Up to `limit` active holders of `role` whose name (or a word of it) or email starts
+/// with `prefix`, by name: (email, name).
+pub async fn suggest_holders(
+    conn: &mut PgConnection,
+    role: Role,
+    prefix: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
+    let pattern = crate::web::suggest::like_prefix(prefix);
+    let rows = sqlx::query!(
+        r#"SELECT u.email, u.display_name FROM users u JOIN user_roles r ON r.user_id = u.id
+           WHERE r.role = $1 AND u.is_active
+             AND (lower(u.display_name) LIKE $2 OR lower(u.display_name) LIKE '% ' || $2
+                  OR u.email LIKE $2)
+           ORDER BY u.display_name, u.id
+           LIMIT $3"#,
+        role.as_str(),
+        pattern,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.email, row.display_name))
+        .collect())
+}
+
+pub async fn email_of(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", id)
+        .fetch_optional(conn)
+        .await
 }

@@ -15,6 +15,7 @@ pub mod route_list;
 pub mod routes;
 pub mod security_headers;
 pub mod session;
+pub mod suggest;
 pub mod upload;
 
 use std::sync::Arc;

@@ -53,7 +53,8 @@ fn areas() -> Areas {
             .merge(dashboards::routes())
             .merge(decisions::routes())
             .merge(policies::routes())
-            .merge(compliance::reader_routes()),
+            .merge(compliance::reader_routes())
+            .merge(users::routes()),
         board: dashboards::board_routes()
             .merge(projects::board_routes())
             .merge(approvals::board_routes())

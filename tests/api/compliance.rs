@@ -23,16 +23,14 @@ async fn requirement(app: &TestApp, framework: &str, identifier: &str) -> String
 
 /// Records a control implementing the given requirements; returns its page's path.
 async fn record_control(
-    app: &TestApp,
     manager: &TestClient,
     implementation: &str,
     requirements: &[String],
 ) -> String {
-    let owner = app.user_id("manager@example.com").await.to_string();
     let mut fields = vec![
         ("title", "Multi-factor authentication"),
         ("description", "MFA on every remote and privileged access."),
-        ("owner_id", owner.as_str()),
+        ("owner", "manager@example.com"),
         ("frequency", "quarterly"),
         ("implementation", implementation),
         ("na_justification", ""),
@@ -147,13 +145,13 @@ async fn coverage_and_the_statement_of_applicability_follow_controls_tests_and_d
     let nist = requirement(&app, "nist_csf_2", "PR.AA-05").await;
 
     // Not applicable without saying why: refused next to the field, input kept.
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let refused = manager
         .post_form(
             "/manage/controls",
             &[
                 ("title", "Badge readers"),
-                ("owner_id", &owner),
+                ("owner", &owner),
                 ("frequency", "annual"),
                 ("implementation", "not_applicable"),
                 ("requirement_ids", &access),
@@ -167,7 +165,6 @@ async fn coverage_and_the_statement_of_applicability_follow_controls_tests_and_d
     assert!(page.contains(&format!(r#"<option value="{access}" selected>"#)));
 
     let control = record_control(
-        &app,
         &manager,
         "implemented",
         &[access.clone(), authentication.clone(), nist.clone()],
@@ -268,7 +265,7 @@ async fn the_compliance_report_as_of_a_past_date_is_rebuilt_from_history() {
         .await;
     let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
     let access = requirement(&app, "iso27001_2022", "A.5.15").await;
-    let control = record_control(&app, &manager, "partial", std::slice::from_ref(&access)).await;
+    let control = record_control(&manager, "partial", std::slice::from_ref(&access)).await;
     // All that happened ten days ago...
     for table in [
         "control_status_history SET changed_at",
@@ -283,13 +280,13 @@ async fn the_compliance_report_as_of_a_past_date_is_rebuilt_from_history() {
         .unwrap();
     }
     // ...and today it is implemented and tested effective.
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let edited = manager
         .post_form(
             &format!("{control}/edit"),
             &[
                 ("title", "Multi-factor authentication"),
-                ("owner_id", &owner),
+                ("owner", &owner),
                 ("frequency", "quarterly"),
                 ("implementation", "implemented"),
                 ("requirement_ids", &access),
@@ -357,7 +354,7 @@ async fn evidence_is_checked_hashed_kept_and_downloaded_as_an_attachment() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
-    let control = record_control(&app, &manager, "implemented", &[]).await;
+    let control = record_control(&manager, "implemented", &[]).await;
     let upload = format!("{control}/evidence");
     let token = manager.csrf_token().await;
     let pdf = b"%PDF-1.7\nQuarterly access review, signed.\n%%EOF\n".to_vec();
@@ -598,7 +595,7 @@ async fn evidence_kept_in_a_directory_is_named_by_its_hash_and_checked_on_the_wa
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
-    let control = record_control(&app, &manager, "implemented", &[]).await;
+    let control = record_control(&manager, "implemented", &[]).await;
     let token = manager.csrf_token().await;
     let csv = b"account,reviewed\nalice,yes\n".to_vec();
     let uploaded = manager

@@ -171,7 +171,7 @@ async fn cells_that_would_run_as_formulas_stay_text() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let category: i64 = sqlx::query_scalar("SELECT min(id) FROM risk_categories")
         .fetch_one(&app.pool)
         .await
@@ -189,7 +189,7 @@ async fn cells_that_would_run_as_formulas_stay_text() {
                 &[
                     ("title", title),
                     ("category_id", &category),
-                    ("owner_id", &owner),
+                    ("owner", &owner),
                     ("likelihood", "2"),
                     ("impact", "2"),
                     ("residual_likelihood", "1"),
@@ -241,7 +241,7 @@ async fn the_risk_register_exported_as_of_a_past_date_differs_from_today() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let category: i64 = sqlx::query_scalar("SELECT min(id) FROM risk_categories")
         .fetch_one(&app.pool)
         .await
@@ -251,7 +251,7 @@ async fn the_risk_register_exported_as_of_a_past_date_differs_from_today() {
         vec![
             ("title", "Ransomware"),
             ("category_id", category.as_str()),
-            ("owner_id", owner.as_str()),
+            ("owner", owner.as_str()),
             ("likelihood", "5"),
             ("impact", "5"),
             ("residual_likelihood", residual),

@@ -17,6 +17,7 @@ mod exports;
 mod headers;
 mod links;
 mod mail;
+mod pickers;
 mod policies;
 mod portfolio;
 mod risks;

@@ -71,7 +71,6 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let chair = app.signed_in("chair@example.com", &[Role::Board]).await;
-    let manager_id = app.user_id("manager@example.com").await;
 
     // The board sets an objective; the manager proposes a project for it.
     let response = chair
@@ -82,7 +81,6 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
         .await;
     assert_redirects_to(&response, "/board/objectives");
     let objective_id = count(&app, "SELECT id FROM objectives").await;
-    let manager_id_text = manager_id.to_string();
     let objective_text = objective_id.to_string();
     let start = (quorum::common::dates::today() - time::Duration::days(90)).to_string();
     let end = (quorum::common::dates::today() + time::Duration::days(200)).to_string();
@@ -93,7 +91,7 @@ async fn a_project_goes_from_proposal_to_a_report_the_board_sees() {
                 ("name", "Data-centre exit"),
                 ("description", "Move to the cloud."),
                 ("sponsor", "COO"),
-                ("manager_id", &manager_id_text),
+                ("manager", "manager@example.com"),
                 ("objective_id", &objective_text),
                 ("start_date", &start),
                 ("planned_end_date", &end),
@@ -582,7 +580,7 @@ async fn a_stale_project_edit_is_refused_with_input_kept() {
         vec![
             ("name", name.to_owned()),
             ("sponsor", "COO".to_owned()),
-            ("manager_id", manager_id.to_string()),
+            ("manager", "manager@example.com".to_owned()),
             ("objective_id", seeded.objective_id.to_string()),
             (
                 "start_date",

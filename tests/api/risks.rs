@@ -29,7 +29,7 @@ fn risk_fields<'a>(
         ("title", title),
         ("description", "Ransomware encrypts the file servers."),
         ("category_id", category),
-        ("owner_id", owner),
+        ("owner", owner),
         ("likelihood", rating[0]),
         ("impact", rating[1]),
         ("residual_likelihood", rating[2]),
@@ -48,7 +48,7 @@ async fn a_risk_is_recorded_and_every_rating_change_is_kept() {
     let manager = app
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let security = category(&app, "Security").await;
 
     // Residual worse than inherent, and no plan for a mitigation: refused, input kept.
@@ -132,7 +132,7 @@ async fn the_heat_map_counts_match_the_register_and_appetite_flags_risks() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let board = app.signed_in("board@example.com", &[Role::Board]).await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let security = category(&app, "Security").await;
     let vendor = category(&app, "Vendor").await;
     for (category, rating, title) in [
@@ -283,7 +283,7 @@ async fn the_register_is_reconstructed_as_of_a_past_date_and_movement_is_shown()
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let board = app.signed_in("board@example.com", &[Role::Board]).await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let security = category(&app, "Security").await;
     let path = location(
         record(
@@ -376,7 +376,7 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let board = app.signed_in("board@example.com", &[Role::Board]).await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let security = category(&app, "Security").await;
     let path = location(
         record(
@@ -392,7 +392,7 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
             &format!("{path}/actions"),
             &[
                 ("description", "Kept text"),
-                ("owner_id", &owner),
+                ("owner", &owner),
                 ("due_date", "soon"),
             ],
         )
@@ -411,7 +411,7 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
             &format!("{path}/actions"),
             &[
                 ("description", "Run a phishing drill"),
-                ("owner_id", &owner),
+                ("owner", &owner),
                 ("due_date", &yesterday),
             ],
         )
@@ -421,7 +421,7 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
             &format!("{path}/actions"),
             &[
                 ("description", "Enforce MFA"),
-                ("owner_id", &owner),
+                ("owner", &owner),
                 ("due_date", "2999-01-01"),
             ],
         )
@@ -469,7 +469,7 @@ async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     let board = app.signed_in("board@example.com", &[Role::Board]).await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let vendor = category(&app, "Vendor").await;
     sqlx::query("UPDATE risk_categories SET appetite = 6 WHERE name = 'Vendor'")
         .execute(&app.pool)
@@ -593,7 +593,7 @@ async fn a_risk_touches_several_projects_and_objectives() {
     let first = app.seed_project(manager_id, board_id).await;
     let second = app.seed_project(manager_id, board_id).await;
     let security = category(&app, "Security").await;
-    let owner = manager_id.to_string();
+    let owner = "manager@example.com".to_owned();
     let (first_id, second_id) = (first.project_id.to_string(), second.project_id.to_string());
     let objective = first.objective_id.to_string();
 
@@ -711,7 +711,7 @@ async fn the_ten_thousandth_risk_is_numbered_rsk_10000() {
     let manager = app
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
-    let owner = app.user_id("manager@example.com").await.to_string();
+    let owner = "manager@example.com".to_owned();
     let security = category(&app, "Security").await;
     let mut conn = app.owner_connection().await;
     sqlx::query("SELECT setval('risk_reference_seq', 9999)")
@@ -725,12 +725,12 @@ async fn the_ten_thousandth_risk_is_numbered_rsk_10000() {
     assert!(page.contains("RSK-10000"), "{page}");
 }
 
-/// A risk above the Vendor appetite, owned by `owner_id`, touching `projects`: recorded
-/// by `client`; returns its page's path.
+/// A risk above the Vendor appetite, owned by the IT manager with the email `owner`,
+/// touching `projects`: recorded by `client`; returns its page's path.
 async fn risk_above_appetite(
     app: &TestApp,
     client: &TestClient,
-    owner_id: i64,
+    owner: &str,
     projects: &[i64],
 ) -> String {
     let vendor = category(app, "Vendor").await;
@@ -738,9 +738,8 @@ async fn risk_above_appetite(
         .execute(&app.pool)
         .await
         .unwrap();
-    let owner = owner_id.to_string();
     let project_ids: Vec<String> = projects.iter().map(i64::to_string).collect();
-    let mut fields = risk_fields(&vendor, &owner, ["4", "4", "3", "3"], "SOC provider fails");
+    let mut fields = risk_fields(&vendor, owner, ["4", "4", "3", "3"], "SOC provider fails");
     fields.retain(|(name, _)| !matches!(*name, "treatment" | "status"));
     fields.push(("treatment", "accept"));
     fields.push(("status", "accepted"));
@@ -763,7 +762,6 @@ async fn nobody_votes_on_a_risk_they_own_or_whose_projects_they_manage() {
     let second_manager = app.signed_in("cto@example.com", &both).await;
     let board = app.signed_in("board@example.com", &[Role::Board]).await;
     let manager_id = app.user_id("manager@example.com").await;
-    let owner_id = app.user_id("cio@example.com").await;
     let cto_id = app.user_id("cto@example.com").await;
     let board_id = app.user_id("board@example.com").await;
     // The risk touches the manager's project first and the CTO's second.
@@ -772,7 +770,7 @@ async fn nobody_votes_on_a_risk_they_own_or_whose_projects_they_manage() {
     let path = risk_above_appetite(
         &app,
         &manager,
-        owner_id,
+        "cio@example.com",
         &[first.project_id, second.project_id],
     )
     .await;
@@ -848,8 +846,7 @@ async fn a_double_submitted_acceptance_opens_one_request() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     app.create_user("board@example.com", &[Role::Board]).await;
-    let manager_id = app.user_id("manager@example.com").await;
-    let path = risk_above_appetite(&app, &manager, manager_id, &[]).await;
+    let path = risk_above_appetite(&app, &manager, "manager@example.com", &[]).await;
     let until = (quorum::common::dates::today() + time::Duration::days(90)).to_string();
     let acceptance = format!("{path}/acceptance");
     let fields = [
@@ -894,8 +891,7 @@ async fn a_database_failure_while_filing_shows_a_plain_page_never_its_text() {
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     app.create_user("board@example.com", &[Role::Board]).await;
-    let manager_id = app.user_id("manager@example.com").await;
-    let path = risk_above_appetite(&app, &manager, manager_id, &[]).await;
+    let path = risk_above_appetite(&app, &manager, "manager@example.com", &[]).await;
     // The database refuses the subject's row, as a failing disk or a bug would.
     let mut owner = app.owner_connection().await;
     sqlx::query(
@@ -935,9 +931,13 @@ async fn a_corrupt_stored_state_is_an_error_never_read_as_a_default() {
     let manager = app
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
-    let owner_id = app.user_id("manager@example.com").await.to_string();
     let security = category(&app, "Security").await;
-    let fields = risk_fields(&security, &owner_id, ["3", "3", "2", "2"], "Ransomware");
+    let fields = risk_fields(
+        &security,
+        "manager@example.com",
+        ["3", "3", "2", "2"],
+        "Ransomware",
+    );
     let path = location(record(&manager, &fields).await.headers());
     let (status, _) = manager.page(&path).await;
     assert_eq!(status, StatusCode::OK);

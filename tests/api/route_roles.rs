@@ -199,6 +199,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/manage/policies", Access::Roles(&[Role::ItManager])),
     (
         "GET",
+        "/manage/suggest/risks",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
         "/manage/policies/exceptions",
         Access::Roles(&[Role::ItManager]),
     ),
@@ -297,6 +302,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     (
         "GET",
         "/compliance",
+        Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
+    ),
+    (
+        "GET",
+        "/suggest/it-managers",
         Access::Roles(&[Role::Board, Role::ItManager, Role::Auditor]),
     ),
     (
