@@ -21,11 +21,32 @@ pub struct InboxItem {
     pub late: bool,
 }
 
+/// A list the inbox shows only the start of, and where the rest is.
+pub struct MoreElsewhere {
+    pub text: &'static str,
+    pub href: &'static str,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboards/inbox.html")]
 pub(super) struct InboxPage {
     ctx: PageContext,
     items: Vec<InboxItem>,
+    more: Vec<MoreElsewhere>,
+}
+
+/// The most items the inbox takes from each kind of task (soonest due first); each list
+/// is whole a link away.
+const LINES_PER_KIND: usize = 25;
+
+/// Keeps the first [`LINES_PER_KIND`] of `rows` (read with one more), noting in `more`
+/// where the rest are when there are more.
+fn first_lines<T>(mut rows: Vec<T>, more: &mut Vec<MoreElsewhere>, rest: MoreElsewhere) -> Vec<T> {
+    if rows.len() > LINES_PER_KIND {
+        rows.truncate(LINES_PER_KIND);
+        more.push(rest);
+    }
+    rows
 }
 
 /// `GET /inbox`
@@ -37,9 +58,20 @@ pub(super) async fn inbox(
     let today = crate::common::dates::today();
     let mut conn = state.pool.acquire().await?;
     let mut items = Vec::new();
+    let mut more = Vec::new();
+    let lines = crate::web::pagination::fetch_limit(LINES_PER_KIND);
 
     if user.has_role(Role::Board) {
-        for request in approvals::board::waiting_for_vote(&mut conn, user.id, 100).await? {
+        let waiting = approvals::board::waiting_for_vote(&mut conn, user.id, lines).await?;
+        let waiting = first_lines(
+            waiting,
+            &mut more,
+            MoreElsewhere {
+                text: "More requests wait for your vote than are listed here.",
+                href: "/board/requests",
+            },
+        );
+        for request in waiting {
             items.push(InboxItem {
                 href: format!("/board/requests/{}", request.id),
                 title: format!("Vote on {} {}", request.reference, request.title),
@@ -54,7 +86,16 @@ pub(super) async fn inbox(
         }
         if user.is_chair {
             let due = Selection::OpenDueBy(today);
-            for request in approvals::repo::find_requests(&mut conn, due, 100).await? {
+            let due = approvals::repo::find_requests(&mut conn, due, lines).await?;
+            let due = first_lines(
+                due,
+                &mut more,
+                MoreElsewhere {
+                    text: "More requests are due for closing than are listed here.",
+                    href: "/board/requests",
+                },
+            );
+            for request in due {
                 items.push(InboxItem {
                     href: format!("/board/requests/{}", request.id),
                     title: format!("Close {} {}", request.reference, request.title),
@@ -96,7 +137,16 @@ pub(super) async fn inbox(
             }
         }
         let drafts = Selection::DraftsOf(user.id);
-        for request in approvals::repo::find_requests(&mut conn, drafts, 200).await? {
+        let drafts = approvals::repo::find_requests(&mut conn, drafts, lines).await?;
+        let drafts = first_lines(
+            drafts,
+            &mut more,
+            MoreElsewhere {
+                text: "You have more draft requests than are listed here.",
+                href: "/manage/requests",
+            },
+        );
+        for request in drafts {
             items.push(InboxItem {
                 href: format!("/manage/requests/{}", request.id),
                 title: format!(
@@ -111,5 +161,5 @@ pub(super) async fn inbox(
     }
 
     items.sort_by_key(|item| (item.due.is_none(), item.due));
-    Ok(InboxPage { ctx, items })
+    Ok(InboxPage { ctx, items, more })
 }

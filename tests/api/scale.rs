@@ -457,6 +457,34 @@ async fn open_request_pages_join_up_without_gaps_or_repeats() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// The inbox takes the soonest 25 of each kind of task and says where the rest are,
+/// however many requests wait for a vote.
+#[tokio::test]
+async fn the_inbox_lists_the_soonest_of_each_task_and_points_to_the_rest() {
+    let app = TestApp::spawn().await;
+    generate(&app, 0.1, 0).await;
+    let member = app.signed_in("member@example.com", &[Role::Board]).await;
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM approval_requests WHERE status = 'open'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(waiting > 25, "{waiting} open requests");
+    let (status, inbox) = member.page("/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(inbox.matches(">Vote on ").count(), 25);
+    assert!(inbox.contains("More requests wait for your vote than are listed here."));
+    // The soonest due are the ones listed.
+    let soonest: time::Date = sqlx::query_scalar(
+        "SELECT due_date FROM approval_requests WHERE status = 'open'
+         ORDER BY due_date LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(inbox.contains(&format!("due {soonest}")));
+}
+
 /// Each watched list of policy exceptions, a page at a time, shows its exceptions once and
 /// in its order (in force soonest to expire, expired latest first, many on the same day);
 /// the register's panel counts them and shows the most pressing.
