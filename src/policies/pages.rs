@@ -197,6 +197,10 @@ impl ExceptionListPage {
         ExceptionList::ALL
     }
 
+    fn expiring_soon_days(&self) -> i64 {
+        repo::EXPIRING_SOON_DAYS
+    }
+
     fn count_of(&self, list: &ExceptionList) -> Option<i64> {
         match list {
             ExceptionList::AwaitingBoard => Some(self.counts.awaiting_board),

@@ -114,19 +114,19 @@ impl ProjectListPage {
         let typed_manager = query.manager.as_deref().unwrap_or_default();
         let manager = PersonField::resolve(&mut conn, Role::ItManager, typed_manager).await?;
         let mut errors = FieldErrors::new();
-        let manager_id = match manager {
-            PersonField::Empty => Ok(None),
+        // `None`: the filter names nobody; `Some(manager)`: list (by that manager, if any).
+        let filter = match &manager {
+            PersonField::Empty => Some(None),
             named => named
                 .id(&mut errors, "manager", Role::ItManager, "")
-                .map(Some)
-                .ok_or(()),
+                .map(Some),
         };
-        let rows = match manager_id {
-            Ok(manager_id) => {
+        let rows = match filter {
+            Some(manager_id) => {
                 let listed = query.to_query(manager_id, fetch_limit(PAGE_SIZE));
                 repo::find_projects(&mut conn, &listed).await?
             }
-            Err(()) => Vec::new(),
+            None => Vec::new(),
         };
         let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
             (row.sort_key.clone(), row.project.reference.clone())
