@@ -12,7 +12,8 @@ use axum::extract::State;
 
 use crate::approvals;
 use crate::approvals::repo::{Answer, BoardComment, Request, Selection};
-use crate::policies::{self, repo::Policy, repo::PolicyQuery};
+use crate::common::dates::today;
+use crate::policies::{self, repo::ReviewDue};
 use crate::projects::board::{Detail, PortfolioSummary};
 use crate::projects::model::{Period, ReportingState};
 use crate::projects::repo::{self, Project, ProjectQuery};
@@ -71,7 +72,7 @@ struct BoardHome {
     /// More wait than the home lists.
     more_waiting: bool,
     summary: PortfolioSummary,
-    overdue_policies: Vec<Policy>,
+    overdue_policies: Vec<ReviewDue>,
 }
 
 async fn board_home(
@@ -90,29 +91,13 @@ async fn board_home(
         more_waiting,
         user,
         summary: PortfolioSummary::load(&mut conn, Detail::Headline).await?,
-        overdue_policies: overdue_policy_reviews(&mut conn, None, HOME_LIST_LINES).await?,
+        overdue_policies: policies::repo::reviews_due(&mut conn, today(), None, HOME_LIST_LINES)
+            .await?,
     })
 }
 
 /// The most lines a home page's list shows; the full lists are a link away.
 const HOME_LIST_LINES: i64 = 10;
-
-/// Published policies past their review date (of one owner, or all), oldest first.
-async fn overdue_policy_reviews(
-    conn: &mut sqlx::PgConnection,
-    owner_id: Option<i64>,
-    limit: i64,
-) -> sqlx::Result<Vec<Policy>> {
-    let today = crate::common::dates::today();
-    let query = PolicyQuery {
-        overdue_on: Some(today),
-        owner_id,
-        order: policies::repo::PolicyOrder::Review,
-        limit,
-        ..PolicyQuery::default()
-    };
-    policies::repo::find_policies(conn, &query, today).await
-}
 
 /// The most projects one manager's home lists (the project list pages through all).
 const MY_PROJECTS_LIMIT: i64 = 200;
@@ -137,7 +122,7 @@ struct ManageHome {
     /// Requests still drafts: the board waits for them.
     drafts: Vec<Request>,
     /// Published policies this manager owns whose review date has passed.
-    overdue_policies: Vec<Policy>,
+    overdue_policies: Vec<ReviewDue>,
 }
 
 impl ManageHome {
@@ -162,7 +147,7 @@ async fn manage_home(
     ItManager(user): ItManager,
 ) -> AppResult<ManageHome> {
     let mut conn = state.pool.acquire().await?;
-    let today = crate::common::dates::today();
+    let today = today();
     let mine = ProjectQuery {
         manager_id: Some(user.id),
         ..ProjectQuery::all(MY_PROJECTS_LIMIT)
@@ -188,7 +173,7 @@ async fn manage_home(
         answers: approvals::repo::answers_to(&mut conn, user.id, 8).await?,
         comments: approvals::repo::comments_on_requests_of(&mut conn, user.id, 8).await?,
         drafts: approvals::repo::find_requests(&mut conn, Selection::DraftsOf(user.id), 20).await?,
-        overdue_policies: overdue_policy_reviews(&mut conn, Some(user.id), 50).await?,
+        overdue_policies: policies::repo::reviews_due(&mut conn, today, Some(user.id), 50).await?,
         user,
         projects,
     })

@@ -643,6 +643,64 @@ pub async fn exceptions_of(
     .await
 }
 
+/// A published policy past its review date, as the home pages list it.
+#[derive(Debug, Clone)]
+pub struct ReviewDue {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub next_review_on: Date,
+    pub owner_name: String,
+}
+
+/// Published policies whose review was due before `day` (of one owner, or all), the
+/// longest overdue first: read in one statement, with only what a home page shows.
+pub async fn reviews_due(
+    conn: &mut PgConnection,
+    day: Date,
+    owner_id: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<ReviewDue>> {
+    // Two statements, not `$n IS NULL OR ...`: each keeps to its index (migration 0025;
+    // an owner's policies by the owner's index).
+    match owner_id {
+        None => {
+            sqlx::query_as!(
+                ReviewDue,
+                r#"SELECT p.id, p.reference, p.title, p.next_review_on AS "next_review_on!",
+                          u.display_name AS owner_name
+                   FROM policies p JOIN users u ON u.id = p.owner_id
+                   WHERE p.retired_at IS NULL AND p.published_version_id IS NOT NULL
+                     AND p.next_review_on < $1
+                   ORDER BY review_order(p.next_review_on), reference_order(p.reference)
+                   LIMIT $2"#,
+                day,
+                limit
+            )
+            .fetch_all(conn)
+            .await
+        }
+        Some(owner_id) => {
+            sqlx::query_as!(
+                ReviewDue,
+                r#"SELECT p.id, p.reference, p.title, p.next_review_on AS "next_review_on!",
+                          u.display_name AS owner_name
+                   FROM policies p JOIN users u ON u.id = p.owner_id
+                   WHERE p.owner_id = $3
+                     AND p.retired_at IS NULL AND p.published_version_id IS NOT NULL
+                     AND p.next_review_on < $1
+                   ORDER BY review_order(p.next_review_on), reference_order(p.reference)
+                   LIMIT $2"#,
+                day,
+                limit,
+                owner_id
+            )
+            .fetch_all(conn)
+            .await
+        }
+    }
+}
+
 /// How many exceptions each watched list holds on a day, and how many of those in force
 /// expire within [`EXPIRING_SOON_DAYS`].
 #[derive(Debug, Clone, Default)]
