@@ -94,7 +94,14 @@ pub fn last_quarter_end(today: time::Date) -> time::Date {
 
 /// The moment a day ends (the start of the next day, UTC): "as it stood on that date".
 pub fn end_of_day(day: time::Date) -> time::OffsetDateTime {
-    (day + time::Duration::days(1)).midnight().assume_utc()
+    match day.next_day() {
+        Some(next) => next.midnight().assume_utc(),
+        // The calendar's last day (year 9999): its last instant.
+        None => day
+            .with_hms_nano(23, 59, 59, 999_999_999)
+            .unwrap_or(day.midnight())
+            .assume_utc(),
+    }
 }
 
 /// A 5 × 5 count of risks by (likelihood, impact).

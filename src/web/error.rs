@@ -28,6 +28,9 @@ pub enum AppError {
     /// form with messages next to the fields).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The address's query string holds what no page takes; the reason is shown.
+    #[error("bad address: {0}")]
+    BadAddress(String),
     #[error("the form's security token is missing or does not match the session")]
     CsrfRejected,
     /// A report too large for one file: nothing was produced; the reason is shown.
@@ -55,7 +58,7 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::BadAddress(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
@@ -93,6 +96,11 @@ impl IntoResponse for AppError {
                           again."
                     .to_owned(),
                 cause: Some(detail.clone()),
+            },
+            AppError::BadAddress(reason) => ErrorReport {
+                title: "Could not read the address",
+                message: reason.clone(),
+                cause: None,
             },
             AppError::TooLarge(reason) => ErrorReport {
                 title: "Too large for one file",

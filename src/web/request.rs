@@ -1,4 +1,5 @@
-//! Facts about the request that the audit trail and sign-in throttling need.
+//! Facts about the request that the audit trail and sign-in throttling need, and the
+//! check every request's query string passes.
 
 use std::net::SocketAddr;
 
@@ -48,4 +49,27 @@ impl FromRequestParts<AppState> for RequestMeta {
             client_ip: forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned()),
         })
     }
+}
+
+/// Refuses a request whose query string holds a NUL once decoded. No filter, search or
+/// page position can hold one (PostgreSQL's text refuses it), so every page refuses it
+/// here at once, with a 400 instead of a database error.
+pub async fn refuse_nul_in_query(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let holds_nul = request.uri().query().is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    });
+    if holds_nul {
+        return AppError::BadAddress(
+            "The address holds a NUL character, which no filter or search takes. Remove it \
+             and try again."
+                .to_owned(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }

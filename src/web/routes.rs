@@ -21,7 +21,7 @@ use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::route_list::Routes;
-use super::{AppState, assets, csrf, error, identity, security_headers, session};
+use super::{AppState, assets, csrf, error, identity, request, security_headers, session};
 use crate::{
     approvals, audit, auth, compliance, dashboards, decisions, exports, policies, projects, risks,
     users,
@@ -140,6 +140,7 @@ pub fn router(state: AppState) -> Router {
     let app = app.layer(
         ServiceBuilder::new()
             .layer(from_fn(error::render_error_pages))
+            .layer(from_fn(request::refuse_nul_in_query))
             .layer(CatchPanicLayer::custom(error::panic_response))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,

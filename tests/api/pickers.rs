@@ -202,7 +202,7 @@ async fn suggestions_are_active_it_managers_by_name_word_or_email() {
     );
     assert_eq!(values(suggest("ZOE@").await), ["zoe@example.com"]);
     assert_eq!(suggest("many").await.len(), 10, "ten at most");
-    for nothing in ["%", "_", "", "   ", "ann\0"] {
+    for nothing in ["%", "_", "", "   "] {
         assert!(suggest(nothing).await.is_empty(), "{nothing:?}");
     }
     // The board and auditors read who runs what too; an administrator alone does not.
@@ -285,7 +285,7 @@ async fn risk_suggestions_find_a_reference_or_the_words_of_a_title() {
         [references[0].clone(), references[1].clone()]
     );
     assert_eq!(suggest("second SUPP").await, [references[1].clone()]);
-    for nothing in ["zebra", "!!", "'&|", "a\0b"] {
+    for nothing in ["zebra", "!!", "'&|"] {
         assert!(suggest(nothing).await.is_empty(), "{nothing:?}");
     }
     // The board does not link risks to policies.

@@ -953,3 +953,31 @@ async fn a_corrupt_stored_state_is_an_error_never_read_as_a_default() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{page}");
     assert!(!page.contains("bogus"), "{page}");
 }
+
+/// A NUL in any filter, search or page position is refused with a 400 before anything
+/// reads it (PostgreSQL's text cannot hold one); the register as of the calendar's last
+/// day is read, not a crash.
+#[tokio::test]
+async fn a_nul_in_an_address_is_refused_and_the_calendars_last_day_is_read() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let auditor = app.signed_in("auditor@example.com", &[Role::Auditor]).await;
+    for (client, path) in [
+        (&manager, "/manage/risks?q=%00"),
+        (&manager, "/manage/risks?q=RSK-1%00"),
+        (&manager, "/manage/risks?after=%00&after_ref=x"),
+        (&manager, "/manage/policies?q=POL-1%00"),
+        (&manager, "/manage/controls?q=a%00b"),
+        (&auditor, "/audit/events?actor=%00"),
+        (&auditor, "/audit/events?action=x%00"),
+        (&auditor, "/audit/risks/as-of?date=2026-01-01&%00=x"),
+    ] {
+        let (status, page) = client.page(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(page.contains("NUL character"), "{path}");
+    }
+    let (status, _) = auditor.page("/audit/risks/as-of?date=9999-12-31").await;
+    assert_eq!(status, StatusCode::OK);
+}
