@@ -621,26 +621,18 @@ pub async fn exceptions_of(
     policy_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<PolicyException>> {
-    sqlx::query_as!(
-        PolicyException,
-        r#"SELECT pe.request_id, a.reference AS request_reference, a.status AS "request_status: RequestStatus",
-                  pe.policy_id, p.reference AS policy_reference, p.title AS policy_title,
-                  u.display_name AS requester_name, pe.scope, pe.justification,
-                  pe.compensating_controls, pe.starts_on, pe.expires_on,
-                  d.id AS "decision_id?", d.reference AS "decision_reference?"
-           FROM policy_exceptions pe
-           JOIN approval_requests a ON a.id = pe.request_id
-           JOIN policies p ON p.id = pe.policy_id
-           JOIN users u ON u.id = a.requester_id
-           LEFT JOIN decisions d ON d.request_id = a.id
-           WHERE pe.policy_id = $1
-           ORDER BY a.status IN ('draft', 'open', 'approved') DESC, pe.expires_on DESC, a.id DESC
-           LIMIT $2"#,
+    let ids = sqlx::query_scalar!(
+        "SELECT pe.request_id FROM policy_exceptions pe
+         JOIN approval_requests a ON a.id = pe.request_id
+         WHERE pe.policy_id = $1
+         ORDER BY a.status IN ('draft', 'open', 'approved') DESC, pe.expires_on DESC, a.id DESC
+         LIMIT $2",
         policy_id,
         limit
     )
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *conn)
+    .await?;
+    exceptions_by_request(conn, &ids).await
 }
 
 /// A published policy past its review date, as the home pages list it.

@@ -7,7 +7,23 @@ use quorum::common::dates::today;
 use quorum::risks::model::{RiskStatus, Treatment};
 use quorum::users::Role;
 
-use crate::helpers::{TestApp, assert_redirects_to};
+use crate::helpers::{TestApp, TestClient, assert_redirects_to};
+
+/// What a suggestion route answers `client` for `q`: (value, label) pairs, in order.
+async fn suggestions(client: &TestClient, route: &str, q: &str) -> Vec<(String, String)> {
+    let query: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let response = client.get(&format!("{route}?q={query}")).await;
+    assert_eq!(response.status(), StatusCode::OK, "{route} {q:?}");
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let text = |key: &str| s[key].as_str().unwrap().to_owned();
+            (text("value"), text("label"))
+        })
+        .collect()
+}
 
 /// An IT manager called `name` (as an administrator would name them).
 async fn it_manager(app: &TestApp, email: &str, name: &str, roles: &[Role]) -> i64 {
@@ -168,27 +184,7 @@ async fn suggestions_are_active_it_managers_by_name_word_or_email() {
         )
         .await;
     }
-    let suggest = async |q: &str| -> Vec<(String, String)> {
-        let response = manager
-            .get(&format!(
-                "/suggest/it-managers?q={}",
-                form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
-            ))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK, "{q}");
-        let body: serde_json::Value =
-            serde_json::from_str(&response.text().await.unwrap()).unwrap();
-        body.as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["value"].as_str().unwrap().to_owned(),
-                    s["label"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
+    let suggest = async |q: &str| suggestions(&manager, "/suggest/it-managers", q).await;
     let values = |found: Vec<(String, String)>| -> Vec<String> {
         found.into_iter().map(|(value, _)| value).collect()
     };
@@ -262,19 +258,8 @@ async fn risk_suggestions_find_a_reference_or_the_words_of_a_title() {
         .await
         .unwrap();
     let suggest = async |q: &str| -> Vec<String> {
-        let path = format!(
-            "/manage/suggest/risks?q={}",
-            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
-        );
-        let response = manager.get(&path).await;
-        assert_eq!(response.status(), StatusCode::OK, "{q}");
-        let body: serde_json::Value =
-            serde_json::from_str(&response.text().await.unwrap()).unwrap();
-        body.as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["value"].as_str().unwrap().to_owned())
-            .collect()
+        let found = suggestions(&manager, "/manage/suggest/risks", q).await;
+        found.into_iter().map(|(value, _)| value).collect()
     };
     assert_eq!(
         suggest(&references[2].to_lowercase()).await,

@@ -401,6 +401,37 @@ async fn register_pages_join_up_without_gaps_or_repeats() {
     assert_eq!(last, ["RSK-10001", "RSK-10000", "RSK-9999"]);
 }
 
+/// Follows a list's next-page links from `first`, collecting the links to requests in the
+/// part of each page after `section`, until a page has no link starting with `next` (as
+/// the page writes it, `&amp;` and all).
+async fn walk_request_links(
+    client: &TestClient,
+    first: &str,
+    section: &str,
+    next: &str,
+) -> Vec<String> {
+    let mut walked = Vec::new();
+    let mut path = first.to_owned();
+    loop {
+        let (status, html) = client.page(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let list = html.split(section).nth(1).unwrap();
+        walked.extend(
+            list.split("<a href=\"")
+                .skip(1)
+                .map(|link| link.split('"').next().unwrap().to_owned())
+                .filter(|href| href.starts_with("/board/requests/")),
+        );
+        match list.split(&format!("href=\"{next}")).nth(1) {
+            Some(rest) => {
+                let href = format!("{next}{}", rest.split('"').next().unwrap());
+                path = href.replace("&amp;", "&");
+            }
+            None => return walked,
+        }
+    }
+}
+
 /// The board's list of open requests, a page at a time by due date (newest first on the
 /// same day), shows every open request once and in order, many sharing a due date.
 #[tokio::test]
@@ -428,27 +459,13 @@ async fn open_request_pages_join_up_without_gaps_or_repeats() {
         direct.len()
     );
     let member = app.signed_in("member@example.com", &[Role::Board]).await;
-    let mut walked = Vec::new();
-    let mut path = "/board/requests".to_owned();
-    loop {
-        let (status, html) = member.page(&path).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-        let table = html.split("All open requests").nth(1).unwrap();
-        walked.extend(
-            table
-                .split("<a href=\"")
-                .skip(1)
-                .map(|link| link.split('"').next().unwrap().to_owned())
-                .filter(|href| href.starts_with("/board/requests/")),
-        );
-        match table.split("href=\"/board/requests?after_due=").nth(1) {
-            Some(next) => {
-                let query = next.split('"').next().unwrap().replace("&amp;", "&");
-                path = format!("/board/requests?after_due={query}");
-            }
-            None => break,
-        }
-    }
+    let walked = walk_request_links(
+        &member,
+        "/board/requests",
+        "All open requests",
+        "/board/requests?after_due=",
+    )
+    .await;
     assert_eq!(walked, direct);
     // A malformed position is the first page, not an error.
     let (status, _) = member
@@ -524,27 +541,9 @@ async fn exception_lists_page_in_their_order_and_the_register_counts_them() {
         .await
         .unwrap();
         assert!(direct.len() > 50, "{list}: {} exceptions", direct.len());
-        let mut walked = Vec::new();
-        let mut path = format!("/board/policies/exceptions?list={list}");
-        loop {
-            let (status, html) = board.page(&path).await;
-            assert_eq!(status, StatusCode::OK, "{path}");
-            let table = html.split("<tbody>").nth(1).unwrap();
-            walked.extend(
-                table
-                    .split("<a href=\"")
-                    .skip(1)
-                    .map(|link| link.split('"').next().unwrap().to_owned())
-                    .filter(|href| href.starts_with("/board/requests/")),
-            );
-            match table.split("&amp;after_date=").nth(1) {
-                Some(next) => {
-                    let query = next.split('"').next().unwrap().replace("&amp;", "&");
-                    path = format!("/board/policies/exceptions?list={list}&after_date={query}");
-                }
-                None => break,
-            }
-        }
+        let first = format!("/board/policies/exceptions?list={list}");
+        let next = format!("{first}&amp;after_date=");
+        let walked = walk_request_links(&board, &first, "<tbody>", &next).await;
         assert_eq!(walked, direct, "{list}");
     }
     let count = |condition: &str| {
