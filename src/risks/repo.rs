@@ -931,9 +931,13 @@ pub async fn options(
     .await
 }
 
+/// How many title matches a suggestion orders at most.
+const SUGGESTION_CANDIDATES: i64 = 200;
+
 /// Up to `limit` risks for a field being typed: the one whose reference it is, then
-/// those whose title has its words (the last one as a prefix), in number order:
-/// (reference, title).
+/// some of those whose title has its words (the last one as a prefix), in number order:
+/// (reference, title). At most [`SUGGESTION_CANDIDATES`] matches are ordered, so a word
+/// most risks share costs no more than a rare one; typing more narrows them.
 pub async fn suggest(
     conn: &mut PgConnection,
     typed: &str,
@@ -944,13 +948,19 @@ pub async fn suggest(
         return Ok(Vec::new());
     };
     let rows = sqlx::query!(
-        "SELECT reference, title FROM risks
-         WHERE reference = upper($1) OR search @@ to_tsquery('english', $2)
-         ORDER BY reference = upper($1) DESC, reference_order(reference)
-         LIMIT $3",
+        r#"SELECT reference AS "reference!", title AS "title!" FROM (
+               SELECT reference, title FROM risks WHERE reference = upper($1)
+               UNION ALL
+               (SELECT reference, title FROM risks
+                WHERE search @@ to_tsquery('english', $2) AND reference <> upper($1)
+                LIMIT $4)
+           ) found
+           ORDER BY reference = upper($1) DESC, reference_order(reference)
+           LIMIT $3"#,
         typed,
         words,
-        limit
+        limit,
+        SUGGESTION_CANDIDATES
     )
     .fetch_all(conn)
     .await?;

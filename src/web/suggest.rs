@@ -58,7 +58,7 @@ pub fn like_prefix(text: &str) -> String {
 }
 
 /// A `to_tsquery` text matching documents with every word of `text`, the last as a
-/// prefix (`"second supp"` → `second & supp:*`); only letters and digits are kept, so the
+/// prefix when it has three characters or more (`"second supp"` → `second & supp:*`); only letters and digits are kept, so the
 /// query cannot be malformed; `None` when there is no word.
 pub fn prefix_tsquery(text: &str) -> Option<String> {
     let words: Vec<String> = text
@@ -68,7 +68,12 @@ pub fn prefix_tsquery(text: &str) -> Option<String> {
         .collect();
     let (last, rest) = words.split_last()?;
     let mut query = rest.to_vec();
-    query.push(format!("{last}:*"));
+    // A prefix of one or two characters matches nearly every document: whole word only.
+    query.push(if last.chars().count() >= 3 {
+        format!("{last}:*")
+    } else {
+        last.clone()
+    });
     Some(query.join(" & "))
 }
 
@@ -86,8 +91,9 @@ mod tests {
     fn a_text_query_keeps_words_only_and_matches_the_last_as_a_prefix() {
         let query = |text| prefix_tsquery(text).unwrap_or_default();
         assert_eq!(query("Second supp"), "second & supp:*");
-        assert_eq!(query("a'b | !c:*"), "a & b & c:*");
-        assert_eq!(query("RSK-12"), "rsk & 12:*");
+        assert_eq!(query("a'b | !cde:*"), "a & b & cde:*");
+        assert_eq!(query("RSK-12"), "rsk & 12");
+        assert_eq!(query("RSK-123"), "rsk & 123:*");
         assert_eq!(prefix_tsquery("-- '!"), None);
     }
 
