@@ -149,12 +149,14 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
             "file" => {
                 upload.file_name = field
                     .file_name()
-                    .map(str::to_owned)
+                    .map(|name| crate::web::form::clean_text(name).into_owned())
                     .filter(|n| !n.is_empty());
                 upload.bytes = field.bytes().await.map_err(unreadable)?.to_vec();
             }
             "title" | "about_date" | "valid_until" => {
-                let text = field.text().await.map_err(unreadable)?;
+                let text = crate::web::upload::text_field(field)
+                    .await
+                    .map_err(unreadable)?;
                 match name.as_str() {
                     "title" => upload.form.title = text,
                     "about_date" => upload.form.about_date = text,

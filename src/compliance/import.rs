@@ -204,7 +204,9 @@ pub async fn import(
             file = has_name.then(|| bytes.to_vec());
             continue;
         }
-        let text = field.text().await.map_err(unreadable)?;
+        let text = crate::web::upload::text_field(field)
+            .await
+            .map_err(unreadable)?;
         match name.as_str() {
             "code" => form.code = text,
             "name" => form.name = text,

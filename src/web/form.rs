@@ -1,9 +1,10 @@
 //! Forms: one extractor whose rejection is the same friendly error as any other, and the
 //! field errors that re-render a form with messages next to the fields.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, RawForm, Request};
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
@@ -18,7 +19,8 @@ pub fn refusal_status(stale: bool) -> axum::http::StatusCode {
     }
 }
 
-/// A url-encoded form (repeated fields such as checkboxes become a `Vec`).
+/// A url-encoded form (repeated fields such as checkboxes become a `Vec`), every name and
+/// value cleaned by [`clean_text`] before the handler sees it.
 pub struct Form<T>(pub T);
 
 impl<T, S> FromRequest<S> for Form<T>
@@ -29,11 +31,36 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        axum_extra::extract::Form::<T>::from_request(request, state)
+        let RawForm(body) = RawForm::from_request(request, state)
             .await
-            .map(|axum_extra::extract::Form(value)| Form(value))
-            .map_err(|rejection| AppError::BadRequest(rejection.to_string()))
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+        // Invalid UTF-8 is read as U+FFFD, as browsers show it.
+        let mut cleaned = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form_urlencoded::parse(&body) {
+            cleaned.append_pair(&clean_text(&name), &clean_text(&value));
+        }
+        let cleaned = cleaned.finish();
+        serde_html_form::from_str(&cleaned)
+            .map(Form)
+            .map_err(|error| AppError::BadRequest(format!("the form could not be read: {error}")))
     }
+}
+
+/// Text as a person meant it: without NUL and the other control characters (which
+/// PostgreSQL refuses or which only garble what others see), with line breaks as `\n`,
+/// and without the explicit bidirectional controls that can make text read differently
+/// from what was stored ("Trojan Source"). Tabs, line breaks, right-to-left letters and
+/// the harmless direction marks (U+200E, U+200F, U+061C) are kept.
+pub fn clean_text(text: &str) -> Cow<'_, str> {
+    fn unwanted(c: char) -> bool {
+        (c.is_control() && !matches!(c, '\t' | '\n'))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unwanted) {
+        return Cow::Borrowed(text);
+    }
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    Cow::Owned(text.chars().filter(|c| !unwanted(*c)).collect())
 }
 
 /// Messages for the fields of a form that failed validation, by field name.
@@ -115,11 +142,21 @@ pub fn optional_date(
     if text.is_empty() {
         return None;
     }
-    let date = crate::common::dates::parse_iso(text);
-    if date.is_none() {
-        errors.add(field, "Enter a date as YYYY-MM-DD, for example 2026-03-31.");
+    use crate::common::dates::{EARLIEST, LATEST, parse_iso};
+    match parse_iso(text) {
+        Some(date) if (EARLIEST..=LATEST).contains(&date) => Some(date),
+        Some(_) => {
+            errors.add(
+                field,
+                format!("Enter a date between {EARLIEST} and {LATEST}."),
+            );
+            None
+        }
+        None => {
+            errors.add(field, "Enter a date as YYYY-MM-DD, for example 2026-03-31.");
+            None
+        }
     }
-    date
 }
 
 /// Reads a choice among `T`'s values (an enum with `FromStr`).
@@ -173,5 +210,53 @@ pub fn required_money(errors: &mut FieldErrors, field: &'static str, text: &str)
             errors.add(field, message);
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_text;
+
+    #[test]
+    fn dates_outside_the_calendar_quorum_keeps_are_refused_with_a_reason() {
+        let mut errors = super::FieldErrors::new();
+        assert!(super::optional_date(&mut errors, "due", "9999-12-31").is_none());
+        assert_eq!(
+            errors.get("due"),
+            Some("Enter a date between 1900-01-01 and 2200-12-31.")
+        );
+        let mut errors = super::FieldErrors::new();
+        assert!(super::optional_date(&mut errors, "due", "2026-02-30").is_none());
+        assert!(
+            errors
+                .get("due")
+                .unwrap()
+                .starts_with("Enter a date as YYYY-MM-DD")
+        );
+        let mut errors = super::FieldErrors::new();
+        let day = super::required_date(&mut errors, "due", " 2200-12-31 ");
+        assert_eq!(day, Some(time::macros::date!(2200 - 12 - 31)));
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn text_is_cleaned_of_what_nobody_types() {
+        assert_eq!(clean_text("before\0after"), "beforeafter");
+        assert_eq!(
+            clean_text("bell\u{7} esc\u{1b}[31m del\u{7f} c1\u{85}"),
+            "bell esc[31m del c1"
+        );
+        assert_eq!(
+            clean_text("one\r\ntwo\rthree\n\tfour"),
+            "one\ntwo\nthree\n\tfour"
+        );
+        assert_eq!(
+            clean_text("\u{202e}gnp.exe\u{202c} \u{2066}x\u{2069}"),
+            "gnp.exe x"
+        );
+        // Letters of every script, emoji and the harmless direction marks stay.
+        let kept = "Zürich 東京 שלום\u{200f} مرحبا\u{61c} 👩‍💻";
+        assert!(matches!(clean_text(kept), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(clean_text(kept), kept);
     }
 }

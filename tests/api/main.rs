@@ -15,6 +15,7 @@ mod decisions;
 mod embedded;
 mod exports;
 mod headers;
+mod hostile;
 mod links;
 mod mail;
 mod pickers;

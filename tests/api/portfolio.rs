@@ -233,7 +233,7 @@ async fn an_invalid_report_is_refused_with_the_form_kept() {
             ("percent_complete", "150"),
             ("spend_to_date", "-5"),
             ("forecast_at_completion", "ten thousand"),
-            ("milestone_actual", "2999-01-01"),
+            ("milestone_actual", "2199-01-01"),
             ("highlights", "Kept highlights text"),
         ],
     );

@@ -958,7 +958,7 @@ async fn a_corrupt_stored_state_is_an_error_never_read_as_a_default() {
 /// reads it (PostgreSQL's text cannot hold one); the register as of the calendar's last
 /// day is read, not a crash.
 #[tokio::test]
-async fn a_nul_in_an_address_is_refused_and_the_calendars_last_day_is_read() {
+async fn a_nul_in_an_address_is_refused_and_a_date_past_the_calendar_gets_a_message() {
     let app = TestApp::spawn().await;
     let manager = app
         .signed_in("manager@example.com", &[Role::ItManager])
@@ -978,6 +978,14 @@ async fn a_nul_in_an_address_is_refused_and_the_calendars_last_day_is_read() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         assert!(page.contains("NUL character"), "{path}");
     }
-    let (status, _) = auditor.page("/audit/risks/as-of?date=9999-12-31").await;
+    // Past the calendar Quorum keeps: a message next to the date, not a register read.
+    let (status, page) = auditor.page("/audit/risks/as-of?date=9999-12-31").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Enter a date between 1900-01-01 and 2200-12-31."));
+    assert!(
+        page.contains(r#"value="9999-12-31""#),
+        "what was typed is kept"
+    );
+    let (status, _) = auditor.page("/audit/risks/as-of?date=2200-12-31").await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use crate::helpers::{TestApp, TestClient, location};
 
 #[derive(Clone, Copy, Debug)]
-enum Access {
+pub(crate) enum Access {
     /// Anyone, signed in or not.
     Public,
     /// Any signed-in person, whatever their roles.
@@ -22,7 +22,7 @@ enum Access {
 /// visitor filed, `{decision}` by a resolution, `{mdecision}` by a management decision the
 /// `it_manager` visitor proposed, `{risk}` by a risk, `{framework}`, `{export}`, `{asset}`
 /// and `{year}` by a framework's code, a report, a stylesheet and this year.
-const ROUTES: &[(&str, &str, Access)] = &[
+pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login", Access::Public),
     ("GET", "/healthz", Access::Public),
     ("GET", "/readyz", Access::Public),
