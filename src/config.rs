@@ -58,6 +58,11 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before Quorum
+    /// stops anyway (e.g. `20s`).
+    #[arg(long, env = "QUORUM_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
     /// Trust the `X-Forwarded-For` header for the client's address (only behind a proxy
     /// that sets it).
     #[arg(long, env = "QUORUM_TRUST_FORWARDED_FOR", default_value_t = false)]
@@ -124,6 +129,7 @@ impl ServerConfig {
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
             export_max_rows: 100_000,
             trust_forwarded_for: false,
             smtp_url: None,

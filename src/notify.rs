@@ -40,28 +40,36 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Starts the sender when an SMTP server is configured.
-pub fn spawn_sender(pool: PgPool, config: &ServerConfig) -> anyhow::Result<()> {
+/// Starts the sender when an SMTP server is configured; it finishes the batch in hand and
+/// stops when `stopping` turns true.
+pub fn spawn_sender(
+    pool: PgPool,
+    config: &ServerConfig,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(url) = &config.smtp_url else {
-        return Ok(());
+        return Ok(None);
     };
     let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
         .timeout(Some(Duration::from_secs(20)))
         .build();
     let from: Mailbox = config.mail_from.parse()?;
-    tokio::spawn(async move {
-        loop {
-            match send_pending(&pool, &transport, &from).await {
-                Ok(0) => tokio::time::sleep(POLL).await,
-                Ok(_) => {}
+    Ok(Some(tokio::spawn(async move {
+        while !*stopping.borrow() {
+            let pause = match send_pending(&pool, &transport, &from).await {
+                Ok(0) => POLL,
+                Ok(_) => Duration::ZERO,
                 Err(error) => {
                     tracing::warn!(%error, "cannot send pending e-mails");
-                    tokio::time::sleep(POLL).await;
+                    POLL
                 }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stopping.changed() => {}
             }
         }
-    });
-    Ok(())
+    })))
 }
 
 struct PendingMail {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -21,6 +23,11 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     address: SocketAddr,
+    pool: PgPool,
+    shutdown_grace: Duration,
+    /// Turned true to stop the background tasks.
+    stopping: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -28,24 +35,26 @@ impl Application {
     pub async fn build(config: ServerConfig, pool: PgPool) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
-        let cleanup = PostgresStore::new(pool.clone());
-        tokio::spawn(async move {
-            if let Err(error) = cleanup
-                .continuously_delete_expired(SESSION_CLEANUP_PERIOD)
-                .await
-            {
-                tracing::warn!(%error, "expired-session cleanup stopped");
-            }
-        });
-        crate::notify::spawn_sender(pool.clone(), &config)?;
+        let (stopping, stopping_rx) = watch::channel(false);
+        let mut background = vec![spawn_session_cleanup(pool.clone(), stopping_rx.clone())];
+        background.extend(crate::notify::spawn_sender(
+            pool.clone(),
+            &config,
+            stopping_rx,
+        )?);
+        let shutdown_grace = config.shutdown_grace;
         let state = AppState {
-            pool,
+            pool: pool.clone(),
             config: Arc::new(config),
         };
         Ok(Self {
             listener,
             router: routes::router(state),
             address,
+            pool,
+            shutdown_grace,
+            stopping,
+            background,
         })
     }
 
@@ -53,19 +62,68 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves until `shutdown` completes; then stops accepting, lets requests in flight
+    /// finish for up to the shutdown grace, stops the background tasks and closes the pool.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let (draining, mut draining_rx) = watch::channel(false);
+        let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            draining.send_replace(true);
+        })
+        .into_future();
+        let grace = self.shutdown_grace;
+        let grace_over = async move {
+            let _ = draining_rx.wait_for(|draining| *draining).await;
+            tokio::time::sleep(grace).await;
+        };
+        let result = tokio::select! {
+            result = server => result,
+            () = grace_over => {
+                tracing::warn!(?grace, "requests still in flight after the shutdown grace; stopping them");
+                Ok(())
+            }
+        };
+        self.stopping.send_replace(true);
+        for task in self.background {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("a background task did not stop in time");
+            }
+        }
+        // Waits for connections still checked out, but not past the grace either.
+        if tokio::time::timeout(grace, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still busy after the shutdown grace");
+        }
+        tracing::info!("stopped");
+        result
     }
+}
+
+/// Removes expired sessions every [`SESSION_CLEANUP_PERIOD`]; a failure (the database
+/// restarting) is logged and tried again next period, not the end of the task.
+fn spawn_session_cleanup(pool: PgPool, mut stopping: watch::Receiver<bool>) -> JoinHandle<()> {
+    let store = PostgresStore::new(pool);
+    tokio::spawn(async move {
+        while !*stopping.borrow() {
+            if let Err(error) = store.delete_expired().await {
+                tracing::warn!(%error, "cannot remove expired sessions");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(SESSION_CLEANUP_PERIOD) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

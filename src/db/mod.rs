@@ -14,6 +14,10 @@ use embedded::{Durability, EmbeddedCluster, EmbeddedError};
 
 /// The role the server's own connections use (created by the first migration).
 pub const APP_ROLE: &str = "quorum_app";
+/// The longest a request waits for a pooled connection before it is answered 503 with
+/// `Retry-After`: past this, the database is down or Quorum overloaded, and a quick clear
+/// answer beats a hanging page.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The database Quorum creates in its embedded cluster.
 const EMBEDDED_DATABASE: &str = "quorum";
 
@@ -122,7 +126,7 @@ impl Database {
         let login = self.app.clone().ok_or(DbError::NoAppLogin)?;
         PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(app_session(login))
             .await
             .map_err(DbError::Connect)

@@ -44,6 +44,25 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Errors that say PostgreSQL is out of reach (stopped, restarting, refusing more
+/// connections) or too slow (the pool's wait or a statement's timeout ran out).
+fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            // 08: connection exceptions; 57P01-03: shutting down or starting up;
+            // 53300: too many connections; 57014: a statement timeout or cancellation.
+            code.starts_with("08")
+                || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300" | "57014")
+        }),
+        _ => false,
+    }
+}
+
 /// What the error-page middleware needs to know about a failed request.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
@@ -53,8 +72,27 @@ pub struct ErrorReport {
     pub cause: Option<String>,
 }
 
+/// How long a visitor is asked to wait when the database is out of reach or overloaded.
+const RETRY_AFTER_SECS: u32 = 5;
+
 impl AppError {
+    /// The database could not be reached, or could not answer in time: nothing was done,
+    /// and the same request may well succeed a few seconds later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            AppError::Database(error) => database_unavailable(error),
+            // The session store is PostgreSQL; its errors arrive as text.
+            AppError::Session(tower_sessions::session::Error::Store(
+                tower_sessions::session_store::Error::Backend(_),
+            )) => true,
+            _ => false,
+        }
+    }
+
     fn status(&self) -> StatusCode {
+        if self.is_unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
@@ -115,6 +153,14 @@ impl IntoResponse for AppError {
                     .to_owned(),
                 cause: None,
             },
+            _ if self.is_unavailable() => ErrorReport {
+                title: "Quorum is busy or cannot reach its database",
+                message: format!(
+                    "Nothing was changed. Please try again in {RETRY_AFTER_SECS} seconds; \
+                     what you typed is still in the page you came from."
+                ),
+                cause: Some(format!("{self:#}")),
+            },
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => ErrorReport {
                 title: "Something went wrong",
                 message: "Quorum could not complete this request. Nothing was changed. \
@@ -125,6 +171,11 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = self.status().into_response();
+        if self.is_unavailable() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+        }
         response.extensions_mut().insert(report);
         response
     }

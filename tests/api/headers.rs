@@ -170,11 +170,29 @@ async fn pages_use_no_inline_script_or_style() {
 async fn a_server_error_shows_an_opaque_page_with_the_request_id() {
     let app = TestApp::spawn().await;
     let client = app.signed_in("board@example.com", &[Role::Board]).await;
-    // The database goes away under a signed-in person's feet.
-    app.pool.close().await;
+    // The database refuses what Quorum asks of it (a grant taken away by mistake).
+    sqlx::query("REVOKE SELECT ON users FROM quorum_app")
+        .execute(&mut app.owner_connection().await)
+        .await
+        .unwrap();
     let response = client.get("/board").await;
     let body = error_page(response, StatusCode::INTERNAL_SERVER_ERROR).await;
     assert!(body.contains("Something went wrong"));
+    for leak in ["sqlx", "permission", "users", "panicked", "src/"] {
+        assert!(!body.contains(leak), "the error page leaks {leak}");
+    }
+}
+
+#[tokio::test]
+async fn a_database_out_of_reach_is_a_503_page_that_asks_to_retry() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_in("board@example.com", &[Role::Board]).await;
+    // The database goes away under a signed-in person's feet.
+    app.pool.close().await;
+    let response = client.get("/board").await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    let body = error_page(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(body.contains("Nothing was changed. Please try again in 5 seconds"));
     for leak in ["sqlx", "pool", "PoolClosed", "panicked", "src/"] {
         assert!(!body.contains(leak), "the error page leaks {leak}");
     }

@@ -163,6 +163,15 @@ impl TestApp {
 
     /// Starts the server with settings adjusted by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::spawn_until(configure, std::future::pending()).await.0
+    }
+
+    /// Starts the server, which stops when `shutdown` completes; the handle ends when it
+    /// has stopped.
+    pub async fn spawn_until(
+        configure: impl FnOnce(&mut ServerConfig),
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> (Self, tokio::task::JoinHandle<std::io::Result<()>>) {
         let server = server();
         let db_name = format!("quorum_test_{}", random_suffix());
         let mut admin = PgConnection::connect_with(&server.owner.clone().database("postgres"))
@@ -191,12 +200,30 @@ impl TestApp {
         configure(&mut config);
         let app = Application::build(config, pool.clone()).await.unwrap();
         let address = format!("http://{}", app.address());
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
-        TestApp {
+        let running = tokio::spawn(app.run_until_stopped(shutdown));
+        let app = TestApp {
             address,
             pool,
             db_name,
             owner,
+        };
+        (app, running)
+    }
+
+    /// Starts the server on a database of its own (prepared and migrated here), e.g. on
+    /// a cluster the test stops and starts.
+    pub async fn spawn_on(database: &Database, db_name: &str) -> Self {
+        database.prepare().await.unwrap();
+        let pool = database.app_pool().await.unwrap();
+        let config = ServerConfig::with_listen("127.0.0.1:0".parse().unwrap());
+        let app = Application::build(config, pool.clone()).await.unwrap();
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        TestApp {
+            address,
+            pool,
+            db_name: db_name.to_owned(),
+            owner: database.owner_options().clone(),
         }
     }
 

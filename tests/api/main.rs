@@ -14,6 +14,7 @@ mod database;
 mod decisions;
 mod embedded;
 mod exports;
+mod faults;
 mod headers;
 mod hostile;
 mod links;
