@@ -227,6 +227,23 @@ impl TestApp {
         }
     }
 
+    /// A second Quorum instance on this test's database, as behind a load balancer: its
+    /// address (clients reach it with [`TestClient::at`], keeping their cookies).
+    pub async fn another_instance(&self) -> String {
+        let pool = Database::with_logins(
+            self.owner.clone(),
+            app_login(&server().owner).database(&self.db_name),
+        )
+        .app_pool()
+        .await
+        .unwrap();
+        let config = ServerConfig::with_listen("127.0.0.1:0".parse().unwrap());
+        let app = Application::build(config, pool).await.unwrap();
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        address
+    }
+
     /// A connection as the database owner (a superuser on the embedded cluster), for
     /// looking behind the application's back.
     pub async fn owner_connection(&self) -> PgConnection {
@@ -290,12 +307,21 @@ impl TestApp {
     }
 }
 
+#[derive(Clone)]
 pub struct TestClient {
     pub http: reqwest::Client,
     base: String,
 }
 
 impl TestClient {
+    /// The same browser (its cookies) talking to the instance at `address`.
+    pub fn at(&self, address: &str) -> TestClient {
+        TestClient {
+            http: self.http.clone(),
+            base: address.to_owned(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -17,6 +17,7 @@ mod exports;
 mod faults;
 mod headers;
 mod hostile;
+mod instances;
 mod links;
 mod mail;
 mod pickers;
