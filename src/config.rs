@@ -58,6 +58,10 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
+    /// How many documents (exports) may be prepared at once; more are asked to retry.
+    #[arg(long, env = "QUORUM_MAX_CONCURRENT_EXPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_exports: u16,
+
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before Quorum
     /// stops anyway (e.g. `20s`).
     #[arg(long, env = "QUORUM_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
@@ -130,6 +134,7 @@ impl ServerConfig {
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
+            max_concurrent_exports: 2,
             export_max_rows: 100_000,
             trust_forwarded_for: false,
             smtp_url: None,

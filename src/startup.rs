@@ -14,6 +14,7 @@ use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::config::ServerConfig;
+use crate::web::heavy::HeavyJobs;
 use crate::web::{AppState, routes};
 
 /// How often expired sessions are removed from the database.
@@ -45,6 +46,7 @@ impl Application {
         let shutdown_grace = config.shutdown_grace;
         let state = AppState {
             pool: pool.clone(),
+            heavy_jobs: HeavyJobs::new(config.max_concurrent_exports.into()),
             config: Arc::new(config),
         };
         Ok(Self {

@@ -245,6 +245,8 @@ async fn export(
     let moment = as_of
         .and_then(|date| date.next_day())
         .map(|next| next.midnight().assume_utc());
+    // Held until the document is built (a streamed trail only while it starts).
+    let _job = state.heavy_jobs.try_start()?;
     let mut conn = state.pool.acquire().await?;
     let head = chain_head(&mut conn).await?;
     let mut parameters = json!({ "as_of": as_of, "framework": form::optional(&form.framework) });
@@ -342,17 +344,18 @@ async fn refused(
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Writes the file; typesetting a PDF runs off the async threads.
+/// Writes the file off the async threads (a workbook or a typeset PDF of a large register
+/// takes seconds of CPU, which would stall every other request on that thread).
 async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     let failed = |error: String| AppError::Internal(anyhow::anyhow!(error));
-    let rendered = match format {
-        FileFormat::Csv => table.to_csv().map_err(|e| failed(e.to_string())),
-        FileFormat::Xlsx => table.to_xlsx().map_err(|e| failed(e.to_string())),
-        FileFormat::Pdf => tokio::task::spawn_blocking(move || pdf::render(&table))
-            .await
-            .map_err(|e| failed(e.to_string()))?
-            .map_err(failed),
-    };
+    let rendered = tokio::task::spawn_blocking(move || match format {
+        FileFormat::Csv => table.to_csv().map_err(|e| e.to_string()),
+        FileFormat::Xlsx => table.to_xlsx().map_err(|e| e.to_string()),
+        FileFormat::Pdf => pdf::render(&table),
+    })
+    .await
+    .map_err(|e| failed(e.to_string()))?
+    .map_err(failed);
     give_back_freed_memory();
     rendered
 }

@@ -33,6 +33,10 @@ pub enum AppError {
     BadAddress(String),
     #[error("the form's security token is missing or does not match the session")]
     CsrfRejected,
+    /// Too much heavy work runs already (documents being rendered): nothing was done; the
+    /// reason is shown and the visitor asked to retry shortly.
+    #[error("busy: {0}")]
+    Busy(String),
     /// A report too large for one file: nothing was produced; the reason is shown.
     #[error("too large: {0}")]
     TooLarge(String),
@@ -89,8 +93,13 @@ impl AppError {
         }
     }
 
+    /// Whether asking again shortly may succeed (503 with `Retry-After`).
+    fn is_retryable(&self) -> bool {
+        matches!(self, AppError::Busy(_)) || self.is_unavailable()
+    }
+
     fn status(&self) -> StatusCode {
-        if self.is_unavailable() {
+        if self.is_retryable() {
             return StatusCode::SERVICE_UNAVAILABLE;
         }
         match self {
@@ -98,6 +107,7 @@ impl AppError {
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) | AppError::BadAddress(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -140,6 +150,11 @@ impl IntoResponse for AppError {
                 message: reason.clone(),
                 cause: None,
             },
+            AppError::Busy(reason) => ErrorReport {
+                title: "Busy just now",
+                message: reason.clone(),
+                cause: None,
+            },
             AppError::TooLarge(reason) => ErrorReport {
                 title: "Too large for one file",
                 message: reason.clone(),
@@ -171,7 +186,7 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = self.status().into_response();
-        if self.is_unavailable() {
+        if self.is_retryable() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod csrf;
 pub mod error;
 pub mod form;
+pub mod heavy;
 pub mod identity;
 pub mod money;
 pub mod page;
@@ -37,6 +38,7 @@ pub use request::RequestMeta;
 pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<ServerConfig>,
+    pub heavy_jobs: heavy::HeavyJobs,
 }
 
 /// The end of a successful change: commits the transaction (the change and its audit
