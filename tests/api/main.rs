@@ -26,3 +26,4 @@ mod portfolio;
 mod risks;
 mod route_roles;
 mod scale;
+mod soak;
