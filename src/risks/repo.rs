@@ -800,12 +800,18 @@ pub struct Action {
     pub risk_reference: String,
     pub risk_title: String,
     pub description: String,
+    pub owner_id: i64,
     pub owner_name: String,
     pub due_date: Date,
     pub done_at: Option<OffsetDateTime>,
 }
 
 impl Action {
+    /// Whether `user_id` may mark it done: whoever carries it out, or the risk's owner.
+    pub fn may_be_completed_by(&self, user_id: i64, risk_owner_id: i64) -> bool {
+        self.done_at.is_none() && (user_id == self.owner_id || user_id == risk_owner_id)
+    }
+
     pub fn is_overdue(&self, today: Date) -> bool {
         self.done_at.is_none() && self.due_date < today
     }
@@ -820,7 +826,7 @@ pub async fn actions_of(
     sqlx::query_as!(
         Action,
         "SELECT a.id, a.risk_id, r.reference AS risk_reference, r.title AS risk_title,
-                a.description, u.display_name AS owner_name, a.due_date, a.done_at
+                a.description, a.owner_id, u.display_name AS owner_name, a.due_date, a.done_at
          FROM risk_actions a
          JOIN risks r ON r.id = a.risk_id
          JOIN users u ON u.id = a.owner_id
@@ -843,7 +849,7 @@ pub async fn actions_overdue(
     sqlx::query_as!(
         Action,
         "SELECT a.id, a.risk_id, r.reference AS risk_reference, r.title AS risk_title,
-                a.description, u.display_name AS owner_name, a.due_date, a.done_at
+                a.description, a.owner_id, u.display_name AS owner_name, a.due_date, a.done_at
          FROM risk_actions a
          JOIN risks r ON r.id = a.risk_id
          JOIN users u ON u.id = a.owner_id
@@ -876,16 +882,22 @@ pub async fn add_action(
     .await
 }
 
-/// Marks an open action of `risk_id` done; false if there is no such open action.
+/// Marks an open action of `risk_id` done, if `user_id` carries it out or owns the risk;
+/// false if there is no such open action of theirs.
 pub async fn complete_action(
     conn: &mut PgConnection,
     risk_id: i64,
     action_id: i64,
+    user_id: i64,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        "UPDATE risk_actions SET done_at = now() WHERE id = $1 AND risk_id = $2 AND done_at IS NULL",
+        "UPDATE risk_actions a SET done_at = now()
+         FROM risks r
+         WHERE a.id = $1 AND a.risk_id = $2 AND r.id = a.risk_id AND a.done_at IS NULL
+           AND $3 IN (a.owner_id, r.owner_id)",
         action_id,
-        risk_id
+        risk_id,
+        user_id
     )
     .execute(conn)
     .await?;

@@ -98,11 +98,11 @@ pub(super) async fn complete_action(
 ) -> AppResult<Response> {
     let back = format!("/manage/risks/{id}");
     let mut tx = state.pool.begin().await?;
-    if !repo::complete_action(&mut tx, id, action).await? {
+    if !repo::complete_action(&mut tx, id, action, user.id).await? {
         drop(tx);
         return refuse_and_redirect(
             &session,
-            "That action is already done, or belongs to another risk.",
+            "Only whoever carries an open action out, or the risk's owner, can mark it done.",
             &back,
         )
         .await;

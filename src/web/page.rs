@@ -26,6 +26,11 @@ pub struct PageContext {
 }
 
 impl PageContext {
+    /// The signed-in viewer's account id (0, nobody's, on pages without one).
+    pub fn user_id(&self) -> i64 {
+        self.user.as_ref().map_or(0, |user| user.id)
+    }
+
     /// For pages rendered outside the session (error pages): no user, no forms.
     pub fn bare() -> Self {
         Self {

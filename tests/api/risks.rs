@@ -422,7 +422,7 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
             &[
                 ("description", "Enforce MFA"),
                 ("owner", &owner),
-                ("due_date", "2999-01-01"),
+                ("due_date", "2199-01-01"),
             ],
         )
         .await;
@@ -447,6 +447,22 @@ async fn actions_have_owners_and_due_dates_and_overdue_ones_reach_the_board() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    // Another IT manager neither carries it out nor owns the risk: no button, and refused.
+    let other = app
+        .signed_in("manager2@example.com", &[Role::ItManager])
+        .await;
+    let (_, page) = other.page(&path).await;
+    assert!(!page.contains(&format!("/actions/{action}/done")));
+    other
+        .post_form(&format!("{path}/actions/{action}/done"), &[])
+        .await;
+    let (_, page) = other.page(&path).await;
+    assert!(
+        page.contains("Only whoever carries an open action out"),
+        "{page}"
+    );
+    let (_, overview) = board.page("/board/risks").await;
+    assert!(overview.contains("Run a phishing drill"), "still open");
     assert_redirects_to(
         &manager
             .post_form(&format!("{path}/actions/{action}/done"), &[])
