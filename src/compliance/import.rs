@@ -75,10 +75,10 @@ pub fn parse_requirements(bytes: &[u8]) -> Result<Vec<ImportedRequirement>, Vec<
             errors.push(format!("The file has more than {MAX_ROWS} requirements."));
             break;
         }
+        // Cleaned as a form's text is: a file is typed input too.
         let cell = |at: Option<usize>| {
-            at.and_then(|at| record.get(at))
-                .unwrap_or_default()
-                .to_owned()
+            let text = at.and_then(|at| record.get(at)).unwrap_or_default();
+            form::clean_text(text).trim().to_owned()
         };
         let identifier = cell(Some(identifier_at));
         let title = cell(Some(title_at));
@@ -335,5 +335,44 @@ mod tests {
         assert!(errors[3].starts_with("Row 6:") && errors[3].contains("maybe"));
         assert!(parse_requirements(b"name,description\nx,y\n").is_err());
         assert!(parse_requirements(b"identifier,title\n").is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever the file holds, reading it ends in requirements or messages, and what
+        /// is accepted is clean, bounded and ordered parents first.
+        #[test]
+        fn any_file_is_read_or_refused_and_what_is_read_is_clean(
+            rows in proptest::collection::vec(
+                (".{0,12}", "(?s).{0,30}", proptest::option::of(".{0,12}"), "yes|no|maybe|"),
+                0..20,
+            ),
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let mut file = String::from("identifier,title,parent,assessable\n");
+            for (identifier, title, parent, assessable) in &rows {
+                let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                file.push_str(&format!(
+                    "{},{},{},{}\n",
+                    quote(identifier),
+                    quote(title),
+                    quote(parent.as_deref().unwrap_or_default()),
+                    assessable
+                ));
+            }
+            let _ = parse_requirements(&noise);
+            if let Ok(requirements) = parse_requirements(file.as_bytes()) {
+                for (index, requirement) in requirements.iter().enumerate() {
+                    for text in [&requirement.identifier, &requirement.title] {
+                        proptest::prop_assert!(!text.is_empty());
+                        proptest::prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+                    }
+                    proptest::prop_assert!(requirement.identifier.chars().count() <= 40);
+                    proptest::prop_assert!((1..=5).contains(&requirement.level));
+                    if let Some(parent) = &requirement.parent {
+                        proptest::prop_assert!(requirements[..index].iter().any(|r| &r.identifier == parent));
+                    }
+                }
+            }
+        }
     }
 }

@@ -113,4 +113,43 @@ mod tests {
         );
         assert!(diff_lines("same\n", "same\n").is_empty());
     }
+
+    proptest::proptest! {
+        /// Whatever Markdown and HTML a policy's author mixes, what comes out runs no
+        /// script and loads nothing on its own.
+        #[test]
+        fn no_markdown_renders_script(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "(?s).{0,20}",
+                    proptest::strategy::Just("<script>alert(1)</script>".to_owned()),
+                    proptest::strategy::Just("<img src=x onerror=alert(1)>".to_owned()),
+                    proptest::strategy::Just("[a](javascript:alert(1))".to_owned()),
+                    proptest::strategy::Just("<a href=\"JaVaScRiPt:alert(1)\">x</a>".to_owned()),
+                    proptest::strategy::Just("<iframe src=//evil></iframe>".to_owned()),
+                    proptest::strategy::Just("<svg onload=alert(1)>".to_owned()),
+                    proptest::strategy::Just("<style>body{}</style>".to_owned()),
+                    proptest::strategy::Just("\n\n| a | b |\n|---|---|\n| <b>x</b> | y |\n".to_owned()),
+                    proptest::strategy::Just("```\n<script>\n```".to_owned()),
+                    proptest::strategy::Just("<".to_owned()),
+                    proptest::strategy::Just("\"".to_owned()),
+                ],
+                0..12,
+            )
+        ) {
+            let html = render_markdown(&pieces.concat()).to_string().to_ascii_lowercase();
+            // Text is escaped, so every raw `<` opens a tag: check each tag.
+            for tag in html.split('<').skip(1).map(|rest| rest.split('>').next().unwrap_or(rest)) {
+                let name = tag.trim_start_matches('/').split([' ', '/']).next().unwrap_or_default();
+                proptest::prop_assert!(
+                    !["script", "iframe", "style", "svg", "object", "embed"].contains(&name),
+                    "<{}> in {}", tag, html
+                );
+                proptest::prop_assert!(
+                    !tag.contains("javascript:") && !tag.split_whitespace().skip(1).any(|attribute| attribute.starts_with("on")),
+                    "<{}> in {}", tag, html
+                );
+            }
+        }
+    }
 }

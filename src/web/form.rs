@@ -259,4 +259,38 @@ mod tests {
         assert!(matches!(clean_text(kept), std::borrow::Cow::Borrowed(_)));
         assert_eq!(clean_text(kept), kept);
     }
+
+    proptest::proptest! {
+        /// Any text is a date in Quorum's calendar or a message next to the field.
+        #[test]
+        fn any_text_is_a_date_in_range_or_a_message(text in "(?s).{0,16}|[+-]?[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}") {
+            let mut errors = super::FieldErrors::new();
+            match super::optional_date(&mut errors, "date", &text) {
+                Some(date) => {
+                    proptest::prop_assert!(errors.is_empty());
+                    proptest::prop_assert!((crate::common::dates::EARLIEST..=crate::common::dates::LATEST).contains(&date));
+                }
+                None => proptest::prop_assert!(text.trim().is_empty() || errors.has("date")),
+            }
+        }
+
+        /// Every day of the calendar reads back from how it is written.
+        #[test]
+        fn every_day_in_range_reads_back(days in 0i64..=110_000) {
+            let day = crate::common::dates::EARLIEST + time::Duration::days(days);
+            proptest::prop_assume!(day <= crate::common::dates::LATEST);
+            let mut errors = super::FieldErrors::new();
+            proptest::prop_assert_eq!(super::required_date(&mut errors, "date", &day.to_string()), Some(day));
+        }
+
+        /// Cleaning leaves no control character but tab and line feed, no bidirectional
+        /// control, and changes nothing the second time.
+        #[test]
+        fn cleaned_text_is_clean_and_stays_so(text in "(?s).{0,40}") {
+            let cleaned = clean_text(&text);
+            proptest::prop_assert!(!cleaned.chars().any(|c| (c.is_control() && c != '\t' && c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')), "not clean: {:?}", cleaned);
+            proptest::prop_assert_eq!(clean_text(&cleaned), cleaned.clone());
+        }
+    }
 }

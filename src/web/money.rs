@@ -61,4 +61,23 @@ mod tests {
         assert!(parse_minor("99999999999999").is_err());
         assert_eq!(input_value(125_000_050), "1250000.50");
     }
+
+    proptest::proptest! {
+        /// Any text is an amount within bounds or a message, never a panic or an overflow.
+        #[test]
+        fn any_text_is_a_bounded_amount_or_a_message(text in "(?s).{0,40}|[-0-9., ']{0,30}") {
+            if let Ok(cents) = parse_minor(&text) {
+                proptest::prop_assert!((0..=100_000_000_000_000).contains(&cents));
+            }
+        }
+
+        /// What a form writes back into an input reads as the same amount, and so does the
+        /// amount as the pages show it.
+        #[test]
+        fn amounts_survive_the_round_trip(cents in 0i64..=100_000_000_000_000) {
+            proptest::prop_assert_eq!(parse_minor(&input_value(cents)), Ok(cents));
+            let shown = crate::common::format::format_minor(cents);
+            proptest::prop_assert_eq!(parse_minor(&shown), Ok(cents));
+        }
+    }
 }
