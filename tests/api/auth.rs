@@ -479,3 +479,59 @@ async fn reading_pages_does_not_write_the_session_until_its_deadline_is_due_to_m
         "activity after the interval pushes the deadline back"
     );
 }
+
+#[tokio::test]
+async fn a_session_cookie_replayed_after_sign_out_reaches_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_user("board@example.com", &[Role::Board]).await;
+    let client = app.client();
+    let response = client.login("board@example.com", PASSWORD).await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = client.csrf_token().await;
+    // The stolen cookie works while the session lives...
+    let thief = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let replay = |path: &str| {
+        thief
+            .get(client.url(path))
+            .header("cookie", cookie.clone())
+            .send()
+    };
+    assert_eq!(replay("/board").await.unwrap().status(), StatusCode::OK);
+
+    // ...and not after signing out, for pages or changes.
+    assert_eq!(client.logout().await.status(), StatusCode::SEE_OTHER);
+    let response = replay("/board").await.unwrap();
+    assert!(location(response.headers()).starts_with("/login"));
+    let response = thief
+        .post(client.url("/account/password"))
+        .header("cookie", cookie.clone())
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", "a brand new passphrase here"),
+            ("confirm_password", "a brand new passphrase here"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status() == StatusCode::FORBIDDEN
+            || location(response.headers()).starts_with("/login"),
+        "{}",
+        response.status()
+    );
+    assert!(
+        !app.audit_actions()
+            .await
+            .contains(&"user.password_changed".to_owned())
+    );
+}
