@@ -62,6 +62,11 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_MAX_CONCURRENT_EXPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_exports: u16,
 
+    /// The token a Prometheus scraper sends (`Authorization: Bearer …`) to read
+    /// `/metrics`; without one, `/metrics` does not exist.
+    #[arg(long, env = "QUORUM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before Quorum
     /// stops anyway (e.g. `20s`).
     #[arg(long, env = "QUORUM_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
@@ -135,6 +140,7 @@ impl ServerConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
             max_concurrent_exports: 2,
+            metrics_token: None,
             export_max_rows: 100_000,
             trust_forwarded_for: false,
             smtp_url: None,

@@ -47,6 +47,7 @@ impl Application {
         let state = AppState {
             pool: pool.clone(),
             heavy_jobs: HeavyJobs::new(config.max_concurrent_exports.into()),
+            metrics: Default::default(),
             config: Arc::new(config),
         };
         Ok(Self {

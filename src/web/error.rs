@@ -185,6 +185,9 @@ impl IntoResponse for AppError {
                 cause: Some(format!("{self:#}")),
             },
         };
+        if matches!(self, AppError::Database(_) | AppError::Session(_)) {
+            super::metrics::count_database_error();
+        }
         let mut response = self.status().into_response();
         if self.is_retryable() {
             response

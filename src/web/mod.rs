@@ -8,6 +8,7 @@ pub mod error;
 pub mod form;
 pub mod heavy;
 pub mod identity;
+pub mod metrics;
 pub mod money;
 pub mod page;
 pub mod pagination;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<ServerConfig>,
     pub heavy_jobs: heavy::HeavyJobs,
+    pub metrics: metrics::Metrics,
 }
 
 /// The end of a successful change: commits the transaction (the change and its audit

@@ -83,6 +83,7 @@ fn plumbing() -> Routes {
     Routes::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(super::metrics::serve))
         .route("/favicon.ico", get(assets::favicon))
         .route("/static/{name}", get(assets::static_file))
 }
@@ -139,6 +140,10 @@ pub fn router(state: AppState) -> Router {
 
     let app = app.layer(
         ServiceBuilder::new()
+            .layer(from_fn_with_state(
+                state.metrics.clone(),
+                super::metrics::record,
+            ))
             .layer(from_fn(error::render_error_pages))
             .layer(from_fn(request::refuse_nul_in_query))
             .layer(CatchPanicLayer::custom(error::panic_response))

@@ -197,3 +197,45 @@ async fn a_database_out_of_reach_is_a_503_page_that_asks_to_retry() {
         assert!(!body.contains(leak), "the error page leaks {leak}");
     }
 }
+
+#[tokio::test]
+async fn metrics_are_served_to_the_scraper_with_the_token_only() {
+    let app =
+        TestApp::spawn_with(|config| config.metrics_token = Some("s3cret-scrape".into())).await;
+    let client = app.signed_in("board@example.com", &[Role::Board]).await;
+    client.get("/board").await;
+    client.get("/board/requests/999999").await;
+
+    let scrape = |token: Option<&str>| {
+        let mut request = reqwest::Client::new().get(client.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    // A signed-in session is not a scraper.
+    assert_eq!(
+        client.get("/metrics").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        scrape(Some("guess")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = scrape(Some("s3cret-scrape")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    for line in [
+        r#"quorum_http_requests_total{route="/board",method="GET",status="200"} 1"#,
+        r#"quorum_http_requests_total{route="/board/requests/{id}",method="GET",status="404"} 1"#,
+        r#"quorum_http_request_duration_seconds_count{route="/board",method="GET"} 1"#,
+        r#"quorum_http_request_duration_seconds_bucket{route="/board",method="GET",le="+Inf"} 1"#,
+        "quorum_db_pool_max_connections 16",
+        "quorum_mail_outbox_pending 0",
+        "# TYPE quorum_db_errors_total counter",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    // Routes, not addresses: the id asked for is not a label.
+    assert!(!text.contains("999999"));
+}

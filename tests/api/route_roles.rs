@@ -10,6 +10,9 @@ use crate::helpers::{TestApp, TestClient, location};
 pub(crate) enum Access {
     /// Anyone, signed in or not.
     Public,
+    /// Whoever sends the configured token, session or not; no page for anyone without
+    /// one (the test server configures none: 404).
+    Token,
     /// Any signed-in person, whatever their roles.
     SignedIn,
     /// Only these roles.
@@ -26,6 +29,7 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login", Access::Public),
     ("GET", "/healthz", Access::Public),
     ("GET", "/readyz", Access::Public),
+    ("GET", "/metrics", Access::Token),
     ("GET", "/favicon.ico", Access::Public),
     ("GET", "/static/{asset}", Access::Public),
     ("GET", "/", Access::SignedIn),
@@ -551,6 +555,10 @@ fn check(
     );
     let allowed = match (access, roles) {
         (Access::Public, _) => true,
+        (Access::Token, _) => {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{context}");
+            return;
+        }
         (_, None) => {
             // Anonymous: sent to sign in, and brought back afterwards.
             assert_eq!(status, StatusCode::SEE_OTHER, "{context}");
