@@ -10,7 +10,7 @@ use sqlx::Connection;
 use crate::audit::{self, Actor};
 use crate::auth::{normalize_email, password};
 use crate::config::{DatabaseConfig, ServerConfig};
-use crate::db::Database;
+use crate::db::{Database, backup};
 use crate::startup::{Application, shutdown_signal};
 use crate::users::{self, Role, repo};
 use crate::{demo, telemetry};
@@ -53,6 +53,31 @@ enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Back up the database (pg_dump) and the evidence directory into a new directory.
+    Backup(BackupArgs),
+    /// Replace the database's content with a backup (pg_restore, in one transaction),
+    /// then verify the audit trail. Stop Quorum first.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// A new or empty directory to write the backup into.
+    #[arg(long)]
+    to: std::path::PathBuf,
+    /// Where evidence files are kept, when not in the database.
+    #[arg(long, env = "QUORUM_EVIDENCE_DIR")]
+    evidence_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// A directory written by `quorum backup`.
+    #[arg(long)]
+    from: std::path::PathBuf,
+    /// Where evidence files are kept, when not in the database.
+    #[arg(long, env = "QUORUM_EVIDENCE_DIR")]
+    evidence_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +166,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(UserCommand::Add(add)) => add_user(&database, add).await,
         Command::Audit(AuditCommand::Verify) => verify_audit(&database).await,
+        Command::Backup(args) => backup(&database, args).await,
+        Command::Restore(args) => restore(&database, args).await,
     };
     database.shutdown();
     result
@@ -297,6 +324,29 @@ fn read_new_password() -> anyhow::Result<String> {
         std::io::stdin().lock().read_line(&mut line)?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
+}
+
+async fn backup(database: &Database, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let copied = backup::backup(database, &args.to, args.evidence_dir.as_deref())?;
+    println!("Backup written to {}", args.to.display());
+    if args.evidence_dir.is_some() {
+        println!("Evidence files copied: {copied}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(database: &Database, args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    let copied = backup::restore(database, &args.from, args.evidence_dir.as_deref())?;
+    println!("Restored from {}", args.from.display());
+    if args.evidence_dir.is_some() {
+        println!("Evidence files copied back: {copied}");
+    }
+    // A backup of an older version is brought up to this one.
+    database
+        .prepare()
+        .await
+        .context("cannot migrate the restored database")?;
+    verify_audit(database).await
 }
 
 async fn verify_audit(database: &Database) -> anyhow::Result<ExitCode> {

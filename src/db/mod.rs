@@ -1,5 +1,6 @@
 //! The database: where it is, creating it, migrating it, and the application's pool.
 
+pub mod backup;
 pub mod embedded;
 pub mod listing;
 
@@ -53,6 +54,8 @@ pub enum DbError {
 #[derive(Debug)]
 pub struct Database {
     owner: PgConnectOptions,
+    /// `DATABASE_URL` as given, for PostgreSQL's client programs (backup, restore).
+    owner_url: Option<String>,
     app: Option<PgConnectOptions>,
     cluster: Option<EmbeddedCluster>,
 }
@@ -70,7 +73,10 @@ impl Database {
                     .map(PgConnectOptions::from_str)
                     .transpose()
                     .map_err(DbError::BadUrl)?;
-                Ok(Self::new(owner, app, None))
+                Ok(Self {
+                    owner_url: Some(url.clone()),
+                    ..Self::new(owner, app, None)
+                })
             }
             None => {
                 let cluster =
@@ -100,6 +106,7 @@ impl Database {
     ) -> Self {
         Self {
             owner,
+            owner_url: None,
             app,
             cluster,
         }

@@ -93,6 +93,19 @@ fn without_database_url_quorum_runs_its_own_cluster_and_stops_it() {
     assert!(stdout.contains("Events checked: 1"), "{stdout}");
     assert!(stdout.contains("intact"), "{stdout}");
     assert!(!pgdata.join("postmaster.pid").exists());
+
+    // Backing up and restoring reach the embedded cluster over its private socket.
+    let backup = dir.path().join("backup");
+    for args in [["backup", "--to"], ["restore", "--from"]] {
+        let output = quorum(dir.path()).args(args).arg(&backup).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(backup.join("quorum.dump").is_file());
+    assert!(!pgdata.join("postmaster.pid").exists());
 }
 
 #[test]
@@ -108,6 +121,8 @@ fn help_reads_well() {
         "demo",
         "user",
         "audit",
+        "backup",
+        "restore",
         "DATABASE_URL",
         "QUORUM_DATA_DIR",
     ] {

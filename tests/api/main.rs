@@ -8,6 +8,7 @@ mod approvals;
 mod audit_trail;
 mod auditor;
 mod auth;
+mod backup;
 mod compliance;
 mod csrf;
 mod database;
