@@ -29,6 +29,7 @@ use crate::common::dates::today;
 use crate::common::format::format_time;
 use crate::text_enum::text_enum;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::heavy::HeavyJob;
 use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult, AppState, Auditor, CurrentUser, PageContext, RequestMeta};
 use table::{Provenance, Table, csv_writer, write_record};
@@ -245,8 +246,9 @@ async fn export(
     let moment = as_of
         .and_then(|date| date.next_day())
         .map(|next| next.midnight().assume_utc());
-    // Held until the document is built (a streamed trail only while it starts).
-    let _job = state.heavy_jobs.try_start()?;
+    // Held until the document is built, even past a client that left meanwhile (a
+    // streamed trail holds it only while it starts).
+    let job = state.heavy_jobs.try_start()?;
     let mut conn = state.pool.acquire().await?;
     let head = chain_head(&mut conn).await?;
     let mut parameters = json!({ "as_of": as_of, "framework": form::optional(&form.framework) });
@@ -307,7 +309,7 @@ async fn export(
                 chain_head: table.provenance.chain_head.clone(),
                 parameters,
             };
-            let bytes = render(table, format).await?;
+            let bytes = render(table, format, job).await?;
             return deliver(&state, &user, &meta, export, bytes).await;
         }
     };
@@ -323,7 +325,7 @@ async fn export(
         chain_head: table.provenance.chain_head.clone(),
         parameters,
     };
-    let bytes = render(table, format).await?;
+    let bytes = render(table, format, job).await?;
     deliver(&state, &user, &meta, export, bytes).await
 }
 
@@ -346,12 +348,18 @@ async fn refused(
 
 /// Writes the file off the async threads (a workbook or a typeset PDF of a large register
 /// takes seconds of CPU, which would stall every other request on that thread).
-async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
+///
+/// Once started it runs to its bounded end even if the client leaves, and keeps `job`'s
+/// slot until then, so that abandoned documents still count against the limit.
+async fn render(table: Table, format: FileFormat, job: HeavyJob) -> AppResult<Vec<u8>> {
     let failed = |error: String| AppError::Internal(anyhow::anyhow!(error));
-    let rendered = tokio::task::spawn_blocking(move || match format {
-        FileFormat::Csv => table.to_csv().map_err(|e| e.to_string()),
-        FileFormat::Xlsx => table.to_xlsx().map_err(|e| e.to_string()),
-        FileFormat::Pdf => pdf::render(&table),
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _job = job;
+        match format {
+            FileFormat::Csv => table.to_csv().map_err(|e| e.to_string()),
+            FileFormat::Xlsx => table.to_xlsx().map_err(|e| e.to_string()),
+            FileFormat::Pdf => pdf::render(&table),
+        }
     })
     .await
     .map_err(|e| failed(e.to_string()))?
