@@ -349,16 +349,19 @@ async fn refused(
 /// Writes the file off the async threads (a workbook or a typeset PDF of a large register
 /// takes seconds of CPU, which would stall every other request on that thread).
 ///
-/// Once started it runs to its bounded end even if the client leaves, and keeps `job`'s
-/// slot until then, so that abandoned documents still count against the limit.
+/// If the client leaves, a CSV or workbook stops within a thousand rows (a PDF, at most
+/// 500 rows, is typeset whole); `job`'s slot is kept until the work has stopped, so that
+/// abandoned documents still count against the limit.
 async fn render(table: Table, format: FileFormat, job: HeavyJob) -> AppResult<Vec<u8>> {
     let failed = |error: String| AppError::Internal(anyhow::anyhow!(error));
+    // Dropped with this future if the client leaves, which stops the building below.
+    let (_wanted, still_wanted) = table::wanted();
     let rendered = tokio::task::spawn_blocking(move || {
         let _job = job;
         match format {
-            FileFormat::Csv => table.to_csv().map_err(|e| e.to_string()),
-            FileFormat::Xlsx => table.to_xlsx().map_err(|e| e.to_string()),
-            FileFormat::Pdf => pdf::render(&table),
+            FileFormat::Csv => table.to_csv(&still_wanted),
+            FileFormat::Xlsx => table.to_xlsx(&still_wanted),
+            FileFormat::Pdf => still_wanted.check().and_then(|()| pdf::render(&table)),
         }
     })
     .await

@@ -1,7 +1,51 @@
 //! A report as a table with its provenance, and the files it is written to: CSV (RFC 4180,
 //! formula injection neutralised) and XLSX.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rust_xlsxwriter::{Format, Workbook};
+
+/// Rows written between two looks at whether the document is still wanted.
+const ROWS_BETWEEN_CHECKS: usize = 1_000;
+
+/// What building a document that nobody waits for any more ends with.
+pub const STOPPED: &str = "stopped: the request that asked for the document was gone";
+
+/// Whether a document is still wanted, for the thread that builds it.
+#[derive(Clone)]
+pub struct StillWanted(Arc<AtomicBool>);
+
+impl StillWanted {
+    pub fn is_wanted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// `Err(STOPPED)` once the document is no longer wanted.
+    pub fn check(&self) -> Result<(), String> {
+        if self.is_wanted() {
+            Ok(())
+        } else {
+            Err(STOPPED.to_owned())
+        }
+    }
+}
+
+/// Held by the request that asks for a document: when the request is dropped (the server
+/// drops it when the client closes the connection), the document is no longer wanted.
+pub struct WantedWhileHeld(Arc<AtomicBool>);
+
+impl Drop for WantedWhileHeld {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+/// A new document's pair: the request keeps the first, the builder the second.
+pub fn wanted() -> (WantedWhileHeld, StillWanted) {
+    let flag = Arc::new(AtomicBool::new(true));
+    (WantedWhileHeld(flag.clone()), StillWanted(flag))
+}
 
 /// Where a report comes from: stated at the top of every file.
 #[derive(Debug, Clone)]
@@ -70,24 +114,37 @@ pub fn write_record<W: std::io::Write>(
 }
 
 impl Table {
-    /// The provenance lines, an empty line, then the headings and rows.
-    pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
+    /// The provenance lines, an empty line, then the headings and rows; stops early when
+    /// the document is no longer wanted.
+    pub fn to_csv(&self, wanted: &StillWanted) -> Result<Vec<u8>, String> {
+        let failed = |error: csv::Error| error.to_string();
         let mut writer = csv_writer(Vec::new());
         for (label, value) in self.provenance.lines() {
-            write_record(&mut writer, [label, value])?;
+            write_record(&mut writer, [label, value]).map_err(failed)?;
         }
-        writer.write_record([""])?;
-        write_record(&mut writer, &self.columns)?;
-        for row in &self.rows {
-            write_record(&mut writer, row)?;
+        writer.write_record([""]).map_err(failed)?;
+        write_record(&mut writer, &self.columns).map_err(failed)?;
+        for (index, row) in self.rows.iter().enumerate() {
+            if index % ROWS_BETWEEN_CHECKS == 0 {
+                wanted.check()?;
+            }
+            write_record(&mut writer, row).map_err(failed)?;
         }
         writer
             .into_inner()
-            .map_err(|error| csv::Error::from(error.into_error()))
+            .map_err(|error| error.into_error().to_string())
     }
 
-    /// One worksheet: the provenance, then the table with bold headings and frozen panes.
-    pub fn to_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    /// One worksheet: the provenance, then the table with bold headings and frozen panes;
+    /// stops early when the document is no longer wanted.
+    pub fn to_xlsx(&self, wanted: &StillWanted) -> Result<Vec<u8>, String> {
+        self.write_xlsx(wanted).map_err(|error| match error {
+            XlsxOrStopped::Xlsx(error) => error.to_string(),
+            XlsxOrStopped::Stopped(stopped) => stopped,
+        })
+    }
+
+    fn write_xlsx(&self, wanted: &StillWanted) -> Result<Vec<u8>, XlsxOrStopped> {
         let mut workbook = Workbook::new();
         let sheet = workbook.add_worksheet();
         sheet.set_name("Report")?;
@@ -103,7 +160,10 @@ impl Table {
         for (column, heading) in self.columns.iter().enumerate() {
             sheet.write_string_with_format(row, column as u16, *heading, &bold)?;
         }
-        for cells in &self.rows {
+        for (index, cells) in self.rows.iter().enumerate() {
+            if index % ROWS_BETWEEN_CHECKS == 0 {
+                wanted.check()?;
+            }
             row += 1;
             for (column, cell) in cells.iter().enumerate() {
                 // Strings are written as strings: a spreadsheet never evaluates them.
@@ -122,13 +182,62 @@ impl Table {
                 .unwrap_or(10);
             sheet.set_column_width(column as u16, (widest.clamp(8, 60) + 2) as f64)?;
         }
-        workbook.save_to_buffer()
+        wanted.check()?;
+        Ok(workbook.save_to_buffer()?)
+    }
+}
+
+/// Why a workbook was not written.
+enum XlsxOrStopped {
+    Xlsx(rust_xlsxwriter::XlsxError),
+    Stopped(String),
+}
+
+impl From<rust_xlsxwriter::XlsxError> for XlsxOrStopped {
+    fn from(error: rust_xlsxwriter::XlsxError) -> Self {
+        Self::Xlsx(error)
+    }
+}
+
+impl From<String> for XlsxOrStopped {
+    fn from(stopped: String) -> Self {
+        Self::Stopped(stopped)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn table(rows: usize) -> Table {
+        Table {
+            provenance: Provenance {
+                title: "Risk register".to_owned(),
+                generated_at: "2026-11-30 12:00".to_owned(),
+                generated_by: "auditor@example.com".to_owned(),
+                chain_head: "#1 ab".to_owned(),
+                as_of: "today".to_owned(),
+                summary: vec![],
+            },
+            columns: vec!["Reference", "Title"],
+            rows: (0..rows)
+                .map(|n| vec![format!("RSK-{n:04}"), "A risk".to_owned()])
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_document_nobody_waits_for_any_more_is_not_built() {
+        let table = table(2_500);
+        let (held, still) = wanted();
+        assert!(table.to_csv(&still).is_ok());
+        assert!(table.to_xlsx(&still).is_ok());
+        // The request is dropped: the client left.
+        drop(held);
+        assert!(!still.is_wanted());
+        assert_eq!(table.to_csv(&still).unwrap_err(), STOPPED);
+        assert_eq!(table.to_xlsx(&still).unwrap_err(), STOPPED);
+    }
 
     #[test]
     fn cells_that_a_spreadsheet_would_run_are_kept_as_text() {
@@ -153,7 +262,8 @@ mod tests {
             columns: vec!["a", "b"],
             rows: vec![vec!["x, y".into(), "say \"hi\"\nthen".into()]],
         };
-        let text = String::from_utf8(table.to_csv().unwrap()).unwrap();
+        let (_held, still) = wanted();
+        let text = String::from_utf8(table.to_csv(&still).unwrap()).unwrap();
         assert!(text.contains("\r\n"));
         assert!(
             text.ends_with("\"x, y\",\"say \"\"hi\"\"\nthen\"\r\n"),

@@ -113,39 +113,60 @@ async fn a_stopped_database_is_answered_503_and_quorum_recovers_when_it_returns(
     assert_eq!(written, 0);
 }
 
-#[tokio::test]
-async fn on_shutdown_requests_in_flight_finish_within_the_grace_and_the_pool_closes() {
+/// A server that stops when `stop` is sent, and a manager's request for the risk register
+/// waiting in flight on a lock the test holds on `owner` (`COMMIT` releases it).
+struct HeldRequest {
+    app: TestApp,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    owner: sqlx::PgConnection,
+    in_flight: tokio::task::JoinHandle<reqwest::Result<StatusCode>>,
+}
+
+async fn hold_a_request(shutdown_grace: Duration) -> HeldRequest {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (app, running) = TestApp::spawn_until(
-        |config| config.shutdown_grace = Duration::from_secs(3),
-        async {
+    let (app, running) =
+        TestApp::spawn_until(|config| config.shutdown_grace = shutdown_grace, async {
             stopped.await.ok();
-        },
-    )
-    .await;
+        })
+        .await;
     let manager = app
         .signed_in("manager@example.com", &[Role::ItManager])
         .await;
     assert_eq!(manager.page("/manage/risks").await.0, StatusCode::OK);
-
-    // The risk register is locked, so a request for it waits in flight.
     let mut owner = app.owner_connection().await;
     sqlx::query("BEGIN").execute(&mut owner).await.unwrap();
     sqlx::query("LOCK TABLE risks IN ACCESS EXCLUSIVE MODE")
         .execute(&mut owner)
         .await
         .unwrap();
-    let in_flight = {
-        let (http, url) = (manager.http.clone(), manager.url("/manage/risks"));
-        tokio::spawn(async move { http.get(&url).send().await.map(|r| r.status()) })
-    };
+    let (http, url) = (manager.http.clone(), manager.url("/manage/risks"));
+    let in_flight = tokio::spawn(async move { http.get(&url).send().await.map(|r| r.status()) });
     tokio::time::sleep(Duration::from_millis(300)).await;
+    HeldRequest {
+        app,
+        running,
+        stop,
+        owner,
+        in_flight,
+    }
+}
+
+#[tokio::test]
+async fn on_shutdown_requests_in_flight_finish_within_the_grace_and_the_pool_closes() {
+    let HeldRequest {
+        app,
+        running,
+        stop,
+        mut owner,
+        in_flight,
+    } = hold_a_request(Duration::from_secs(3)).await;
     stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // No new request is accepted...
     assert!(
         reqwest::Client::new()
-            .get(manager.url("/healthz"))
+            .get(format!("{}/healthz", app.address))
             .send()
             .await
             .is_err()
@@ -164,26 +185,12 @@ async fn on_shutdown_requests_in_flight_finish_within_the_grace_and_the_pool_clo
 
 #[tokio::test]
 async fn a_request_stuck_past_the_shutdown_grace_does_not_keep_quorum_running() {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (app, running) = TestApp::spawn_until(
-        |config| config.shutdown_grace = Duration::from_secs(1),
-        async {
-            stopped.await.ok();
-        },
-    )
-    .await;
-    let manager = app
-        .signed_in("manager@example.com", &[Role::ItManager])
-        .await;
-    let mut owner = app.owner_connection().await;
-    sqlx::query("BEGIN").execute(&mut owner).await.unwrap();
-    sqlx::query("LOCK TABLE risks IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut owner)
-        .await
-        .unwrap();
-    let (http, url) = (manager.http.clone(), manager.url("/manage/risks"));
-    let _stuck = tokio::spawn(async move { http.get(&url).send().await.map(|r| r.status()) });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let HeldRequest {
+        running,
+        stop,
+        mut owner,
+        ..
+    } = hold_a_request(Duration::from_secs(1)).await;
     stop.send(()).unwrap();
     tokio::time::timeout(NO_HANG, running)
         .await
