@@ -791,3 +791,72 @@ async fn a_long_vote_history_lists_the_latest_votes_and_counts_the_live_one() {
         "only the live vote counts"
     );
 }
+
+#[tokio::test]
+async fn a_draft_request_is_reached_by_nobody_but_its_requester_whatever_id_is_tried() {
+    let app = TestApp::spawn().await;
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let other = app
+        .signed_in("manager2@example.com", &[Role::ItManager])
+        .await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let manager_id = app.user_id("manager@example.com").await;
+    let board_id = app.user_id("board@example.com").await;
+    let project = app.seed_project(manager_id, board_id).await.project_id;
+    let year = quorum::common::dates::today().year().to_string();
+    let due = (quorum::common::dates::today() + time::Duration::days(20)).to_string();
+    let response = manager
+        .post_form(
+            "/manage/requests",
+            &[
+                ("title", "Secret data centre exit"),
+                ("project_id", &project.to_string()),
+                ("amount", "90000"),
+                ("spend_type", "capex"),
+                ("fiscal_year", &year),
+                ("due_date", &due),
+                ("benefits", "Lower costs."),
+                ("costs", "90,000 once."),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    let draft = location(response.headers());
+    assert!(draft.starts_with("/manage/requests/"), "{draft}");
+    let id = draft.rsplit('/').next().unwrap();
+
+    for (client, path) in [
+        (&board, format!("/board/requests/{id}")),
+        (&other, format!("/manage/requests/{id}")),
+    ] {
+        let (status, page) = client.page(&path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(!page.contains("Secret data centre exit"), "{path}");
+    }
+    // Nor can another manager change it (403) or withdraw it (refused with a message).
+    let response = other
+        .post_form(&draft, &[("title", "Hijacked"), ("action", "submit")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    other.post_form(&format!("{draft}/withdraw"), &[]).await;
+    assert!(
+        !app.audit_actions()
+            .await
+            .contains(&"request.withdrawn".to_owned())
+    );
+    let (_, list) = board.page("/board/requests").await;
+    assert!(!list.contains("Secret data centre exit"));
+    let (status, page) = manager.page(&draft).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Secret data centre exit"));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM approval_requests WHERE status = 'draft'"
+        )
+        .await,
+        1
+    );
+}
