@@ -58,7 +58,8 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
-    /// How many documents (exports) may be prepared at once; more are asked to retry.
+    /// How many documents (exports) may be prepared, or audit-chain verifications run, at
+    /// once; more are asked to retry.
     #[arg(long, env = "QUORUM_MAX_CONCURRENT_EXPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_exports: u16,
 

@@ -350,6 +350,10 @@ async fn verify_page(
     ctx: PageContext,
     Auditor(_auditor): Auditor,
 ) -> AppResult<VerifyPage> {
+    // Heavy like an export (it reads and hashes the whole trail): it takes one of their
+    // slots; it stops between batches if the request is dropped, and at the request
+    // timeout at the latest.
+    let _job = state.heavy_jobs.try_start()?;
     let mut conn = state.pool.acquire().await?;
     let report = verify_chain(&mut conn).await?;
     Ok(VerifyPage {
