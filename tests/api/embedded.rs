@@ -129,3 +129,65 @@ fn help_reads_well() {
         assert!(help.contains(word), "--help should mention {word}:\n{help}");
     }
 }
+
+#[test]
+fn sigterm_stops_the_server_and_its_cluster_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::Builder::new()
+        .prefix("quorum-sigterm-")
+        .tempdir()
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut server = quorum(dir.path())
+        .arg("serve")
+        .env("QUORUM_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|line| {
+            line.strip_prefix("Quorum is running at ")
+                .map(str::to_owned)
+        })
+        .expect("the server says where it listens");
+    // Keep reading what it prints: a closed pipe would end it before the signal does.
+    let drain = std::thread::spawn(move || lines.for_each(drop));
+    // One plain HTTP/1.1 request: the test needs no client library for it.
+    let mut stream = std::net::TcpStream::connect(address.trim_start_matches("http://")).unwrap();
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: quorum\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut status_line = [0u8; 12];
+    std::io::Read::read_exact(&mut stream, &mut status_line).unwrap();
+    assert_eq!(&status_line, b"HTTP/1.1 200");
+    let pgdata = dir.path().join("postgres/pgdata");
+    assert!(pgdata.join("postmaster.pid").exists(), "the cluster runs");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let asked = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if asked.elapsed() > std::time::Duration::from_secs(30) {
+            server.kill().unwrap();
+            panic!("SIGTERM did not stop the server within 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    drain.join().unwrap();
+    assert!(
+        !pgdata.join("postmaster.pid").exists(),
+        "the cluster stopped with Quorum"
+    );
+}
