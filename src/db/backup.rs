@@ -26,11 +26,10 @@ pub fn backup(database: &Database, to: &Path, evidence: Option<&Path>) -> anyhow
             to.display()
         );
     }
-    let mut dump = Command::new(tool("pg_dump"));
+    let mut dump = database.client("pg_dump")?;
     dump.arg("--format=custom")
         .arg("--file")
-        .arg(to.join(DUMP_FILE))
-        .args(database.libpq_target());
+        .arg(to.join(DUMP_FILE));
     run(dump, "pg_dump")?;
     match evidence {
         Some(evidence) => copy_files(evidence, &to.join(EVIDENCE_DIR)),
@@ -49,7 +48,7 @@ pub fn restore(database: &Database, from: &Path, evidence: Option<&Path>) -> any
             from.display()
         );
     }
-    let mut restore = Command::new(tool("pg_restore"));
+    let mut restore = database.client("pg_restore")?;
     restore
         .args([
             "--clean",
@@ -57,7 +56,6 @@ pub fn restore(database: &Database, from: &Path, evidence: Option<&Path>) -> any
             "--single-transaction",
             "--exit-on-error",
         ])
-        .args(database.libpq_target())
         .arg(&dump);
     run(restore, "pg_restore")?;
     match evidence {
@@ -109,25 +107,72 @@ fn copy_files(from: &Path, to: &Path) -> anyhow::Result<usize> {
 }
 
 impl Database {
-    /// How PostgreSQL's client programs reach this database as its owner.
-    fn libpq_target(&self) -> Vec<OsString> {
+    /// PostgreSQL's client program `program`, set to reach this database as its owner. A
+    /// password in `DATABASE_URL` goes in the environment (`PGPASSWORD`), not in the
+    /// arguments, which every user of the machine can read.
+    fn client(&self, program: &str) -> anyhow::Result<Command> {
+        let mut command = Command::new(tool(program));
         if let Some(url) = &self.owner_url {
-            return vec!["--dbname".into(), url.into()];
+            let mut url = url::Url::parse(url).context("DATABASE_URL is not a valid URL")?;
+            if let Some(password) = url.password() {
+                let password = percent_encoding::percent_decode_str(password)
+                    .decode_utf8()
+                    .context("the password in DATABASE_URL is not UTF-8")?
+                    .into_owned();
+                command.env("PGPASSWORD", password);
+                let _ = url.set_password(None);
+            }
+            command.arg("--dbname").arg(url.as_str());
+            return Ok(command);
         }
         let options = &self.owner;
         let host: OsString = match options.get_socket() {
             Some(socket_dir) => socket_dir.into(),
             None => options.get_host().into(),
         };
-        vec![
-            "--host".into(),
-            host,
-            "--port".into(),
-            options.get_port().to_string().into(),
-            "--username".into(),
-            options.get_username().into(),
-            "--dbname".into(),
-            options.get_database().unwrap_or("quorum").into(),
-        ]
+        command
+            .arg("--host")
+            .arg(host)
+            .arg("--port")
+            .arg(options.get_port().to_string())
+            .arg("--username")
+            .arg(options.get_username())
+            .arg("--dbname")
+            .arg(options.get_database().unwrap_or("quorum"));
+        Ok(command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::postgres::PgConnectOptions;
+
+    use super::*;
+
+    #[test]
+    fn a_password_in_database_url_is_passed_in_the_environment_not_the_arguments() {
+        let url = "postgres://quorum_owner:s3cr%40t@db.example.org:5433/quorum?sslmode=require";
+        let database = Database {
+            owner_url: Some(url.to_owned()),
+            ..Database::new(PgConnectOptions::from_str(url).unwrap(), None, None)
+        };
+        let command = database.client("pg_dump").unwrap();
+        let arguments: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+        assert!(
+            !arguments.iter().any(|a| a.contains("s3cr")),
+            "{arguments:?}"
+        );
+        assert!(
+            arguments
+                .iter()
+                .any(|a| a.starts_with("postgres://quorum_owner@db.example.org:5433/quorum"))
+        );
+        let password = command
+            .get_envs()
+            .find(|(name, _)| *name == "PGPASSWORD")
+            .and_then(|(_, value)| value);
+        assert_eq!(password, Some(std::ffi::OsStr::new("s3cr@t")));
     }
 }

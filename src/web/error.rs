@@ -99,10 +99,8 @@ impl AppError {
     }
 
     fn status(&self) -> StatusCode {
-        if self.is_retryable() {
-            return StatusCode::SERVICE_UNAVAILABLE;
-        }
         match self {
+            _ if self.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) | AppError::BadAddress(_) => StatusCode::BAD_REQUEST,
