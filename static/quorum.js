@@ -61,3 +61,40 @@ document.addEventListener("submit", (event) => {
     }, 150));
   });
 })();
+
+// A form sent back with errors puts the focus on the first field in error, so that a
+// screen reader reads its label and message (tied to it by aria-describedby) at once.
+document.addEventListener("DOMContentLoaded", () => {
+  const invalid = document.querySelector("main [aria-invalid='true']");
+  if (invalid instanceof HTMLElement) {
+    invalid.focus();
+  }
+});
+
+// A table wider than the screen scrolls inside its box (.table-scroll). While it does, the
+// box can be reached by keyboard and is named after the table, so that it can be scrolled
+// with the arrow keys; a box that fits takes no stop in the tab order.
+(() => {
+  const boxes = () => document.querySelectorAll(".table-scroll");
+  const label = (box) => {
+    const table = box.querySelector("table");
+    const caption = table?.caption?.textContent.trim();
+    const heading = box.closest("section")?.querySelector("h2, h3")?.textContent.trim();
+    return `${caption || heading || "Table"} (scrolls sideways)`;
+  };
+  const update = () => {
+    for (const box of boxes()) {
+      if (box.scrollWidth > box.clientWidth) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", label(box));
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    }
+  };
+  document.addEventListener("DOMContentLoaded", update);
+  window.addEventListener("resize", update);
+})();

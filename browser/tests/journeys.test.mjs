@@ -1,0 +1,224 @@
+// The journeys Quorum's people make every week, each done by keyboard alone (Tab, Enter,
+// Space, arrows and typing; every element passed shows a focus ring), with screenshots of
+// the pages they see.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import {
+  accounts,
+  chooseOption,
+  chooseRadio,
+  expectFocused,
+  expectNoProblems,
+  launch,
+  openPage,
+  press,
+  screenshot,
+  signIn,
+  signedIn,
+  tabTo,
+  tick,
+  typeInto,
+} from "../lib/quorum.mjs";
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** The flash message the last action left at the top of the page. */
+async function flash(page) {
+  return (await page.locator("main [role=status], main [role=alert]").first().textContent()).trim();
+}
+
+/** From anywhere, follows a link of the navigation (the main one, or the area's). */
+async function navigate(page, label) {
+  await press(page, page.getByRole("navigation").getByRole("link", { name: label, exact: true }).first());
+}
+
+/** A board member opens a request from their requests list and votes on it. */
+async function vote(page, title, choice, comment) {
+  await navigate(page, "Requests");
+  await press(page, page.getByRole("link", { name: title }).first());
+  await chooseRadio(page, "Your decision", choice);
+  await typeInto(page, page.getByLabel("Comment (recorded with your vote)"), comment);
+  await press(page, page.getByRole("button", { name: "Cast vote" }));
+}
+
+test("a board member reads a budget request, approves it with a comment, and finds the decision in the log", async () => {
+  const page = await signedIn(browser, accounts.board);
+  await screenshot(page, "board-home");
+  const title = "Vendor premium migration team";
+  await navigate(page, "Requests");
+  await screenshot(page, "board-requests");
+  await press(page, page.getByRole("link", { name: title }).first());
+  await assert.doesNotReject(page.getByRole("heading", { level: 1, name: title }).waitFor());
+  await screenshot(page, "board-request");
+
+  await chooseRadio(page, "Your decision", "Approve");
+  await typeInto(page, page.getByLabel("Comment (recorded with your vote)"), "The migration pays for itself within the year.");
+  await press(page, page.getByRole("button", { name: "Cast vote" }));
+  assert.match(await flash(page), /approved/i);
+
+  // Two of the three members who may vote approved: the request is decided, and the
+  // resolution is in the decision log with the comment.
+  await navigate(page, "Decisions");
+  await press(page, page.getByRole("row").filter({ hasText: title }).getByRole("link").first());
+  const resolution = await page.locator("main").textContent();
+  assert.match(resolution, /Approved/);
+  assert.match(resolution, /pays for itself within the year/);
+  await screenshot(page, "decision");
+  expectNoProblems(page);
+  await page.context().close();
+});
+
+test("an IT manager's status report with a mistake keeps what was typed, says what is wrong next to the field, then goes to the board", async () => {
+  const page = await signedIn(browser, accounts.manager);
+  await screenshot(page, "manager-home");
+  await press(page, page.locator("#due-now a").first());
+  const form = page.locator("form.report-form");
+  await typeInto(page, page.getByLabel("Percent complete"), "45");
+  await chooseRadio(page, "Overall", "Amber");
+  await chooseRadio(page, "Schedule", "Amber");
+  await chooseRadio(page, "Budget", "Green");
+  await chooseRadio(page, "Scope", "Green");
+  // Amber needs an explanation: the one carried over from the last report is taken out.
+  await typeInto(page, page.getByLabel("Why amber or red, and what is being done"), "");
+  await typeInto(page, page.getByLabel("Spent to date"), "120000");
+  await typeInto(page, page.getByLabel("Forecast at completion"), "480000");
+  await typeInto(page, page.getByLabel("Highlights"), "Cut-over rehearsal passed.");
+  await press(page, form.getByRole("button", { name: "Submit to the board" }));
+
+  // The page says so at the top, puts the focus on the field in error, whose message is
+  // tied to it, and keeps everything typed.
+  assert.match(await flash(page), /could not be saved/);
+  await expectFocused(page, "#rag_explanation");
+  const explanation = page.getByLabel("Why amber or red, and what is being done");
+  assert.equal(await explanation.getAttribute("aria-invalid"), "true");
+  const message = page.locator(`#${await explanation.getAttribute("aria-describedby")}`);
+  assert.match(await message.textContent(), /amber or red/i);
+  assert.equal(await page.getByLabel("Percent complete").inputValue(), "45");
+  assert.equal(await page.getByLabel("Highlights").inputValue(), "Cut-over rehearsal passed.");
+  assert.ok(await page.getByRole("group", { name: "Schedule", exact: true }).getByRole("radio", { name: "Amber" }).isChecked());
+  await screenshot(page, "report-with-error");
+
+  // The focus is already in the field: type the explanation and send again.
+  await page.keyboard.type("The vendor's migration tooling slipped two weeks; a second team starts Monday.");
+  await press(page, form.getByRole("button", { name: "Submit to the board" }));
+  assert.match(await flash(page), /submitted/i);
+  const report = await page.locator("main").textContent();
+  assert.match(report, /second team starts Monday/);
+  assert.match(report, /Cut-over rehearsal passed/);
+  expectNoProblems(page);
+  await page.context().close();
+});
+
+test("an IT manager drafts a policy, the board approves its publication, the manager publishes it", async () => {
+  const title = "Remote Access Standard";
+  const manager = await signedIn(browser, accounts.manager);
+  await manager.goto("/manage/policies");
+  await press(manager, manager.getByRole("link", { name: "Write a policy" }));
+  await typeInto(manager, manager.getByLabel("Title"), title);
+  await typeInto(manager, manager.getByLabel("Scope (who and what it applies to)"), "Everyone who reaches company systems from outside the office.");
+  await typeInto(manager, manager.getByLabel("Policy (Markdown)"), "## Rules\n\n- Connect through the company VPN only.\n- Use multi-factor authentication.");
+  await typeInto(manager, manager.getByLabel("What changed in this version"), "First version.");
+  await chooseOption(manager, manager.getByLabel("Category"), "Access control");
+  await typeInto(manager, manager.getByLabel("Owner"), accounts.manager);
+  await typeInto(manager, manager.getByLabel("Review every (months)"), "12");
+  await press(manager, manager.getByRole("button", { name: "Save as draft version 1" }));
+  await press(manager, manager.getByRole("button", { name: "Send version 1 to the board" }));
+  assert.deepEqual(manager.dialogs, ["Send version 1 to the board?"]);
+  const reference = (await manager.locator("h1").textContent()).match(/POL-\d+/)[0];
+
+  // Three of the four board members who may decide approve: the outcome is certain.
+  for (const member of [accounts.chair, accounts.board, "board2@example.com"]) {
+    const page = await signedIn(browser, member);
+    await vote(page, `Publish ${reference} version 1`, "Approve", "Clear and proportionate.");
+    expectNoProblems(page);
+    await page.context().close();
+  }
+
+  await manager.reload();
+  await press(manager, manager.getByRole("button", { name: "Publish version 1" }));
+  const policy = await manager.locator("main").textContent();
+  assert.match(policy, /Version 1, in force/);
+  await screenshot(manager, "policy-published");
+  expectNoProblems(manager);
+  await manager.context().close();
+});
+
+test("an auditor filters the trail, verifies the chain and exports the compliance report in three formats, each found by its hash", async () => {
+  const page = await signedIn(browser, accounts.auditor);
+  await screenshot(page, "auditor-home");
+  await press(page, page.getByRole("link", { name: "Browse the trail" }));
+  await typeInto(page, page.getByLabel("Action"), "vote.cast");
+  await press(page, page.getByRole("button", { name: "Apply" }));
+  assert.match(page.url(), /action=vote.cast/);
+  const actions = await page.locator("main table tbody tr").allTextContents();
+  assert.ok(actions.length > 0, "the filter found no vote");
+  assert.ok(actions.every((row) => row.includes("vote.cast")), "the filter let other actions through");
+  await screenshot(page, "audit-trail");
+
+  await page.goto("/audit");
+  await press(page, page.getByRole("link", { name: "Verify the whole chain" }));
+  assert.match(await page.locator(".verdict").textContent(), /Intact/);
+
+  for (const [format, extension] of [["CSV", "csv"], ["Excel (XLSX)", "xlsx"], ["PDF", "pdf"]]) {
+    await page.goto("/audit/exports");
+    const form = page.locator("form[action='/audit/exports/compliance']");
+    await chooseOption(page, form.getByLabel("Format"), format);
+    await tabTo(page, form.getByRole("button", { name: "Export" }));
+    const downloading = page.waitForEvent("download");
+    await page.keyboard.press("Enter");
+    const download = await downloading;
+    assert.match(download.suggestedFilename(), new RegExp(`\\.${extension}$`));
+    const file = await readFile(await download.path());
+    assert.ok(file.length > 100, `the ${format} file is empty`);
+    const sha256 = createHash("sha256").update(file).digest("hex");
+
+    await page.goto("/audit/exports");
+    await typeInto(page, page.getByLabel("SHA-256 of a file"), sha256);
+    await press(page, page.getByRole("button", { name: "Look up" }));
+    const found = await page.locator("main").textContent();
+    assert.ok(found.includes(sha256), `the ${format} file's hash is not on the exports page`);
+    assert.ok(!found.includes("Quorum generated no file with this hash"));
+  }
+  await screenshot(page, "audit-exports");
+  expectNoProblems(page);
+  await page.context().close();
+});
+
+test("an administrator creates an account with two roles", async () => {
+  const page = await signedIn(browser, accounts.admin);
+  await press(page, page.getByRole("link", { name: "New account" }));
+  await typeInto(page, page.getByLabel("E-mail address"), "ines.ferreira@example.com");
+  await typeInto(page, page.getByLabel("Name"), "Inês Ferreira");
+  await typeInto(page, page.getByLabel("Initial password"), "copper meadow orbit 42");
+  const roles = page.getByRole("group", { name: "Roles" });
+  await tick(page, roles.getByRole("checkbox", { name: "Board" }));
+  await tick(page, roles.getByRole("checkbox", { name: "Auditor" }));
+  await press(page, page.getByRole("button", { name: "Create account" }));
+  assert.match(await flash(page), /account for ines.ferreira@example.com has been created/);
+  const granted = page.getByRole("group", { name: "Roles" });
+  assert.ok(await granted.getByRole("checkbox", { name: "Board" }).isChecked());
+  assert.ok(await granted.getByRole("checkbox", { name: "Auditor" }).isChecked());
+  assert.ok(!(await granted.getByRole("checkbox", { name: "IT manager" }).isChecked()));
+
+  await press(page, page.getByRole("link", { name: "Accounts", exact: true }).first());
+  const roleText = await page.getByRole("row").filter({ hasText: "Inês Ferreira" }).textContent();
+  assert.match(roleText, /Board/);
+  assert.match(roleText, /Auditor/);
+  await screenshot(page, "admin-accounts");
+  expectNoProblems(page);
+  await page.context().close();
+
+  // The new account signs in with what the administrator gave it.
+  const newcomer = await openPage(browser);
+  await signIn(newcomer, "ines.ferreira@example.com", "copper meadow orbit 42");
+  await newcomer.context().close();
+});
