@@ -1,6 +1,6 @@
 //! Quorum in a real browser: the journeys of `browser/tests/` (Node's test runner driving
 //! Debian's headless Chromium through playwright-core, with axe-core for accessibility)
-//! against the real server on a fresh database holding the demo organisation.
+//! against the real server, each file on a fresh database holding the demo organisation.
 //!
 //! Without Node.js or Chromium on the machine the test says so and passes: `.ci/run`
 //! installs both. `QUORUM_CHROMIUM` names another Chromium; `QUORUM_SCREENSHOTS=docs/screenshots`
@@ -77,6 +77,27 @@ fn test_files() -> Vec<PathBuf> {
     files
 }
 
+/// Runs one file of browser tests against a server of its own, on a fresh database with the
+/// demo organisation (a journey's votes never change what another file sees). True if
+/// every test in it passed; Node's report goes to the terminal.
+async fn run_file(tools: &Tools, file: PathBuf, artifacts: &Path) -> bool {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let mut node = Command::new("node");
+    node.args(["--test", "--test-reporter=spec"])
+        .arg(&file)
+        .current_dir(browser_dir())
+        .env("QUORUM_URL", &app.address)
+        .env("QUORUM_PASSWORD", PASSWORD)
+        .env("QUORUM_CHROMIUM", &tools.chromium)
+        .env("QUORUM_ARTIFACTS", artifacts);
+    // The server runs on this test's runtime: wait for Node on a thread of its own.
+    let status = tokio::task::spawn_blocking(move || node.status().expect("node runs"))
+        .await
+        .unwrap();
+    status.success()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journeys_accessibility_phone_width_and_print_in_chromium() {
     let tools = match Tools::find() {
@@ -87,28 +108,19 @@ async fn journeys_accessibility_phone_width_and_print_in_chromium() {
         }
     };
     tokio::task::spawn_blocking(install_packages).await.unwrap();
-
-    let app = TestApp::spawn().await;
-    app.load_demo().await;
     let artifacts = std::env::var_os("QUORUM_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser"));
     let artifacts = std::path::absolute(artifacts).unwrap();
 
-    let mut node = Command::new("node");
-    node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-        .args(test_files())
-        .current_dir(browser_dir())
-        .env("QUORUM_URL", &app.address)
-        .env("QUORUM_PASSWORD", PASSWORD)
-        .env("QUORUM_CHROMIUM", &tools.chromium)
-        .env("QUORUM_ARTIFACTS", &artifacts);
-    // The server runs on this test's runtime: wait for Node on a thread of its own.
-    let status = tokio::task::spawn_blocking(move || node.status().expect("node runs"))
-        .await
-        .unwrap();
+    let mut failed = Vec::new();
+    for file in test_files() {
+        if !run_file(&tools, file.clone(), &artifacts).await {
+            failed.push(file.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
     assert!(
-        status.success(),
-        "the browser tests failed (their report is above)"
+        failed.is_empty(),
+        "browser tests failed in {failed:?} (their report is above)"
     );
 }

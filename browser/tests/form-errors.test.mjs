@@ -1,0 +1,159 @@
+// Every form a role reaches announces its errors: sent with its fields emptied, a form
+// that is refused comes back with each message tied to its field (aria-describedby) and
+// the focus on the first field in error, which a screen reader then reads. Forms are found
+// by following links from each role's home, so a new form is covered without a change
+// here. This file has a database of its own: some emptied forms are accepted.
+
+import { after, before, test } from "node:test";
+import { accounts, baseUrl, expectNone, launch, signedIn } from "../lib/quorum.mjs";
+
+/** Pages of one shape read per role, and a bound on one role's crawl. */
+const PAGES_PER_SHAPE = 1;
+const PAGES_PER_ROLE = 80;
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+function shape(url) {
+  const path = url.pathname
+    .split("/")
+    .map((segment) => (/\d/.test(segment) ? ":id" : segment))
+    .join("/");
+  return `${path}?${[...new Set(url.searchParams.keys())].sort().join("&")}`;
+}
+
+function followable(url) {
+  return (
+    url.origin === new URL(baseUrl).origin &&
+    !url.pathname.startsWith("/static/") &&
+    !/\/(download|file|export)s?(\/|$)/.test(url.pathname) &&
+    !url.searchParams.has("format")
+  );
+}
+
+/** The forms of the page that change something, by their place among its forms. */
+async function postForms(page) {
+  return page.$$eval("main form", (forms) =>
+    forms
+      // Attributes, not properties: a field named "action" hides the form's property.
+      .map((form, index) => ({
+        index,
+        action: new URL(form.getAttribute("action") ?? "", document.baseURI).pathname,
+        method: (form.getAttribute("method") ?? "get").toLowerCase(),
+      }))
+      .filter((form) => form.method === "post"),
+  );
+}
+
+/**
+ * Empties the form's text fields and sends it, as a hurried person would. False when the
+ * page no longer has that form (an earlier one changed what it shows).
+ */
+async function sendEmptied(page, index) {
+  const emptied = await page.$$eval(
+    "main form",
+    (forms, index) => {
+      const form = forms[index];
+      if (!form) {
+        return false;
+      }
+      for (const field of form.querySelectorAll("input[type=text], input[type=email], input[type=number], input[type=date], input[type=search], input:not([type]), textarea")) {
+        field.value = "";
+      }
+      return true;
+    },
+    index,
+  );
+  if (!emptied) {
+    return false;
+  }
+  const loaded = page.waitForEvent("load");
+  await page.$$eval("main form", (forms, index) => forms[index].requestSubmit(), index);
+  await loaded;
+  return true;
+}
+
+/** What the page with the form's errors fails to announce. */
+async function unannouncedErrors(page, action) {
+  return page.evaluate((action) => {
+    const problems = [];
+    const messages = [...document.querySelectorAll("main .field-error")];
+    if (messages.length === 0) {
+      return problems;
+    }
+    for (const message of messages) {
+      const tied = message.id && document.querySelector(`[aria-describedby~="${message.id}"]`);
+      if (!tied) {
+        problems.push(`${action}: the message "${message.textContent.trim()}" is tied to no field`);
+      }
+    }
+    const firstInvalid = document.querySelector("main [aria-invalid='true']");
+    if (!firstInvalid) {
+      problems.push(`${action}: no field is marked aria-invalid`);
+    } else if (document.activeElement !== firstInvalid) {
+      const focused = document.activeElement;
+      problems.push(`${action}: the focus is on <${focused?.tagName.toLowerCase()} ${focused?.id ?? ""}>, not the first field in error (${firstInvalid.id || firstInvalid.name})`);
+    }
+    return problems;
+  }, action);
+}
+
+const crawled = { board: accounts.board, manager: accounts.manager, admin: accounts.admin };
+
+for (const [role, email] of Object.entries(crawled)) {
+  test(`every form ${role} reaches announces its errors`, async () => {
+    const page = await signedIn(browser, email);
+    const seen = new Set();
+    const perShape = new Map();
+    const formsSent = new Set();
+    const queue = [new URL("/", baseUrl)];
+    const problems = [];
+    let read = 0;
+    let refused = 0;
+    while (queue.length > 0 && read < PAGES_PER_ROLE) {
+      const url = queue.shift();
+      url.hash = "";
+      const kind = shape(url);
+      if (seen.has(url.href) || (perShape.get(kind) ?? 0) >= PAGES_PER_SHAPE) {
+        continue;
+      }
+      seen.add(url.href);
+      perShape.set(kind, (perShape.get(kind) ?? 0) + 1);
+      read += 1;
+      try {
+        await page.goto(url.href);
+      } catch {
+        continue; // a file, not a page
+      }
+      const links = await page.$$eval("a[href]:not([download])", (links) => links.map((link) => link.href));
+      queue.push(...links.map((href) => new URL(href)).filter(followable));
+
+      for (const form of await postForms(page)) {
+        const formShape = shape(new URL(form.action, baseUrl));
+        if (form.action === "/logout" || formsSent.has(formShape)) {
+          continue;
+        }
+        formsSent.add(formShape);
+        if (page.url() !== url.href) {
+          await page.goto(url.href);
+        }
+        if (!(await sendEmptied(page, form.index))) {
+          continue;
+        }
+        if ((await page.locator("main .field-error").count()) > 0) {
+          refused += 1;
+        }
+        problems.push(...(await unannouncedErrors(page, `${form.action} (from ${url.pathname})`)));
+        await page.goto(url.href);
+      }
+    }
+    console.log(`${role}: ${formsSent.size} forms sent emptied from ${read} pages, ${refused} came back with messages`);
+    expectNone([...problems, ...page.problems], `forms ${role} reaches that do not announce their errors`);
+    await page.context().close();
+  });
+}
