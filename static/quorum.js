@@ -36,7 +36,12 @@ document.addEventListener("submit", (event) => {
     }
     window.clearTimeout(timers.get(input));
     timers.set(input, window.setTimeout(async () => {
-      const typed = input.value.trim();
+      // A field of several references (data-multiple) suggests for the one being typed
+      // after the last comma; a suggestion keeps those before it.
+      const whole = input.value;
+      const cut = input.dataset.multiple ? whole.lastIndexOf(",") + 1 : 0;
+      const kept = cut > 0 ? `${whole.slice(0, cut).trimEnd()} ` : "";
+      const typed = whole.slice(cut).trim();
       const list = input.list;
       if (typed === "") {
         list.replaceChildren();
@@ -45,13 +50,13 @@ document.addEventListener("submit", (event) => {
       const url = `${input.dataset.suggest}?q=${encodeURIComponent(typed)}`;
       try {
         const response = await fetch(url, { headers: { Accept: "application/json" } });
-        if (!response.ok || input.value.trim() !== typed) {
+        if (!response.ok || input.value !== whole) {
           return;
         }
         const suggestions = await response.json();
         list.replaceChildren(...suggestions.map(({ value, label }) => {
           const option = document.createElement("option");
-          option.value = value;
+          option.value = kept + value;
           option.textContent = label;
           return option;
         }));

@@ -222,3 +222,15 @@ test("an administrator creates an account with two roles", async () => {
   await signIn(newcomer, "ines.ferreira@example.com", "copper meadow orbit 42");
   await newcomer.context().close();
 });
+
+test("a field naming several projects suggests the one being typed and keeps those before it", async () => {
+  const page = await signedIn(browser, accounts.manager);
+  await page.goto("/manage/risks/new");
+  await typeInto(page, page.getByLabel("Projects it touches"), "PRJ-0001, secur");
+  const suggestion = page.locator("#projects-suggestions option").first();
+  await suggestion.waitFor({ state: "attached" });
+  assert.equal(await suggestion.getAttribute("value"), "PRJ-0001, PRJ-0004");
+  assert.match(await suggestion.textContent(), /Security operations centre/);
+  expectNoProblems(page);
+  await page.context().close();
+});

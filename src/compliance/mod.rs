@@ -24,8 +24,9 @@ use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::users::Role;
 use crate::users::picker::PersonField;
-use crate::web::form::{self, FieldErrors, Form, RecordOption};
+use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::references::{ReferencesField, Register, references_of};
 use crate::web::route_list::Routes;
 use crate::web::{
     AppError, AppResult, AppState, Auditor, ComplianceReader, ItManager, PageContext, RequestMeta,
@@ -463,10 +464,11 @@ struct ControlForm {
     na_justification: String,
     #[serde(default)]
     requirement_ids: Vec<String>,
+    /// The policies that mandate it and the risks it treats, by reference.
     #[serde(default)]
-    policy_ids: Vec<String>,
+    policies: String,
     #[serde(default)]
-    risk_ids: Vec<String>,
+    risks: String,
     #[serde(default)]
     version: i32,
 }
@@ -475,11 +477,12 @@ struct ControlForm {
 struct Choices {
     owner: PersonField,
     requirements: Vec<repo::RequirementOption>,
-    policies: Vec<RecordOption>,
-    risks: Vec<RecordOption>,
+    policies: ReferencesField,
+    risks: ReferencesField,
 }
 
-/// Ids chosen in a multiple select, each one of `allowed`; anything else is an error.
+/// Ids chosen in a multiple select (the framework requirements: a catalogue, listed),
+/// each one of `allowed`; anything else is an error.
 fn chosen_ids(
     errors: &mut FieldErrors,
     field: &'static str,
@@ -498,7 +501,12 @@ fn chosen_ids(
 }
 
 impl ControlForm {
-    fn from_control(control: &Control, owner_email: String) -> Self {
+    /// The form of `control` as it is, with the references of its policies and risks.
+    fn from_control(
+        control: &Control,
+        owner_email: String,
+        (policies, risks): (String, String),
+    ) -> Self {
         let texts = |ids: &[i64]| ids.iter().map(i64::to_string).collect();
         Self {
             title: control.title.clone(),
@@ -508,8 +516,8 @@ impl ControlForm {
             implementation: control.implementation.as_str().to_owned(),
             na_justification: control.na_justification.clone(),
             requirement_ids: texts(&control.requirement_ids),
-            policy_ids: texts(&control.policy_ids),
-            risk_ids: texts(&control.risk_ids),
+            policies,
+            risks,
             version: control.version,
         }
     }
@@ -546,12 +554,10 @@ impl ControlForm {
             &self.requirement_ids,
             |id| choices.requirements.iter().any(|r| r.id == id),
         );
-        let policy_ids = chosen_ids(&mut errors, "policy_ids", &self.policy_ids, |id| {
-            choices.policies.iter().any(|p| p.id == id)
-        });
-        let risk_ids = chosen_ids(&mut errors, "risk_ids", &self.risk_ids, |id| {
-            choices.risks.iter().any(|r| r.id == id)
-        });
+        let policy_ids = choices
+            .policies
+            .ids(&mut errors, "policies", Register::Policies);
+        let risk_ids = choices.risks.ids(&mut errors, "risks", Register::Risks);
         errors.into_result()?;
         Ok(ControlFields {
             title,
@@ -593,8 +599,9 @@ impl ControlFormPage {
         let choices = Choices {
             owner: PersonField::resolve(&mut conn, Role::ItManager, &form.owner).await?,
             requirements: repo::requirement_options(&mut conn).await?,
-            policies: crate::policies::repo::options(&mut conn, 1000).await?,
-            risks: crate::risks::repo::options(&mut conn, 1000).await?,
+            policies: ReferencesField::resolve(&mut conn, Register::Policies, &form.policies)
+                .await?,
+            risks: ReferencesField::resolve(&mut conn, Register::Risks, &form.risks).await?,
         };
         Ok(Self {
             ctx,
@@ -626,13 +633,8 @@ impl ControlFormPage {
         Implementation::ALL
     }
 
-    fn has(&self, field: &str, id: &i64) -> bool {
-        let chosen = match field {
-            "requirement_ids" => &self.form.requirement_ids,
-            "policy_ids" => &self.form.policy_ids,
-            _ => &self.form.risk_ids,
-        };
-        chosen.contains(&id.to_string())
+    fn has_requirement(&self, id: &i64) -> bool {
+        self.form.requirement_ids.contains(&id.to_string())
     }
 
     /// The requirement options grouped by framework, in catalogue order.
@@ -700,15 +702,17 @@ async fn edit_page(
     ItManager(_user): ItManager,
     Path(id): Path<i64>,
 ) -> AppResult<ControlFormPage> {
-    let (control, owner_email) = {
+    let (control, owner_email, linked) = {
         let mut conn = state.pool.acquire().await?;
         let control = repo::get(&mut conn, id, today())
             .await?
             .ok_or(AppError::NotFound)?;
         let owner_email = crate::users::repo::email_of(&mut conn, control.owner_id).await?;
-        (control, owner_email.unwrap_or_default())
+        let policies = references_of(&mut conn, Register::Policies, &control.policy_ids).await?;
+        let risks = references_of(&mut conn, Register::Risks, &control.risk_ids).await?;
+        (control, owner_email.unwrap_or_default(), (policies, risks))
     };
-    let form = ControlForm::from_control(&control, owner_email);
+    let form = ControlForm::from_control(&control, owner_email, linked);
     ControlFormPage::new(&state, ctx, Some(control), form).await
 }
 

@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use sqlx::PgConnection;
 
 use crate::common::dates::today;
+use crate::web::references::{self, Register};
 use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult};
 use repo::Policy;
@@ -33,6 +34,10 @@ pub fn manage_routes() -> Routes {
     Routes::new()
         .route("/policies", get(pages::list).post(edits::create))
         .route("/policies/new", get(edits::new_page))
+        .route(
+            "/suggest/policies",
+            references::suggest_route(Register::Policies),
+        )
         .route("/policies/exceptions", get(pages::exceptions))
         .route("/policies/{id}", get(pages::detail))
         .route(

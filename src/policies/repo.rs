@@ -997,17 +997,3 @@ pub async fn register_lines(
     .fetch_all(conn)
     .await
 }
-
-/// The first `limit` policies as choices in a form, in number order.
-pub async fn options(
-    conn: &mut PgConnection,
-    limit: i64,
-) -> sqlx::Result<Vec<crate::web::form::RecordOption>> {
-    sqlx::query_as!(
-        crate::web::form::RecordOption,
-        "SELECT id, reference, title FROM policies ORDER BY reference_order(reference) LIMIT $1",
-        limit
-    )
-    .fetch_all(conn)
-    .await
-}

@@ -12,6 +12,7 @@ pub mod reports;
 
 use axum::routing::{get, post};
 
+use crate::web::references::{self, Register};
 use crate::web::route_list::Routes;
 use crate::web::{AppError, AppResult, AppState, CurrentUser};
 use repo::{Project, Report};
@@ -30,6 +31,10 @@ pub fn manage_routes() -> Routes {
         .route("/projects/{id}/reports/new", get(reports::new_page))
         .route("/reports/{id}", get(reports::show).post(reports::save))
         .route("/reports/{id}/correction", get(reports::correction_page))
+        .route(
+            "/suggest/projects",
+            references::suggest_route(Register::Projects),
+        )
 }
 
 /// Routes under `/audit` (the router requires the `auditor` role): projects and their

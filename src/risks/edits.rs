@@ -14,10 +14,11 @@ use super::repo::{Category, Risk, RiskFields};
 use super::{model, repo};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
-use crate::projects::repo::{Objective, Project, ProjectQuery};
+use crate::projects::repo::Objective;
 use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::references::{ReferencesField, Register, references_of};
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };
@@ -34,9 +35,10 @@ pub(super) struct RiskForm {
     /// Who owns it: an IT manager's email or name.
     #[serde(default)]
     pub(super) owner: String,
-    /// Repeated fields: every project and objective chosen.
+    /// The projects it touches, by reference ("PRJ-0001, PRJ-0042").
     #[serde(default)]
-    pub(super) project_ids: Vec<String>,
+    pub(super) projects: String,
+    /// Repeated field: every objective chosen (a handful, listed).
     #[serde(default)]
     pub(super) objective_ids: Vec<String>,
     #[serde(default)]
@@ -65,19 +67,20 @@ pub(super) struct RiskForm {
 pub(super) struct Choices {
     pub(super) categories: Vec<Category>,
     pub(super) owner: PersonField,
-    pub(super) projects: Vec<Project>,
+    pub(super) projects: ReferencesField,
     pub(super) objectives: Vec<Objective>,
 }
 
 impl RiskForm {
-    fn from_risk(risk: &Risk, owner_email: String) -> Self {
+    /// The form of `risk` as it is; `projects` are the references of those it touches.
+    fn from_risk(risk: &Risk, owner_email: String, projects: String) -> Self {
         let ids = |values: &[i64]| values.iter().map(i64::to_string).collect();
         Self {
             title: risk.title.clone(),
             description: risk.description.clone(),
             category_id: risk.category_id.to_string(),
             owner: owner_email,
-            project_ids: ids(&risk.project_ids),
+            projects,
             objective_ids: ids(&risk.objective_ids),
             likelihood: risk.likelihood.to_string(),
             impact: risk.impact.to_string(),
@@ -138,12 +141,9 @@ impl RiskForm {
                 }
                 chosen
             };
-        let project_ids = pick_many(
-            &mut errors,
-            "project_ids",
-            &self.project_ids,
-            choices.projects.iter().map(|p| p.id).collect(),
-        );
+        let project_ids = choices
+            .projects
+            .ids(&mut errors, "projects", Register::Projects);
         let objective_ids = pick_many(
             &mut errors,
             "objective_ids",
@@ -231,7 +231,8 @@ impl RiskFormPage {
         let choices = Choices {
             categories: repo::categories(&mut conn).await?,
             owner: PersonField::resolve(&mut conn, Role::ItManager, &form.owner).await?,
-            projects: crate::projects::repo::projects(&mut conn, &ProjectQuery::all(500)).await?,
+            projects: ReferencesField::resolve(&mut conn, Register::Projects, &form.projects)
+                .await?,
             objectives: crate::projects::repo::list_objectives(&mut conn).await?,
         };
         Ok(Self {
@@ -262,10 +263,6 @@ impl RiskFormPage {
 
     fn impacts(&self) -> [(i16, &'static str, &'static str); 5] {
         std::array::from_fn(|i| (i as i16 + 1, IMPACT[i].0, IMPACT[i].1))
-    }
-
-    fn chosen_project(&self, id: &i64) -> bool {
-        self.form.project_ids.contains(&id.to_string())
     }
 
     fn chosen_objective(&self, id: &i64) -> bool {
@@ -324,13 +321,14 @@ pub(super) async fn edit_page(
     ItManager(_user): ItManager,
     Path(id): Path<i64>,
 ) -> AppResult<RiskFormPage> {
-    let (risk, owner_email) = {
+    let (risk, owner_email, projects) = {
         let mut conn = state.pool.acquire().await?;
         let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
         let owner_email = crate::users::repo::email_of(&mut conn, risk.owner_id).await?;
-        (risk, owner_email.unwrap_or_default())
+        let projects = references_of(&mut conn, Register::Projects, &risk.project_ids).await?;
+        (risk, owner_email.unwrap_or_default(), projects)
     };
-    let form = RiskForm::from_risk(&risk, owner_email);
+    let form = RiskForm::from_risk(&risk, owner_email, projects);
     RiskFormPage::new(&state, ctx, Some(risk), form).await
 }
 

@@ -929,20 +929,6 @@ pub async fn record_acceptance(
     Ok(())
 }
 
-/// The first `limit` risks as choices in a form, in number order.
-pub async fn options(
-    conn: &mut PgConnection,
-    limit: i64,
-) -> sqlx::Result<Vec<crate::web::form::RecordOption>> {
-    sqlx::query_as!(
-        crate::web::form::RecordOption,
-        "SELECT id, reference, title FROM risks ORDER BY reference_order(reference) LIMIT $1",
-        limit
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// How many title matches a suggestion orders at most.
 const SUGGESTION_CANDIDATES: i64 = 200;
 

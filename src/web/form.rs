@@ -95,20 +95,6 @@ impl FieldErrors {
     }
 }
 
-/// A record offered in a select or a datalist: its id, reference and title.
-#[derive(Debug, Clone)]
-pub struct RecordOption {
-    pub id: i64,
-    pub reference: String,
-    pub title: String,
-}
-
-impl RecordOption {
-    pub fn label(&self) -> String {
-        format!("{} {}", self.reference, self.title)
-    }
-}
-
 /// Trims a text field; an empty one becomes `None`.
 pub fn optional(text: &str) -> Option<String> {
     let trimmed = text.trim();

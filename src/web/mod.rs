@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod money;
 pub mod page;
 pub mod pagination;
+pub mod references;
 pub mod request;
 pub mod route_list;
 pub mod routes;

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, TestClient, assert_redirects_to, location};
+use crate::helpers::{
+    PASSWORD, TestApp, TestClient, assert_redirects_to, extract_field_value, location,
+};
 
 async fn requirement(app: &TestApp, framework: &str, identifier: &str) -> String {
     let id: i64 = sqlx::query_scalar(
@@ -625,4 +627,80 @@ async fn evidence_kept_in_a_directory_is_named_by_its_hash_and_checked_on_the_wa
     let tampered = auditor.get(&format!("/compliance/evidence/{id}")).await;
     assert_eq!(tampered.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!tampered.text().await.unwrap().contains("mallory"));
+}
+
+#[tokio::test]
+async fn a_control_names_its_policies_and_risks_by_reference_whatever_the_register_size() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let manager = app.client();
+    manager.login("manager@example.com", PASSWORD).await;
+    // Past what a list of choices used to hold (the first 1,000 by reference).
+    sqlx::query(
+        "INSERT INTO risks (reference, title, description, category_id, owner_id, likelihood,
+                            impact, residual_likelihood, residual_impact, treatment,
+                            treatment_plan, next_review_date)
+         SELECT 'RSK-' || lpad(n::text, 4, '0'), 'Generated risk ' || n, '', category_id,
+                owner_id, 2, 2, 1, 1, treatment, '', next_review_date
+           FROM generate_series(41, 1500) AS n, (SELECT * FROM risks LIMIT 1) AS first",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    // Suggestions for the reference being typed, by reference or by name.
+    let suggested: serde_json::Value = manager
+        .get("/manage/suggest/policies?q=backup")
+        .await
+        .text()
+        .await
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap();
+    assert!(
+        suggested.to_string().contains("Backup and Recovery Policy"),
+        "{suggested}"
+    );
+    let suggested: serde_json::Value = manager
+        .get("/manage/suggest/projects?q=prj-0001")
+        .await
+        .text()
+        .await
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap();
+    assert_eq!(suggested[0]["value"], "PRJ-0001");
+
+    let mut fields = vec![
+        ("title", "Generated-risk monitoring"),
+        ("description", ""),
+        ("owner", "manager@example.com"),
+        ("frequency", "quarterly"),
+        ("implementation", "partial"),
+        ("na_justification", ""),
+        ("policies", "pol-0007, POL-0404"),
+        ("risks", "RSK-1499 RSK-0003"),
+    ];
+    let refused = manager.post_form("/manage/controls", &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains(r#"id="policies-error""#) && page.contains("POL-0404"));
+    assert!(!page.contains(r#"id="risks-error""#), "both risks exist");
+
+    fields[6] = ("policies", "pol-0007");
+    let response = manager.post_form("/manage/controls", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let control = location(response.headers());
+    let linked: Vec<String> = sqlx::query_scalar(
+        "SELECT r.reference FROM control_risks cr JOIN risks r ON r.id = cr.risk_id
+          ORDER BY r.reference",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(linked.contains(&"RSK-1499".to_owned()) && linked.contains(&"RSK-0003".to_owned()));
+    let (_, form) = manager.page(&format!("{control}/edit")).await;
+    assert_eq!(extract_field_value(&form, "policies").unwrap(), "POL-0007");
+    assert_eq!(
+        extract_field_value(&form, "risks").unwrap(),
+        "RSK-0003, RSK-1499"
+    );
 }

@@ -3,7 +3,7 @@
 use quorum::users::Role;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, TestClient, assert_redirects_to, location};
+use crate::helpers::{TestApp, TestClient, assert_redirects_to, extract_field_value, location};
 
 async fn category(app: &TestApp, name: &str) -> String {
     let id: i64 = sqlx::query_scalar("SELECT id FROM risk_categories WHERE name = $1")
@@ -610,24 +610,38 @@ async fn a_risk_touches_several_projects_and_objectives() {
     let second = app.seed_project(manager_id, board_id).await;
     let security = category(&app, "Security").await;
     let owner = "manager@example.com".to_owned();
-    let (first_id, second_id) = (first.project_id.to_string(), second.project_id.to_string());
+    let reference = |id: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT reference FROM projects WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (first_ref, second_ref) = (
+        reference(first.project_id).await,
+        reference(second.project_id).await,
+    );
     let objective = first.objective_id.to_string();
 
+    // Projects are named by reference, in any case; one that does not exist is named in
+    // the message and what was typed is kept.
+    let typed = format!("{}, {} ; PRJ-99999", first_ref.to_lowercase(), second_ref);
     let mut fields = risk_fields(&security, &owner, ["3", "3", "2", "2"], "Shared vendor");
-    fields.push(("project_ids", &first_id));
-    fields.push(("project_ids", &second_id));
+    fields.push(("projects", &typed));
     fields.push(("objective_ids", &objective));
-    fields.push(("project_ids", "999999"));
     let refused = record(&manager, &fields).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = refused.text().await.unwrap();
-    assert!(page.contains(r#"id="project_ids-error""#));
-    assert!(
-        page.contains(&format!(r#"<option value="{first_id}" selected>"#)),
-        "the choices are kept"
-    );
+    let message = page.split(r#"id="projects-error""#).nth(1).unwrap();
+    assert!(message.split("</p>").next().unwrap().contains("PRJ-99999"));
+    assert!(page.contains(&typed), "what was typed is kept");
 
-    fields.pop();
+    let both = format!("{first_ref}, {second_ref}");
+    fields.retain(|(name, _)| *name != "projects");
+    fields.push(("projects", &both));
     let path = location(record(&manager, &fields).await.headers());
     let (_, page) = manager.page(&path).await;
     let projects = page.split(r#"id="risk-projects""#).nth(1).unwrap();
@@ -638,9 +652,14 @@ async fn a_risk_touches_several_projects_and_objectives() {
         "{projects}"
     );
 
-    // Editing to one project drops the other.
+    // The edit form names them by reference; editing to one project drops the other.
+    let (_, form) = manager.page(&format!("{path}/edit")).await;
+    assert_eq!(
+        extract_field_value(&form, "projects").unwrap(),
+        format!("{first_ref}, {second_ref}")
+    );
     let mut edited = risk_fields(&security, &owner, ["3", "3", "2", "2"], "Shared vendor");
-    edited.push(("project_ids", &second_id));
+    edited.push(("projects", &second_ref));
     edited.push(("version", "1"));
     assert_redirects_to(
         &manager.post_form(&format!("{path}/edit"), &edited).await,
@@ -754,14 +773,21 @@ async fn risk_above_appetite(
         .execute(&app.pool)
         .await
         .unwrap();
-    let project_ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    let mut references = Vec::new();
+    for id in projects {
+        let reference: String = sqlx::query_scalar("SELECT reference FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        references.push(reference);
+    }
+    let references = references.join(", ");
     let mut fields = risk_fields(&vendor, owner, ["4", "4", "3", "3"], "SOC provider fails");
     fields.retain(|(name, _)| !matches!(*name, "treatment" | "status"));
     fields.push(("treatment", "accept"));
     fields.push(("status", "accepted"));
-    for id in &project_ids {
-        fields.push(("project_ids", id));
-    }
+    fields.push(("projects", &references));
     let response = record(client, &fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     location(response.headers())

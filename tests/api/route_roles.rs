@@ -208,6 +208,16 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "GET",
+        "/manage/suggest/projects",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
+        "/manage/suggest/policies",
+        Access::Roles(&[Role::ItManager]),
+    ),
+    (
+        "GET",
         "/manage/policies/exceptions",
         Access::Roles(&[Role::ItManager]),
     ),
