@@ -295,6 +295,78 @@ export function expectNone(problems, what) {
   assert.ok(found.length === 0, `${what}:\n  ${found.join("\n  ")}`);
 }
 
+/** A path with its ids and references replaced, and only the names of its query's keys. */
+export function pageShape(url) {
+  const path = url.pathname
+    .split("/")
+    .map((segment) => (/\d/.test(segment) ? ":id" : segment))
+    .join("/");
+  const keys = [...new Set(url.searchParams.keys())].sort().join("&");
+  return keys ? `${path}?${keys}` : path;
+}
+
+/** Links a crawl follows: Quorum's pages, not signing out, files or downloads. */
+function followable(url) {
+  if (url.origin !== new URL(baseUrl).origin) {
+    return false;
+  }
+  const path = url.pathname;
+  return !(
+    path.startsWith("/static/") ||
+    path === "/logout" ||
+    /\/(download|file|export)s?(\/|$)/.test(path) ||
+    /\.(csv|xlsx|pdf|json)$/.test(path) ||
+    url.searchParams.has("format")
+  );
+}
+
+/** Opens a page: its response, or "download" for a link that answers with a file. */
+export async function visit(page, url) {
+  try {
+    return await page.goto(url.href);
+  } catch (error) {
+    if (error.message.includes("Download is starting")) {
+      return "download";
+    }
+    throw error;
+  }
+}
+
+/**
+ * Reads the pages a signed-in `page` reaches from the home by following links, breadth
+ * first: at most `perShape` pages of one shape (the same path with other ids, the same
+ * filters) and `limit` in all, whatever links the pages grow. `onPage(url)` runs on each
+ * page read (a page answering with an error is reported to it too). Returns how many
+ * pages were read and of how many shapes.
+ */
+export async function crawl(page, { perShape, limit }, onPage) {
+  const seen = new Set();
+  const shapes = new Map();
+  const queue = [new URL("/", baseUrl)];
+  let read = 0;
+  while (queue.length > 0 && read < limit) {
+    const url = queue.shift();
+    url.hash = "";
+    const kind = pageShape(url);
+    if (seen.has(url.href) || (shapes.get(kind) ?? 0) >= perShape) {
+      continue;
+    }
+    seen.add(url.href);
+    shapes.set(kind, (shapes.get(kind) ?? 0) + 1);
+    const response = await visit(page, url);
+    if (response === "download") {
+      continue;
+    }
+    read += 1;
+    const links = response.ok()
+      ? await page.$$eval("a[href]:not([download])", (links) => links.map((link) => link.href))
+      : [];
+    await onPage(url, response, read);
+    queue.push(...links.map((href) => new URL(href)).filter(followable));
+  }
+  return { read, shapes: shapes.size };
+}
+
 export async function screenshot(page, name, { fullPage = false } = {}) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage });
 }

@@ -5,7 +5,7 @@
 // here. This file has a database of its own: some emptied forms are accepted.
 
 import { after, before, test } from "node:test";
-import { accounts, baseUrl, expectNone, launch, signedIn } from "../lib/quorum.mjs";
+import { accounts, baseUrl, crawl, expectNone, launch, pageShape, signedIn } from "../lib/quorum.mjs";
 
 /** Pages of one shape read per role, and a bound on one role's crawl. */
 const PAGES_PER_SHAPE = 1;
@@ -18,23 +18,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-function shape(url) {
-  const path = url.pathname
-    .split("/")
-    .map((segment) => (/\d/.test(segment) ? ":id" : segment))
-    .join("/");
-  return `${path}?${[...new Set(url.searchParams.keys())].sort().join("&")}`;
-}
-
-function followable(url) {
-  return (
-    url.origin === new URL(baseUrl).origin &&
-    !url.pathname.startsWith("/static/") &&
-    !/\/(download|file|export)s?(\/|$)/.test(url.pathname) &&
-    !url.searchParams.has("format")
-  );
-}
 
 /** The forms of the page that change something, by their place among its forms. */
 async function postForms(page) {
@@ -108,33 +91,12 @@ const crawled = { board: accounts.board, manager: accounts.manager, admin: accou
 for (const [role, email] of Object.entries(crawled)) {
   test(`every form ${role} reaches announces its errors`, async () => {
     const page = await signedIn(browser, email);
-    const seen = new Set();
-    const perShape = new Map();
     const formsSent = new Set();
-    const queue = [new URL("/", baseUrl)];
     const problems = [];
-    let read = 0;
     let refused = 0;
-    while (queue.length > 0 && read < PAGES_PER_ROLE) {
-      const url = queue.shift();
-      url.hash = "";
-      const kind = shape(url);
-      if (seen.has(url.href) || (perShape.get(kind) ?? 0) >= PAGES_PER_SHAPE) {
-        continue;
-      }
-      seen.add(url.href);
-      perShape.set(kind, (perShape.get(kind) ?? 0) + 1);
-      read += 1;
-      try {
-        await page.goto(url.href);
-      } catch {
-        continue; // a file, not a page
-      }
-      const links = await page.$$eval("a[href]:not([download])", (links) => links.map((link) => link.href));
-      queue.push(...links.map((href) => new URL(href)).filter(followable));
-
+    const { read } = await crawl(page, { perShape: PAGES_PER_SHAPE, limit: PAGES_PER_ROLE }, async (url) => {
       for (const form of await postForms(page)) {
-        const formShape = shape(new URL(form.action, baseUrl));
+        const formShape = pageShape(new URL(form.action, baseUrl));
         if (form.action === "/logout" || formsSent.has(formShape)) {
           continue;
         }
@@ -149,9 +111,8 @@ for (const [role, email] of Object.entries(crawled)) {
           refused += 1;
         }
         problems.push(...(await unannouncedErrors(page, `${form.action} (from ${url.pathname})`)));
-        await page.goto(url.href);
       }
-    }
+    });
     console.log(`${role}: ${formsSent.size} forms sent emptied from ${read} pages, ${refused} came back with messages`);
     expectNone([...problems, ...page.problems], `forms ${role} reaches that do not announce their errors`);
     await page.context().close();

@@ -13,6 +13,8 @@ use crate::web::{AppState, ItManager};
 
 /// The most records one field names.
 pub const MAX_REFERENCES: usize = 100;
+/// How many name matches a suggestion orders at most.
+const CANDIDATES: i64 = 200;
 
 /// A register whose records a field can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,17 +95,24 @@ pub fn suggest_route(register: Register) -> MethodRouter<AppState> {
                 return Ok(suggest::answer(Vec::new()));
             };
             let mut conn = state.pool.acquire().await?;
+            // At most CANDIDATES name matches are ordered, so a word most records share
+            // costs no more than a rare one; typing more narrows them.
             let found: Vec<(String, String)> = sqlx::query_as(&format!(
-                "SELECT reference, {name} FROM {table}
-                  WHERE reference = upper($1) OR lower({name}) LIKE $2
-                  ORDER BY reference = upper($1) DESC, reference_order(reference)
-                  LIMIT $3",
+                "SELECT reference, label FROM (
+                     SELECT reference, {name} AS label FROM {table} WHERE reference = upper($1)
+                     UNION ALL
+                     (SELECT reference, {name} FROM {table}
+                       WHERE lower({name}) LIKE $2 AND reference <> upper($1) LIMIT $4)
+                 ) found
+                 ORDER BY reference = upper($1) DESC, reference_order(reference)
+                 LIMIT $3",
                 name = register.name_column(),
                 table = register.table(),
             ))
             .bind(text)
             .bind(format!("%{}", suggest::like_prefix(text)))
             .bind(SUGGESTIONS)
+            .bind(CANDIDATES)
             .fetch_all(&mut *conn)
             .await?;
             crate::web::AppResult::Ok(suggest::answer(found))

@@ -649,24 +649,15 @@ async fn a_control_names_its_policies_and_risks_by_reference_whatever_the_regist
     .unwrap();
 
     // Suggestions for the reference being typed, by reference or by name.
-    let suggested: serde_json::Value = manager
-        .get("/manage/suggest/policies?q=backup")
-        .await
-        .text()
-        .await
-        .map(|text| serde_json::from_str(&text).unwrap())
-        .unwrap();
+    let suggestions = async |path: &str| -> serde_json::Value {
+        serde_json::from_str(&manager.get(path).await.text().await.unwrap()).unwrap()
+    };
+    let suggested = suggestions("/manage/suggest/policies?q=backup").await;
     assert!(
         suggested.to_string().contains("Backup and Recovery Policy"),
         "{suggested}"
     );
-    let suggested: serde_json::Value = manager
-        .get("/manage/suggest/projects?q=prj-0001")
-        .await
-        .text()
-        .await
-        .map(|text| serde_json::from_str(&text).unwrap())
-        .unwrap();
+    let suggested = suggestions("/manage/suggest/projects?q=prj-0001").await;
     assert_eq!(suggested[0]["value"], "PRJ-0001");
 
     let mut fields = vec![
