@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const baseUrl = required("QUORUM_URL");
@@ -59,6 +60,18 @@ export async function launch() {
       "--disable-sync",
     ],
   });
+}
+
+/** One Chromium for a test file: launched before its tests, closed after them. */
+export function sharedBrowser() {
+  let browser;
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser;
 }
 
 /**

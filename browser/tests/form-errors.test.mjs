@@ -4,20 +4,14 @@
 // by following links from each role's home, so a new form is covered without a change
 // here. This file has a database of its own: some emptied forms are accepted.
 
-import { after, before, test } from "node:test";
-import { accounts, baseUrl, crawl, expectNone, launch, pageShape, signedIn } from "../lib/quorum.mjs";
+import { test } from "node:test";
+import { accounts, baseUrl, crawl, expectNone, pageShape, sharedBrowser, signedIn } from "../lib/quorum.mjs";
 
 /** Pages of one shape read per role, and a bound on one role's crawl. */
 const PAGES_PER_SHAPE = 1;
 const PAGES_PER_ROLE = 80;
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 /** The forms of the page that change something, by their place among its forms. */
 async function postForms(page) {
@@ -90,7 +84,7 @@ const crawled = { board: accounts.board, manager: accounts.manager, admin: accou
 
 for (const [role, email] of Object.entries(crawled)) {
   test(`every form ${role} reaches announces its errors`, async () => {
-    const page = await signedIn(browser, email);
+    const page = await signedIn(browser(), email);
     const formsSent = new Set();
     const problems = [];
     let refused = 0;

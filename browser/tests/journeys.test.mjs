@@ -2,7 +2,7 @@
 // Space, arrows and typing; every element passed shows a focus ring), with screenshots of
 // the pages they see.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -12,24 +12,18 @@ import {
   chooseRadio,
   expectFocused,
   expectNoProblems,
-  launch,
   openPage,
   press,
   screenshot,
-  signIn,
+  sharedBrowser,
   signedIn,
+  signIn,
   tabTo,
   tick,
   typeInto,
 } from "../lib/quorum.mjs";
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 /** The flash message the last action left at the top of the page. */
 async function flash(page) {
@@ -51,7 +45,7 @@ async function vote(page, title, choice, comment) {
 }
 
 test("a board member reads a budget request, approves it with a comment, and finds the decision in the log", async () => {
-  const page = await signedIn(browser, accounts.board);
+  const page = await signedIn(browser(), accounts.board);
   await screenshot(page, "board-home");
   const title = "Vendor premium migration team";
   await navigate(page, "Requests");
@@ -78,7 +72,7 @@ test("a board member reads a budget request, approves it with a comment, and fin
 });
 
 test("an IT manager's status report with a mistake keeps what was typed, says what is wrong next to the field, then goes to the board", async () => {
-  const page = await signedIn(browser, accounts.manager);
+  const page = await signedIn(browser(), accounts.manager);
   await screenshot(page, "manager-home");
   await press(page, page.locator("#due-now a").first());
   const form = page.locator("form.report-form");
@@ -120,7 +114,7 @@ test("an IT manager's status report with a mistake keeps what was typed, says wh
 
 test("an IT manager drafts a policy, the board approves its publication, the manager publishes it", async () => {
   const title = "Remote Access Standard";
-  const manager = await signedIn(browser, accounts.manager);
+  const manager = await signedIn(browser(), accounts.manager);
   await manager.goto("/manage/policies");
   await press(manager, manager.getByRole("link", { name: "Write a policy" }));
   await typeInto(manager, manager.getByLabel("Title"), title);
@@ -137,7 +131,7 @@ test("an IT manager drafts a policy, the board approves its publication, the man
 
   // Three of the four board members who may decide approve: the outcome is certain.
   for (const member of [accounts.chair, accounts.board, "board2@example.com"]) {
-    const page = await signedIn(browser, member);
+    const page = await signedIn(browser(), member);
     await vote(page, `Publish ${reference} version 1`, "Approve", "Clear and proportionate.");
     expectNoProblems(page);
     await page.context().close();
@@ -153,7 +147,7 @@ test("an IT manager drafts a policy, the board approves its publication, the man
 });
 
 test("an auditor filters the trail, verifies the chain and exports the compliance report in three formats, each found by its hash", async () => {
-  const page = await signedIn(browser, accounts.auditor);
+  const page = await signedIn(browser(), accounts.auditor);
   await screenshot(page, "auditor-home");
   await press(page, page.getByRole("link", { name: "Browse the trail" }));
   await typeInto(page, page.getByLabel("Action"), "vote.cast");
@@ -194,7 +188,7 @@ test("an auditor filters the trail, verifies the chain and exports the complianc
 });
 
 test("an administrator creates an account with two roles", async () => {
-  const page = await signedIn(browser, accounts.admin);
+  const page = await signedIn(browser(), accounts.admin);
   await press(page, page.getByRole("link", { name: "New account" }));
   await typeInto(page, page.getByLabel("E-mail address"), "ines.ferreira@example.com");
   await typeInto(page, page.getByLabel("Name"), "Inês Ferreira");
@@ -218,13 +212,13 @@ test("an administrator creates an account with two roles", async () => {
   await page.context().close();
 
   // The new account signs in with what the administrator gave it.
-  const newcomer = await openPage(browser);
+  const newcomer = await openPage(browser());
   await signIn(newcomer, "ines.ferreira@example.com", "copper meadow orbit 42");
   await newcomer.context().close();
 });
 
 test("a field naming several projects suggests the one being typed and keeps those before it", async () => {
-  const page = await signedIn(browser, accounts.manager);
+  const page = await signedIn(browser(), accounts.manager);
   await page.goto("/manage/risks/new");
   await typeInto(page, page.getByLabel("Projects it touches"), "PRJ-0001, secur");
   const suggestion = page.locator("#projects-suggestions option").first();

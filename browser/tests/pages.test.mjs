@@ -3,7 +3,7 @@
 // browser's console (a CSP refusal among them), and at a phone's width nothing wider
 // than the screen.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   accessibilityViolations,
@@ -12,9 +12,9 @@ import {
   elementsWithoutFocusRing,
   expectNone,
   horizontalOverflow,
-  launch,
   phone,
   screenshot,
+  sharedBrowser,
   signedIn,
   visit,
 } from "../lib/quorum.mjs";
@@ -31,21 +31,15 @@ const screenshots = {
 const PAGES_PER_SHAPE = 2;
 const PAGES_PER_ROLE = 120;
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 // The chair and the CIO see the pages of these roles (plus a button or two the journeys use).
 const crawled = { board: accounts.board, manager: accounts.manager, auditor: accounts.auditor, admin: accounts.admin };
 
 for (const [role, email] of Object.entries(crawled)) {
   test(`every page ${role} reaches is accessible, keyboard-usable and fits a phone`, async () => {
-    const page = await signedIn(browser, email);
-    const phonePage = await signedIn(browser, email, phone);
+    const page = await signedIn(browser(), email);
+    const phonePage = await signedIn(browser(), email, phone);
     const failures = [];
     const { read, shapes } = await crawl(page, { perShape: PAGES_PER_SHAPE, limit: PAGES_PER_ROLE }, async (url, response, count) => {
       if (!response.ok()) {

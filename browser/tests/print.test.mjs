@@ -2,21 +2,15 @@
 // right edge and no row split across two pages. Each is printed to a PDF in
 // target/browser/print, to look at.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { accounts, expectNone, launch, printouts, signedIn } from "../lib/quorum.mjs";
+import { accounts, expectNone, printouts, sharedBrowser, signedIn } from "../lib/quorum.mjs";
 
 /** A4's width less 15 mm margins each side (the stylesheet's @page), in CSS pixels. */
 const PRINTABLE_WIDTH = Math.floor(((210 - 2 * 15) / 25.4) * 96);
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 /** What would print badly: chrome that shows, content past the right edge, rows that split. */
 async function printProblems(page) {
@@ -54,7 +48,7 @@ const printed = [
 ];
 
 test("the board's pages print on A4 without navigation, cut tables or split rows", async () => {
-  const page = await signedIn(browser, accounts.chair, { width: PRINTABLE_WIDTH, height: 1100 });
+  const page = await signedIn(browser(), accounts.chair, { width: PRINTABLE_WIDTH, height: 1100 });
   await page.emulateMedia({ media: "print" });
   const problems = [];
   for (const [what, url, file] of printed) {
