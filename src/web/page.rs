@@ -72,7 +72,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                 // policies in force.
                 nav.push(link("/inbox", "Inbox"));
                 nav.push(link("/decisions", "Decisions"));
-                nav.push(link("/policies", "Policies"));
+                nav.push(link("/policies", "Policies in force"));
                 if user.reads_compliance() {
                     nav.push(link("/compliance", "Compliance"));
                 }
