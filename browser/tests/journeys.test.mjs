@@ -115,7 +115,7 @@ test("an IT manager's status report with a mistake keeps what was typed, says wh
 test("an IT manager drafts a policy, the board approves its publication, the manager publishes it", async () => {
   const title = "Remote Access Standard";
   const manager = await signedIn(browser(), accounts.manager);
-  await manager.goto("/manage/policies");
+  await press(manager, manager.getByRole("main").getByRole("link", { name: "Policies", exact: true }));
   await press(manager, manager.getByRole("link", { name: "Write a policy" }));
   await typeInto(manager, manager.getByLabel("Title"), title);
   await typeInto(manager, manager.getByLabel("Scope (who and what it applies to)"), "Everyone who reaches company systems from outside the office.");
@@ -137,7 +137,9 @@ test("an IT manager drafts a policy, the board approves its publication, the man
     await page.context().close();
   }
 
-  await manager.reload();
+  // Back to the policy, from the register.
+  await press(manager, manager.getByRole("main").getByRole("link", { name: "Policies", exact: true }).first());
+  await press(manager, manager.getByRole("link", { name: reference, exact: true }));
   await press(manager, manager.getByRole("button", { name: "Publish version 1" }));
   const policy = await manager.locator("main").textContent();
   assert.match(policy, /Version 1, in force/);
@@ -158,12 +160,13 @@ test("an auditor filters the trail, verifies the chain and exports the complianc
   assert.ok(actions.every((row) => row.includes("vote.cast")), "the filter let other actions through");
   await screenshot(page, "audit-trail");
 
-  await page.goto("/audit");
+  await press(page, page.getByRole("link", { name: "Audit", exact: true }).first());
   await press(page, page.getByRole("link", { name: "Verify the whole chain" }));
   assert.match(await page.locator(".verdict").textContent(), /Intact/);
 
   for (const [format, extension] of [["CSV", "csv"], ["Excel (XLSX)", "xlsx"], ["PDF", "pdf"]]) {
-    await page.goto("/audit/exports");
+    await press(page, page.getByRole("link", { name: "Audit", exact: true }).first());
+    await press(page, page.getByRole("link", { name: "Exports", exact: true }));
     const form = page.locator("form[action='/audit/exports/compliance']");
     await chooseOption(page, form.getByLabel("Format"), format);
     await tabTo(page, form.getByRole("button", { name: "Export" }));
@@ -175,7 +178,6 @@ test("an auditor filters the trail, verifies the chain and exports the complianc
     assert.ok(file.length > 100, `the ${format} file is empty`);
     const sha256 = createHash("sha256").update(file).digest("hex");
 
-    await page.goto("/audit/exports");
     await typeInto(page, page.getByLabel("SHA-256 of a file"), sha256);
     await press(page, page.getByRole("button", { name: "Look up" }));
     const found = await page.locator("main").textContent();
@@ -219,7 +221,8 @@ test("an administrator creates an account with two roles", async () => {
 
 test("a field naming several projects suggests the one being typed and keeps those before it", async () => {
   const page = await signedIn(browser(), accounts.manager);
-  await page.goto("/manage/risks/new");
+  await press(page, page.getByRole("main").getByRole("link", { name: "Risk register" }));
+  await press(page, page.getByRole("link", { name: "Record a risk" }));
   await typeInto(page, page.getByLabel("Projects it touches"), "PRJ-0001, secur");
   const suggestion = page.locator("#projects-suggestions option").first();
   await suggestion.waitFor({ state: "attached" });
