@@ -26,7 +26,6 @@ export const accounts = {
   manager: "manager@example.com",
   auditor: "auditor@example.com",
   admin: "admin@example.com",
-  cio: "cio@example.com",
 };
 
 export const desktop = { width: 1280, height: 900 };
@@ -144,10 +143,10 @@ async function describeFocus(page) {
  * Presses Tab until an element `locator` matches has the focus, as someone without a mouse
  * would, and checks that every element passed on the way shows a focus ring.
  */
-export async function tabTo(page, locator, { backwards = false, limit = 250 } = {}) {
+export async function tabTo(page, locator, limit = 250) {
   assert.ok((await locator.count()) > 0, `nothing on ${page.url()} matches ${locator}`);
   for (let presses = 0; presses < limit; presses++) {
-    await page.keyboard.press(backwards ? "Shift+Tab" : "Tab");
+    await page.keyboard.press("Tab");
     await expectFocusRing(page);
     if (await locator.evaluateAll((elements) => elements.includes(document.activeElement))) {
       return;
