@@ -10,8 +10,6 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::config::ServerConfig;
 use crate::web::heavy::HeavyJobs;
@@ -115,10 +113,9 @@ impl Application {
 /// Removes expired sessions every [`SESSION_CLEANUP_PERIOD`]; a failure (the database
 /// restarting) is logged and tried again next period, not the end of the task.
 fn spawn_session_cleanup(pool: PgPool, mut stopping: watch::Receiver<bool>) -> JoinHandle<()> {
-    let store = PostgresStore::new(pool);
     tokio::spawn(async move {
         while !*stopping.borrow() {
-            if let Err(error) = store.delete_expired().await {
+            if let Err(error) = crate::auth::sessions::delete_expired(&pool).await {
                 tracing::warn!(%error, "cannot remove expired sessions");
             }
             tokio::select! {

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sqlx::PgConnection;
-use tower_sessions::Session;
 
 use super::eligibility::Conflicts;
 use super::engine;
@@ -19,6 +18,7 @@ use crate::audit::Context;
 use crate::common::dates::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Area, Auditor, BoardMember, CurrentUser, PageContext,
     RequestMeta, commit_and_redirect,

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 use super::model::SpendType;
 use super::repo::{self, CommittedLine};
@@ -17,6 +16,7 @@ use crate::common::dates::today;
 use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
+use crate::web::session::Session;
 use crate::web::{AppResult, AppState, BoardMember, PageContext, RequestMeta, commit_and_redirect};
 
 /// One fiscal year on the page.

@@ -21,9 +21,9 @@ pub mod subject;
 
 use axum::response::Response;
 use axum::routing::{get, post};
-use tower_sessions::Session;
 
 use crate::web::route_list::Routes;
+use crate::web::session::Session;
 use crate::web::{AppError, AppResult, refuse_and_redirect};
 use engine::{EngineError, Refusal};
 

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use time::Duration;
-use tower_sessions::Session;
 
 use super::board::RequestView;
 use super::engine::{self, EngineError, Refusal};
@@ -24,6 +23,7 @@ use crate::projects::model::{Cadence, Phase};
 use crate::projects::repo::{Objective, Project, ProjectFields, ProjectQuery};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };

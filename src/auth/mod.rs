@@ -1,6 +1,7 @@
 //! Signing in and out, and changing one's own password.
 
 pub mod password;
+pub mod sessions;
 pub mod throttle;
 
 use askama::Template;
@@ -11,14 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
-use tower_sessions::Session;
 
 use crate::audit::{self, Actor};
 use crate::users;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::route_list::Routes;
-use crate::web::session::{self, FlashKind, SessionAuth};
+use crate::web::session::{Client, FlashKind, Session};
 use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
 use throttle::ThrottleKeys;
 
@@ -102,6 +101,7 @@ async fn login(
     ctx: PageContext,
     session: Session,
     meta: RequestMeta,
+    client: Client,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let email = normalize_email(&form.email);
@@ -173,16 +173,10 @@ async fn login(
                     .after(json!({ "client_ip": meta.client_ip })),
             )
             .await?;
+            session
+                .sign_in(&mut tx, account.id, account.session_epoch, &client)
+                .await?;
             tx.commit().await?;
-            session::sign_in(
-                &session,
-                SessionAuth {
-                    user_id: account.id,
-                    epoch: account.session_epoch,
-                    signed_in_at: OffsetDateTime::now_utc().unix_timestamp(),
-                },
-            )
-            .await?;
             Ok(Redirect::to(&next).into_response())
         }
         candidate => {
@@ -223,8 +217,8 @@ async fn logout(
     user: Option<CurrentUser>,
     meta: RequestMeta,
 ) -> AppResult<Redirect> {
+    let mut tx = state.pool.begin().await?;
     if let Some(user) = user {
-        let mut tx = state.pool.begin().await?;
         audit::record(
             &mut tx,
             &Actor::user(&user),
@@ -232,10 +226,10 @@ async fn logout(
             audit::Entry::new("auth.logout", "user", Some(user.id.to_string())),
         )
         .await?;
-        tx.commit().await?;
     }
-    session::sign_out(&session).await?;
-    session::push_flash(&session, FlashKind::Info, "You have signed out.").await?;
+    session.sign_out(&mut tx).await?;
+    tx.commit().await?;
+    session.push_flash(FlashKind::Info, "You have signed out.");
     Ok(Redirect::to("/login"))
 }
 
@@ -268,6 +262,7 @@ async fn change_password(
     ctx: PageContext,
     session: Session,
     meta: RequestMeta,
+    client: Client,
     SignedIn(user): SignedIn,
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
@@ -306,22 +301,12 @@ async fn change_password(
             .after(json!({ "other_sessions_ended": true })),
     )
     .await?;
+    // Every other session of this account has ended; this one carries on, renewed.
+    session.sign_in(&mut tx, user.id, epoch, &client).await?;
     tx.commit().await?;
-    // Every other session of this account has ended; this one carries on.
-    session::sign_in(
-        &session,
-        SessionAuth {
-            user_id: user.id,
-            epoch,
-            signed_in_at: OffsetDateTime::now_utc().unix_timestamp(),
-        },
-    )
-    .await?;
-    session::push_flash(
-        &session,
+    session.push_flash(
         FlashKind::Success,
         "Your password has been changed. You were signed out everywhere else.",
-    )
-    .await?;
+    );
     Ok(Redirect::to("/").into_response())
 }

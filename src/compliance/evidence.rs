@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::Date;
-use tower_sessions::Session;
 
 use super::repo::{self, NewEvidence};
 use super::{ControlPage, load_control_page};
 use crate::audit::{self, Context};
 use crate::web::form::{self, FieldErrors};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, ComplianceReader, ItManager, PageContext, RequestMeta,
     commit_and_redirect,

@@ -10,10 +10,10 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tower_sessions::Session;
 
 use crate::audit::{self, Actor, Context};
 use crate::web::form::{self, FieldErrors};
+use crate::web::session::Session;
 use crate::web::{
     Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
 };

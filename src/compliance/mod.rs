@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 use time::{Date, OffsetDateTime};
-use tower_sessions::Session;
 
 use crate::audit::{self, Context};
 use crate::common::dates::today;
@@ -28,6 +27,7 @@ use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::references::{ReferencesField, Register, references_of};
 use crate::web::route_list::Routes;
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Auditor, ComplianceReader, ItManager, PageContext, RequestMeta,
     commit_and_redirect, upload,

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
-use tower_sessions::Session;
 
 use crate::approvals::model::RequestStatus;
 use crate::approvals::subject::Subject;
@@ -24,6 +23,7 @@ use crate::projects::repo::{Project, ProjectQuery};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
 use crate::web::route_list::Routes;
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, SignedIn,
     commit_and_redirect, refuse_and_redirect,

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
-use tower_sessions::Session;
 
 use super::model::{Lifecycle, PolicyCategory};
 use super::repo::{Policy, PolicySettings, Version, VersionText};
@@ -19,6 +18,7 @@ use crate::common::dates::today;
 use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };

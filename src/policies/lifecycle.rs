@@ -6,7 +6,6 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 use time::{Date, Duration};
-use tower_sessions::Session;
 
 use super::model::Lifecycle;
 use super::pages::refused_on_page;
@@ -19,6 +18,7 @@ use crate::approvals::{self, notices};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
     refuse_and_redirect,

@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sqlx::PgConnection;
-use tower_sessions::Session;
 
 use super::charts::{self, Bar};
 use super::model::{Phase, Rag, latest_due_period_ends};
@@ -21,6 +20,7 @@ use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
 use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Area, BoardMember, PageContext, RequestMeta, Viewer,
     commit_and_redirect,

@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tower_sessions::Session;
 
 use super::model::{Cadence, Phase, ReportingState};
 use super::repo::{
@@ -20,6 +19,7 @@ use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::session::Session;
 use crate::web::{
     AppResult, AppState, Area, CurrentUser, ItManager, PageContext, RequestMeta, Viewer,
     commit_and_redirect,

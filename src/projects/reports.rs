@@ -6,11 +6,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
-use tower_sessions::Session;
 
 use super::model::{Period, Rag};
 use super::repo::{self, Milestone, Project, Report, ReportFields};
@@ -19,9 +18,10 @@ use crate::audit::{self, Actor};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::money::input_value;
-use crate::web::session::{self, FlashKind};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
+    refuse_and_redirect,
 };
 
 /// Blank milestone rows offered below the existing ones.
@@ -661,17 +661,12 @@ pub(super) async fn save(
     let project = load_project(&state, report.project_id).await?;
     ensure_manages(&user, &project)?;
     if report.is_submitted() {
-        session::push_flash(
+        return refuse_and_redirect(
             &session,
-            FlashKind::Error,
             "This report was submitted and is frozen; nothing was changed. To fix it, file a correction.",
+            &format!("/manage/reports/{id}"),
         )
-        .await?;
-        return Ok((
-            StatusCode::SEE_OTHER,
-            Redirect::to(&format!("/manage/reports/{id}")),
-        )
-            .into_response());
+        .await;
     }
     let before = report.fields.clone();
     let page = draft_page(&state, ctx, project, report).await?;

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 use super::model::{HeatMap, IMPACT, LIKELIHOOD};
 use super::repo::{Category, Risk, RiskOrder, RiskQuery};
@@ -16,6 +15,7 @@ use super::{model, repo};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::session::Session;
 use crate::web::{
     AppResult, AppState, BoardMember, PageContext, RequestMeta, commit_and_redirect,
     refuse_and_redirect,

@@ -7,12 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 use super::repo;
 use super::repo::Category;
 use crate::audit::{self, Context};
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };

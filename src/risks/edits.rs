@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 use super::model::{IMPACT, LIKELIHOOD, RiskStatus, Treatment};
 use super::repo::{Category, Risk, RiskFields};
@@ -19,6 +18,7 @@ use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::references::{ReferencesField, Register, references_of};
+use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, ItManager, PageContext, RequestMeta, commit_and_redirect,
 };

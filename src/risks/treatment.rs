@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 use super::pages::{RiskPage, risk_page};
 use super::repo;
@@ -16,6 +15,7 @@ use crate::common::dates::today;
 use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::session::Session;
 use crate::web::{
     AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
     refuse_and_redirect,

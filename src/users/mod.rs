@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
-use tower_sessions::Session;
 
 pub use role::Role;
 
@@ -22,6 +21,7 @@ use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::route_list::Routes;
+use crate::web::session::Session;
 use crate::web::{
     Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
     refuse_and_redirect,

@@ -1,6 +1,6 @@
-//! Synchronizer CSRF tokens: one random token per session, embedded in every form and
-//! checked by one middleware on every state-changing request. (Cross-site requests are
-//! also refused earlier by their `Sec-Fetch-Site`/`Origin` headers: tower-http's
+//! Synchronizer CSRF tokens: one random token per session (`Session::csrf_token`), embedded
+//! in every form and checked by one middleware on every state-changing request.
+//! (Cross-site requests are also refused earlier by their `Sec-Fetch-Site`/`Origin` headers: tower-http's
 //! `CsrfLayer`, see `routes.rs`.)
 
 use axum::body::{Body, to_bytes};
@@ -9,11 +9,10 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
-use tower_sessions::Session;
 
 use super::error::AppError;
+use super::session::Session;
 
-const TOKEN_KEY: &str = "csrf_token";
 /// The form field every state-changing form carries.
 pub const FORM_FIELD: &str = "csrf_token";
 /// For requests that are not url-encoded forms.
@@ -23,19 +22,6 @@ const MAX_FORM_BYTES: usize = 256 * 1024;
 /// Multipart uploads larger than this are refused before their token is read.
 const MAX_MULTIPART_BYTES: usize = super::upload::MAX_UPLOAD_REQUEST_BYTES;
 
-/// The session's token, created on first use. It stays the same for the whole session so
-/// that a page opened in another tab never invalidates an open form.
-pub async fn token(session: &Session) -> Result<String, tower_sessions::session::Error> {
-    if let Some(token) = session.get::<String>(TOKEN_KEY).await? {
-        return Ok(token);
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    let token = hex::encode(bytes);
-    session.insert(TOKEN_KEY, &token).await?;
-    Ok(token)
-}
-
 /// Refuses any POST/PUT/PATCH/DELETE whose token does not match the session's.
 pub async fn verify_token(session: Session, request: Request, next: Next) -> Response {
     if matches!(
@@ -44,10 +30,8 @@ pub async fn verify_token(session: Session, request: Request, next: Next) -> Res
     ) {
         return next.run(request).await;
     }
-    let expected = match session.get::<String>(TOKEN_KEY).await {
-        Ok(Some(token)) => token,
-        Ok(None) => return AppError::CsrfRejected.into_response(),
-        Err(error) => return AppError::Session(error).into_response(),
+    let Some(expected) = session.expected_csrf_token() else {
+        return AppError::CsrfRejected.into_response();
     };
     let content_type = request
         .headers()

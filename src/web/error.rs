@@ -43,8 +43,6 @@ pub enum AppError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
-    Session(#[from] tower_sessions::session::Error),
-    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -85,10 +83,6 @@ impl AppError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             AppError::Database(error) => database_unavailable(error),
-            // The session store is PostgreSQL; its errors arrive as text.
-            AppError::Session(tower_sessions::session::Error::Store(
-                tower_sessions::session_store::Error::Backend(_),
-            )) => true,
             _ => false,
         }
     }
@@ -107,9 +101,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
-            AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -174,7 +166,7 @@ impl IntoResponse for AppError {
                 ),
                 cause: Some(format!("{self:#}")),
             },
-            AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => ErrorReport {
+            AppError::Database(_) | AppError::Internal(_) => ErrorReport {
                 title: "Something went wrong",
                 message: "Quorum could not complete this request. Nothing was changed. \
                               Please try again; if it happens again, give the request id \
@@ -183,7 +175,7 @@ impl IntoResponse for AppError {
                 cause: Some(format!("{self:#}")),
             },
         };
-        if matches!(self, AppError::Database(_) | AppError::Session(_)) {
+        if matches!(self, AppError::Database(_)) {
             super::metrics::count_database_error();
         }
         let mut response = self.status().into_response();

@@ -1,19 +1,13 @@
-//! Who is asking: the signed-in user, loaded once per request, and the typed extractors
-//! that put a handler's required role in its signature.
+//! Who is asking: the signed-in user (loaded with the session, see `session::load`), and
+//! the typed extractors that put a handler's required role in its signature.
 
 use std::convert::Infallible;
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri, Request, State};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
-use tower_sessions::Session;
 
-use super::AppState;
 use super::error::AppError;
-use super::session;
-use crate::users::{self, Role};
+use crate::users::Role;
 
 /// The person behind the request, as of this request (roles and status read fresh).
 #[derive(Debug, Clone)]
@@ -39,49 +33,6 @@ impl CurrentUser {
 
     pub fn role_labels(&self) -> String {
         crate::users::role::labels(&self.roles)
-    }
-}
-
-/// Loads the signed-in user into the request's extensions, ending sessions that are past
-/// their absolute timeout, of a deactivated account, or from before a password change.
-pub async fn load_current_user(
-    State(state): State<AppState>,
-    session: Session,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    match resolve(&state, &session).await {
-        Ok(Some(user)) => {
-            request.extensions_mut().insert(user);
-        }
-        Ok(None) => {}
-        Err(error) => return error.into_response(),
-    }
-    next.run(request).await
-}
-
-async fn resolve(state: &AppState, session: &Session) -> Result<Option<CurrentUser>, AppError> {
-    let Some(auth) = session::auth(session).await? else {
-        return Ok(None);
-    };
-    let signed_in_for = OffsetDateTime::now_utc().unix_timestamp() - auth.signed_in_at;
-    let absolute =
-        i64::try_from(state.config.session_absolute_timeout.as_secs()).unwrap_or(i64::MAX);
-    if signed_in_for > absolute {
-        session::sign_out(session).await?;
-        return Ok(None);
-    }
-    let mut conn = state.pool.acquire().await?;
-    match users::repo::load_signed_in(&mut conn, auth.user_id, auth.epoch).await? {
-        Some(user) => {
-            session::touch_if_due(session, state.config.session_idle_timeout).await?;
-            Ok(Some(user))
-        }
-        None => {
-            // Deactivated, or signed out everywhere: this session is over.
-            session::sign_out(session).await?;
-            Ok(None)
-        }
     }
 }
 

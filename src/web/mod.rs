@@ -48,23 +48,23 @@ pub struct AppState {
 /// event together), leaves `message` for the next page and redirects to `to`.
 pub async fn commit_and_redirect(
     tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    session: &tower_sessions::Session,
+    session: &session::Session,
     message: impl Into<String>,
     to: &str,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     tx.commit().await?;
-    session::push_flash(session, session::FlashKind::Success, message).await?;
+    session.push_flash(session::FlashKind::Success, message);
     Ok(axum::response::Redirect::to(to).into_response())
 }
 
 /// The end of a refused change: nothing was written; `message` says why on the page at `to`.
 pub async fn refuse_and_redirect(
-    session: &tower_sessions::Session,
+    session: &session::Session,
     message: impl Into<String>,
     to: &str,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    session::push_flash(session, session::FlashKind::Error, message).await?;
+    session.push_flash(session::FlashKind::Error, message);
     Ok(axum::response::Redirect::to(to).into_response())
 }

@@ -3,12 +3,10 @@
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use tower_sessions::Session;
 
-use super::csrf;
 use super::error::AppError;
 use super::identity::CurrentUser;
-use super::session::{self, Flash};
+use super::session::{Flash, Session};
 
 #[derive(Debug, Clone)]
 pub struct NavLink {
@@ -46,9 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, message)| AppError::Internal(anyhow::anyhow!(message)))?;
+        let session = Session::from_request_parts(parts, state).await?;
         let user = parts.extensions.get::<CurrentUser>().cloned();
         let path = parts
             .extensions
@@ -81,8 +77,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .unwrap_or_default();
         Ok(Self {
             user,
-            csrf_token: csrf::token(&session).await?,
-            flashes: session::take_flashes(&session).await?,
+            csrf_token: session.csrf_token(),
+            flashes: session.take_flashes(),
             nav,
         })
     }

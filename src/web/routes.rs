@@ -21,7 +21,7 @@ use tracing::Level;
 
 use super::identity::{Admin, Auditor, BoardMember, ItManager};
 use super::route_list::Routes;
-use super::{AppState, assets, csrf, error, identity, request, security_headers, session};
+use super::{AppState, assets, csrf, error, request, security_headers, session};
 use crate::{
     approvals, audit, auth, compliance, dashboards, decisions, exports, policies, projects, risks,
     users,
@@ -128,13 +128,9 @@ pub fn router(state: AppState) -> Router {
         .nest(AUDIT, audit)
         .nest(ADMIN, admin)
         .fallback(error::not_found)
-        // Innermost first: the signed-in user needs the session; the token check needs both.
+        // Innermost first: the token check needs the session (and its signed-in user).
         .layer(from_fn(csrf::verify_token))
-        .layer(from_fn_with_state(
-            state.clone(),
-            identity::load_current_user,
-        ))
-        .layer(session::layer(state.pool.clone(), &state.config))
+        .layer(from_fn_with_state(state.clone(), session::load))
         .layer(CsrfLayer::new())
         .merge(plumbing().into_router());
 

@@ -1,53 +1,29 @@
-//! What Quorum keeps in a server-side session, and flash messages.
+//! Server-side sessions: an HttpOnly cookie holds a random secret, the `sessions` table
+//! (`auth::sessions`) the rest. One statement per request reads the session and its
+//! signed-in account; a handler changes the session through the [`Session`] handle, and
+//! [`load`] writes what changed once the handler is done.
 //!
-//! Sessions live in PostgreSQL (tower-sessions with its sqlx store), so any instance can
-//! serve any request. Reading a page does not write the session: its record is saved when
-//! its data changes, and a signed-in session's idle deadline is pushed back at most once
-//! per [`touch_interval`] (a minute, or a tenth of a short idle timeout), so a session
-//! ends between that interval and the idle timeout after its last activity.
+//! Reading a page writes nothing: the row is written when its data changes, and a
+//! signed-in session's idle deadline is pushed back at most once per [`touch_interval`] (a
+//! minute, or a tenth of a short idle timeout), so a session ends between that interval
+//! and the idle timeout after its last activity, and never past its absolute timeout.
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
 
-use crate::config::ServerConfig;
-
-const AUTH_KEY: &str = "auth";
-const FLASH_KEY: &str = "flash";
-/// When the idle deadline was last pushed back (Unix milliseconds).
-const TOUCHED_KEY: &str = "touched_at";
-
-/// Who is signed in to a session, and since when.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct SessionAuth {
-    pub user_id: i64,
-    /// Must equal the account's `session_epoch`; bumping that ends every session at once.
-    pub epoch: i32,
-    /// Unix seconds; the absolute timeout counts from here.
-    pub signed_in_at: i64,
-}
-
-pub async fn auth(
-    session: &Session,
-) -> Result<Option<SessionAuth>, tower_sessions::session::Error> {
-    session.get(AUTH_KEY).await
-}
-
-/// Marks the session as signed in as `auth`, under a new session id (no fixation).
-pub async fn sign_in(
-    session: &Session,
-    auth: SessionAuth,
-) -> Result<(), tower_sessions::session::Error> {
-    session.cycle_id().await?;
-    session.insert(AUTH_KEY, auth).await
-}
-
-/// Ends the session: its data and its record are gone.
-pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::Error> {
-    session.flush().await
-}
+use super::AppState;
+use super::error::AppError;
+use super::request::RequestMeta;
+use crate::auth::sessions::{self, Found, Lifetime, NewSession, SignedInState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,25 +50,174 @@ pub struct Flash {
     pub message: String,
 }
 
-pub async fn push_flash(
-    session: &Session,
-    kind: FlashKind,
-    message: impl Into<String>,
-) -> Result<(), tower_sessions::session::Error> {
-    let mut flashes: Vec<Flash> = session.get(FLASH_KEY).await?.unwrap_or_default();
-    flashes.push(Flash {
-        kind,
-        message: message.into(),
-    });
-    session.insert(FLASH_KEY, flashes).await
+/// This request's session: cheap to clone, shared by the middleware and the handler.
+#[derive(Clone)]
+pub struct Session {
+    state: Arc<Mutex<SessionState>>,
+    lifetime: Lifetime,
 }
 
-pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>, tower_sessions::session::Error> {
-    // Removing marks the session changed (a write): only when there is something to take.
-    if session.get::<Vec<Flash>>(FLASH_KEY).await?.is_none() {
-        return Ok(Vec::new());
+#[derive(Default)]
+struct SessionState {
+    /// The row the cookie named; `None` when there is none (yet, or any more).
+    id: Option<i64>,
+    csrf_token: Option<String>,
+    /// A token made during this request for a visitor without a row: the row is created.
+    csrf_token_is_new: bool,
+    flashes: Vec<Flash>,
+    flashes_changed: bool,
+    /// The idle deadline is due to be pushed back.
+    touch_due: bool,
+    /// The secret to send: a new session's, opened by signing in or by a visitor's first
+    /// form or message.
+    new_secret: Option<String>,
+    /// The cookie named a session that is over: unless a new one is sent, it is cleared.
+    cookie_is_stale: bool,
+}
+
+impl Session {
+    fn state(&self) -> MutexGuard<'_, SessionState> {
+        // Never held across an await; a panic while holding it leaves plain data behind.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-    Ok(session.remove(FLASH_KEY).await?.unwrap_or_default())
+
+    /// The session's CSRF token, created on first use. It stays the same for the whole
+    /// session so that a page opened in another tab never invalidates an open form.
+    pub fn csrf_token(&self) -> String {
+        let mut state = self.state();
+        if let Some(token) = &state.csrf_token {
+            return token.clone();
+        }
+        let token = random_hex();
+        state.csrf_token = Some(token.clone());
+        state.csrf_token_is_new = true;
+        token
+    }
+
+    /// The token a state-changing request must present, if the session has one.
+    pub fn expected_csrf_token(&self) -> Option<String> {
+        self.state().csrf_token.clone()
+    }
+
+    /// Leaves a message for the next page the person sees.
+    pub fn push_flash(&self, kind: FlashKind, message: impl Into<String>) {
+        let mut state = self.state();
+        state.flashes.push(Flash {
+            kind,
+            message: message.into(),
+        });
+        state.flashes_changed = true;
+    }
+
+    /// The messages left for this page; they are shown once.
+    pub fn take_flashes(&self) -> Vec<Flash> {
+        let mut state = self.state();
+        if state.flashes.is_empty() {
+            return Vec::new();
+        }
+        state.flashes_changed = true;
+        std::mem::take(&mut state.flashes)
+    }
+
+    /// Opens a signed-in session for the account under a new secret (no fixation) and a
+    /// new CSRF token, and ends the one the request came with, in the caller's transaction
+    /// (the sign-in's audit event commits with it).
+    pub async fn sign_in(
+        &self,
+        conn: &mut PgConnection,
+        account_id: i64,
+        session_epoch: i32,
+        client: &Client,
+    ) -> sqlx::Result<()> {
+        let (previous, flashes) = {
+            let state = self.state();
+            (state.id, state.flashes.clone())
+        };
+        if let Some(previous) = previous {
+            sessions::delete(conn, previous).await?;
+        }
+        let secret = random_hex();
+        let csrf_token = random_hex();
+        let id = sessions::insert(
+            &mut *conn,
+            NewSession {
+                token_hash: &token_hash(&secret),
+                csrf_token: &csrf_token,
+                account: Some((account_id, session_epoch)),
+                user_agent: &client.user_agent,
+                client_ip: &client.ip,
+                flashes: &flashes,
+            },
+            self.lifetime,
+        )
+        .await?;
+        let mut state = self.state();
+        *state = SessionState {
+            id: Some(id),
+            csrf_token: Some(csrf_token),
+            flashes: state.flashes.clone(),
+            new_secret: Some(secret),
+            ..SessionState::default()
+        };
+        Ok(())
+    }
+
+    /// Ends the session in the caller's transaction: its row is gone, its cookie cleared.
+    pub async fn sign_out(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        let previous = self.state().id;
+        if let Some(previous) = previous {
+            sessions::delete(conn, previous).await?;
+        }
+        let mut state = self.state();
+        *state = SessionState {
+            cookie_is_stale: true,
+            ..SessionState::default()
+        };
+        Ok(())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "the session middleware does not cover this route"
+            ))
+        })
+    }
+}
+
+/// Where a session was opened from, shown in the account's list of sessions.
+pub struct Client {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// Longer user agents are cut (a header can be kilobytes; the list shows a line).
+const MAX_USER_AGENT_CHARS: usize = 300;
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let meta = RequestMeta::from_request_parts(parts, state).await?;
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        Ok(Self {
+            user_agent: super::form::clean_text(user_agent)
+                .chars()
+                .take(MAX_USER_AGENT_CHARS)
+                .collect(),
+            ip: meta.client_ip,
+        })
+    }
 }
 
 /// How often a signed-in session's idle deadline is pushed back: a minute, or a tenth of
@@ -101,38 +226,170 @@ pub fn touch_interval(idle: std::time::Duration) -> std::time::Duration {
     (idle / 10).min(std::time::Duration::from_secs(60))
 }
 
-/// Pushes the idle deadline back (by saving the session) when it was last pushed more
-/// than [`touch_interval`] ago; otherwise leaves the record alone.
-pub async fn touch_if_due(
-    session: &Session,
-    idle: std::time::Duration,
-) -> Result<(), tower_sessions::session::Error> {
-    let now = time::OffsetDateTime::now_utc();
-    let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-    let touched_ms: Option<i64> = session.get(TOUCHED_KEY).await?;
-    let interval_ms = i64::try_from(touch_interval(idle).as_millis()).unwrap_or(i64::MAX);
-    if touched_ms.is_none_or(|touched| now_ms.saturating_sub(touched) >= interval_ms) {
-        session.insert(TOUCHED_KEY, now_ms).await?;
+/// The session middleware: finds the request's session and its signed-in account
+/// (put in the request's extensions as a [`CurrentUser`](super::CurrentUser)), runs the
+/// handler, then writes what the handler changed and sets or clears the cookie.
+pub async fn load(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    let cookie_name = cookie_name(&app);
+    let lifetime = lifetime(&app);
+    let mut state = SessionState::default();
+    if let Some(secret) = cookie_value(request.headers(), cookie_name) {
+        match open(&app, &secret).await {
+            Ok(Some(found)) => {
+                state.id = Some(found.id);
+                state.csrf_token = Some(found.csrf_token);
+                state.flashes = found.flashes;
+                state.touch_due =
+                    OffsetDateTime::now_utc() - found.last_seen_at >= touch_interval(lifetime.idle);
+                if let SignedInState::User(user) = found.signed_in {
+                    request.extensions_mut().insert(user);
+                }
+            }
+            Ok(None) => state.cookie_is_stale = true,
+            Err(error) => return AppError::from(error).into_response(),
+        }
     }
-    Ok(())
+    let session = Session {
+        state: Arc::new(Mutex::new(state)),
+        lifetime,
+    };
+    request.extensions_mut().insert(session.clone());
+    let mut response = next.run(request).await;
+    match save(&app, &session).await {
+        Ok(Some(cookie)) => {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        Ok(None) => {}
+        Err(error) => return AppError::from(error).into_response(),
+    }
+    response
 }
 
-/// The session layer: cookie settings from the configuration, records in PostgreSQL.
-pub fn layer(pool: PgPool, config: &ServerConfig) -> SessionManagerLayer<PostgresStore> {
-    let https = config.is_https();
-    let idle = time::Duration::try_from(config.session_idle_timeout)
-        .unwrap_or(time::Duration::minutes(30));
-    SessionManagerLayer::new(PostgresStore::new(pool))
-        // The `__Host-` prefix pins the cookie to this host, over HTTPS, for every path.
-        .with_name(if https {
-            "__Host-quorum_session"
-        } else {
-            "quorum_session"
-        })
-        .with_secure(https)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_path("/")
-        // Saved when changed; `touch_if_due` changes a signed-in session now and then.
-        .with_expiry(Expiry::OnInactivity(idle))
+/// The live session a secret opens. A session whose account was deactivated or signed
+/// out everywhere is over: its row is removed.
+async fn open(app: &AppState, secret: &str) -> sqlx::Result<Option<Found>> {
+    let found = sessions::find(&app.pool, &token_hash(secret)).await?;
+    if let Some(found) = &found
+        && matches!(found.signed_in, SignedInState::Revoked)
+    {
+        let mut conn = app.pool.acquire().await?;
+        sessions::delete(&mut conn, found.id).await?;
+        return Ok(None);
+    }
+    Ok(found)
+}
+
+/// Writes what the request changed; returns the `Set-Cookie` value to send, if any.
+async fn save(app: &AppState, session: &Session) -> sqlx::Result<Option<HeaderValue>> {
+    let lifetime = session.lifetime;
+    let (id, touch, flashes, csrf_token, mut new_secret, stale) = {
+        let mut state = session.state();
+        let flashes = state.flashes_changed.then(|| state.flashes.clone());
+        let csrf_token = state
+            .csrf_token_is_new
+            .then(|| state.csrf_token.clone())
+            .flatten();
+        state.flashes_changed = false;
+        state.csrf_token_is_new = false;
+        (
+            state.id,
+            std::mem::take(&mut state.touch_due),
+            flashes,
+            csrf_token,
+            state.new_secret.take(),
+            state.cookie_is_stale,
+        )
+    };
+    match id {
+        Some(id) if touch || flashes.is_some() => {
+            let update = sessions::Update {
+                flashes: flashes.as_deref(),
+                touch,
+            };
+            sessions::update(&app.pool, id, update, lifetime).await?;
+        }
+        Some(_) => {}
+        // A visitor's first form (a token to check) or message: a session begins.
+        None if csrf_token.is_some() || flashes.as_ref().is_some_and(|f| !f.is_empty()) => {
+            let secret = random_hex();
+            sessions::insert(
+                &app.pool,
+                NewSession {
+                    token_hash: &token_hash(&secret),
+                    csrf_token: &csrf_token.unwrap_or_else(random_hex),
+                    account: None,
+                    user_agent: "",
+                    client_ip: "",
+                    flashes: flashes.as_deref().unwrap_or_default(),
+                },
+                lifetime,
+            )
+            .await?;
+            new_secret = Some(secret);
+        }
+        None => {}
+    }
+    let https = app.config.is_https();
+    Ok(match new_secret {
+        Some(secret) => Some(set_cookie(cookie_name(app), &secret, https)),
+        None if stale => Some(clear_cookie(cookie_name(app), https)),
+        None => None,
+    })
+}
+
+fn lifetime(app: &AppState) -> Lifetime {
+    Lifetime {
+        idle: app.config.session_idle_timeout,
+        absolute: app.config.session_absolute_timeout,
+    }
+}
+
+/// The `__Host-` prefix pins the cookie to this host, over HTTPS, for every path.
+fn cookie_name(app: &AppState) -> &'static str {
+    if app.config.is_https() {
+        "__Host-quorum_session"
+    } else {
+        "quorum_session"
+    }
+}
+
+/// The session cookie's value in a request, if it sent one that could be a secret.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .filter(|value| value.len() == SECRET_BYTES * 2 && hex::decode(value).is_ok())
+}
+
+/// A browser-session cookie (no `Max-Age`: it goes when the browser closes; the server
+/// enforces the idle and absolute timeouts either way).
+fn set_cookie(name: &str, secret: &str, https: bool) -> HeaderValue {
+    cookie_header(format!("{name}={secret}"), https)
+}
+
+fn clear_cookie(name: &str, https: bool) -> HeaderValue {
+    cookie_header(format!("{name}=; Max-Age=0"), https)
+}
+
+fn cookie_header(start: String, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::try_from(format!("{start}; Path=/; HttpOnly; SameSite=Lax{secure}"))
+        .expect("a cookie of hex digits and fixed attributes is a valid header value")
+}
+
+const SECRET_BYTES: usize = 32;
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    hex::encode(bytes)
+}
+
+fn token_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
 }

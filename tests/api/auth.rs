@@ -297,6 +297,12 @@ async fn a_deactivated_account_loses_its_sessions_at_once_and_cannot_sign_in() {
     assert_redirects_to(&response, &format!("/admin/users/{id}"));
 
     assert_redirects_to(&manager.get("/manage").await, "/login?next=%2Fmanage");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the ended session's row must be gone");
     let again = app.client().login("manager@example.com", PASSWORD).await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -445,11 +451,93 @@ async fn passwords_are_stored_as_argon2id_with_owasp_parameters() {
     assert!(!hash.contains(PASSWORD));
 }
 
+#[tokio::test]
+async fn a_session_keeps_a_hash_of_its_secret_and_where_it_was_opened() {
+    let app = TestApp::spawn().await;
+    app.create_user("board@example.com", &[Role::Board]).await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    let response = client
+        .http
+        .post(client.url("/login"))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+        )
+        .form(&[
+            ("email", "board@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let secret = session_cookie(&response);
+    assert_eq!(secret.len(), 64, "{secret}");
+
+    let (hash, user_agent, client_ip, anonymous): (Vec<u8>, String, String, i64) = sqlx::query_as(
+        "SELECT s.token_hash, s.user_agent, s.client_ip,
+                    (SELECT count(*) FROM sessions WHERE user_id IS NULL)
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE u.email = 'board@example.com'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // The table holds the secret's SHA-256, never the secret: a copy of it opens nothing.
+    assert_eq!(hex::encode(&hash), sha256_hex(&secret));
+    let stored: String = sqlx::query_scalar("SELECT sessions::text FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!stored.contains(&secret), "{stored}");
+    // Where it was opened, for the account's list of sessions.
+    assert_eq!(user_agent, "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0");
+    assert_eq!(client_ip, "127.0.0.1");
+    // The visitor's session of the sign-in page was replaced, not kept beside.
+    assert_eq!(anonymous, 0);
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn expired_sessions_are_removed() {
+    let app = TestApp::spawn().await;
+    let board = app.signed_in("board@example.com", &[Role::Board]).await;
+    let _manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() - interval '1 second'
+         WHERE user_id = (SELECT id FROM users WHERE email = 'board@example.com')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Past its deadline a session opens nothing, before any clean-up has run...
+    assert_redirects_to(&board.get("/board").await, "/login?next=%2Fboard");
+    // ...and the clean-up removes it, and only it.
+    let removed = quorum::auth::sessions::delete_expired(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT u.email FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, ["manager@example.com"]);
+}
+
 /// Every stored session's row version and deadline: changes whenever a session is written.
 async fn session_rows(app: &TestApp) -> String {
     sqlx::query_scalar(
-        "SELECT coalesce(string_agg(xmin::text || '@' || expiry_date::text, ',' ORDER BY id), '')
-         FROM tower_sessions.session",
+        "SELECT coalesce(string_agg(xmin::text || '@' || expires_at::text, ',' ORDER BY id), '')
+         FROM sessions",
     )
     .fetch_one(&app.pool)
     .await

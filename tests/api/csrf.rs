@@ -104,11 +104,32 @@ async fn a_cross_site_request_is_refused_even_with_a_valid_token() {
 async fn the_token_stays_the_same_for_the_whole_session() {
     let app = TestApp::spawn().await;
     let client = app.client();
-    let first = client.csrf_token().await;
-    assert_eq!(first.len(), 64);
-    assert_eq!(client.csrf_token().await, first);
-    // Signing in keeps it, so a form open in another tab still works.
+    let anonymous = client.csrf_token().await;
+    assert_eq!(anonymous.len(), 64);
+    assert_eq!(client.csrf_token().await, anonymous);
+    // Signing in opens a new session with a token of its own (one planted before sign-in
+    // is worth nothing after it), which then stays for every page, so a form open in
+    // another tab still works.
     app.create_user("board@example.com", &[Role::Board]).await;
     client.login("board@example.com", PASSWORD).await;
-    assert_eq!(client.csrf_token().await, first);
+    let signed_in = client.csrf_token().await;
+    assert_ne!(signed_in, anonymous);
+    client.page("/board").await;
+    assert_eq!(client.csrf_token().await, signed_in);
+
+    let sign_out_with = |token: String| {
+        client
+            .http
+            .post(client.url("/logout"))
+            .form(&[("csrf_token", token)])
+            .send()
+    };
+    assert_eq!(
+        sign_out_with(anonymous).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        sign_out_with(signed_in).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
 }
