@@ -14,6 +14,9 @@ CREATE TABLE sessions (
     -- The account's `session_epoch` at sign-in; bumping that ends every session at once.
     session_epoch integer,
     signed_in_at  timestamptz,
+    -- How the person proved who they are (auth::SignInMethod).
+    sign_in_method text CHECK (sign_in_method IN
+        ('password', 'password_totp', 'password_recovery_code', 'password_passkey', 'passkey', 'sso')),
     created_at    timestamptz NOT NULL DEFAULT now(),
     -- Pushed back at most once per touch interval, so reading a page writes nothing.
     last_seen_at  timestamptz NOT NULL DEFAULT now(),
@@ -24,7 +27,8 @@ CREATE TABLE sessions (
     -- Messages for the next page shown (NULL: none).
     flashes       jsonb,
     CHECK ((user_id IS NULL) = (signed_in_at IS NULL)),
-    CHECK ((user_id IS NULL) = (session_epoch IS NULL))
+    CHECK ((user_id IS NULL) = (session_epoch IS NULL)),
+    CHECK ((user_id IS NULL) = (sign_in_method IS NULL))
 );
 
 CREATE INDEX sessions_user_idx ON sessions (user_id, last_seen_at DESC) WHERE user_id IS NOT NULL;

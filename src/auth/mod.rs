@@ -1,5 +1,6 @@
 //! Signing in and out, and changing one's own password.
 
+pub mod account;
 pub mod password;
 pub mod sessions;
 pub mod throttle;
@@ -19,15 +20,22 @@ use crate::web::form::{FieldErrors, Form};
 use crate::web::route_list::Routes;
 use crate::web::session::{Client, FlashKind, Session};
 use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
+use sessions::{SignInMethod, SignedInAccount};
 use throttle::ThrottleKeys;
 
 pub fn routes() -> Routes {
     Routes::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/account", get(account::account_page))
         .route(
             "/account/password",
             get(password_page).post(change_password),
+        )
+        .route("/account/sessions/{id}/end", post(account::end_session))
+        .route(
+            "/account/sessions/end-others",
+            post(account::end_other_sessions),
         )
 }
 
@@ -173,9 +181,12 @@ async fn login(
                     .after(json!({ "client_ip": meta.client_ip })),
             )
             .await?;
-            session
-                .sign_in(&mut tx, account.id, account.session_epoch, &client)
-                .await?;
+            let signed_in = SignedInAccount {
+                id: account.id,
+                epoch: account.session_epoch,
+                method: SignInMethod::Password,
+            };
+            session.sign_in(&mut tx, signed_in, &client).await?;
             tx.commit().await?;
             Ok(Redirect::to(&next).into_response())
         }
@@ -302,7 +313,7 @@ async fn change_password(
     )
     .await?;
     // Every other session of this account has ended; this one carries on, renewed.
-    session.sign_in(&mut tx, user.id, epoch, &client).await?;
+    session.renew(&mut tx, user.id, epoch, &client).await?;
     tx.commit().await?;
     session.push_flash(
         FlashKind::Success,

@@ -7,9 +7,22 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::text_enum::text_enum;
 use crate::users::role::parse_stored_roles;
 use crate::web::CurrentUser;
 use crate::web::session::Flash;
+
+text_enum! {
+    /// How the person behind a session proved who they are.
+    pub enum SignInMethod {
+        Password => ("password", "Password"),
+        PasswordAndTotp => ("password_totp", "Password and authenticator code"),
+        PasswordAndRecoveryCode => ("password_recovery_code", "Password and recovery code"),
+        PasswordAndPasskey => ("password_passkey", "Password and passkey"),
+        Passkey => ("passkey", "Passkey"),
+        SingleSignOn => ("sso", "Single sign-on"),
+    }
+}
 
 /// A session's row as a request finds it, with its signed-in account.
 #[derive(Debug)]
@@ -25,7 +38,7 @@ pub struct Found {
 pub enum SignedInState {
     /// Nobody has signed in to this session (a visitor on the sign-in page).
     Anonymous,
-    User(CurrentUser),
+    User(CurrentUser, SignInMethod),
     /// Signed in to an account that has since been deactivated or signed out everywhere.
     Revoked,
 }
@@ -34,7 +47,7 @@ pub enum SignedInState {
 pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Option<Found>> {
     let row = sqlx::query!(
         r#"SELECT s.id, s.csrf_token, s.flashes AS "flashes: Json<Vec<Flash>>",
-                  s.last_seen_at, s.user_id,
+                  s.last_seen_at, s.user_id, s.sign_in_method AS "method: SignInMethod",
                   u.id AS "account_id?", u.email AS "email?",
                   u.display_name AS "display_name?", u.is_chair AS "is_chair?",
                   ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id) AS "roles!"
@@ -47,16 +60,19 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
     .fetch_optional(db)
     .await?;
     Ok(row.map(|row| {
-        let signed_in = match (row.user_id, row.account_id) {
-            (None, _) => SignedInState::Anonymous,
-            (Some(_), None) => SignedInState::Revoked,
-            (Some(_), Some(id)) => SignedInState::User(CurrentUser {
-                id,
-                email: row.email.unwrap_or_default(),
-                display_name: row.display_name.unwrap_or_default(),
-                roles: parse_stored_roles(&row.roles),
-                is_chair: row.is_chair.unwrap_or(false),
-            }),
+        let signed_in = match (row.account_id, row.method) {
+            _ if row.user_id.is_none() => SignedInState::Anonymous,
+            (Some(id), Some(method)) => SignedInState::User(
+                CurrentUser {
+                    id,
+                    email: row.email.unwrap_or_default(),
+                    display_name: row.display_name.unwrap_or_default(),
+                    roles: parse_stored_roles(&row.roles),
+                    is_chair: row.is_chair.unwrap_or(false),
+                },
+                method,
+            ),
+            _ => SignedInState::Revoked,
         };
         Found {
             id: row.id,
@@ -85,12 +101,21 @@ impl Lifetime {
     }
 }
 
+/// Who signed in to a session.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedInAccount {
+    pub id: i64,
+    /// The account's `session_epoch` at sign-in.
+    pub epoch: i32,
+    pub method: SignInMethod,
+}
+
 /// Who a new session belongs to and where it was opened from.
 pub struct NewSession<'a> {
     pub token_hash: &'a [u8],
     pub csrf_token: &'a str,
-    /// The account and its `session_epoch`; `None` for a visitor.
-    pub account: Option<(i64, i32)>,
+    /// `None` for a visitor.
+    pub account: Option<SignedInAccount>,
     pub user_agent: &'a str,
     pub client_ip: &'a str,
     pub flashes: &'a [Flash],
@@ -101,24 +126,25 @@ pub async fn insert(
     session: NewSession<'_>,
     lifetime: Lifetime,
 ) -> sqlx::Result<i64> {
-    let (user_id, epoch) = session.account.unzip();
+    let account = session.account;
     sqlx::query_scalar!(
-        r#"INSERT INTO sessions (token_hash, csrf_token, user_id, session_epoch, signed_in_at,
-                                 expires_at, user_agent, client_ip, flashes)
-           VALUES ($1, $2, $3, $4, CASE WHEN $3::bigint IS NULL THEN NULL ELSE now() END,
+        r#"INSERT INTO sessions (token_hash, csrf_token, user_id, session_epoch, sign_in_method,
+                                 signed_in_at, expires_at, user_agent, client_ip, flashes)
+           VALUES ($1, $2, $3, $4, $10, CASE WHEN $3::bigint IS NULL THEN NULL ELSE now() END,
                    now() + make_interval(secs => CASE WHEN $3::bigint IS NULL THEN $5::float8
                                                       ELSE least($5::float8, $6::float8) END),
                    $7, $8, $9)
            RETURNING id"#,
         session.token_hash,
         session.csrf_token,
-        user_id,
-        epoch,
+        account.map(|account| account.id),
+        account.map(|account| account.epoch),
         lifetime.idle_secs(),
         lifetime.absolute_secs(),
         session.user_agent,
         session.client_ip,
         (!session.flashes.is_empty()).then_some(Json(session.flashes)) as _,
+        account.map(|account| account.method) as Option<SignInMethod>,
     )
     .fetch_one(db)
     .await
@@ -168,6 +194,60 @@ pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// One of an account's live sessions, as its owner and administrators see it.
+#[derive(Debug)]
+pub struct SessionLine {
+    pub id: i64,
+    pub method: SignInMethod,
+    pub signed_in_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub user_agent: String,
+    pub client_ip: String,
+}
+
+/// The account's live sessions, the most recently active first.
+pub async fn of_account(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionLine>> {
+    sqlx::query_as!(
+        SessionLine,
+        r#"SELECT id, sign_in_method AS "method!: SignInMethod",
+                  signed_in_at AS "signed_in_at!", last_seen_at, user_agent, client_ip
+           FROM sessions
+           WHERE user_id = $1 AND expires_at > now()
+           ORDER BY last_seen_at DESC, id DESC"#,
+        user_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Ends one of the account's sessions; false when it has no such session (any more).
+pub async fn end_of_account(conn: &mut PgConnection, user_id: i64, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2",
+        id,
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of the account but `keep`; returns how many ended.
+pub async fn end_others_of_account(
+    conn: &mut PgConnection,
+    user_id: i64,
+    keep: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM sessions WHERE user_id = $1 AND id <> $2",
+        user_id,
+        keep
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Removes the sessions past their deadline; returns how many.

@@ -17,6 +17,7 @@ use sqlx::PgConnection;
 pub use role::Role;
 
 use crate::audit::{self, Actor};
+use crate::auth::account::{SessionView, session_views};
 use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
@@ -285,11 +286,24 @@ struct EditAccountPage {
     all_roles: [Role; 4],
     is_self: bool,
     stale: bool,
+    /// Where the person is signed in (never a secret).
+    sessions: Vec<SessionView>,
 }
 
 async fn load_account(state: &AppState, id: i64) -> AppResult<Account> {
     let mut conn = state.pool.acquire().await?;
     repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)
+}
+
+/// The account and where it is signed in, for its page.
+async fn load_account_and_sessions(
+    state: &AppState,
+    id: i64,
+) -> AppResult<(Account, Vec<SessionView>)> {
+    let mut conn = state.pool.acquire().await?;
+    let account = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let sessions = session_views(&mut conn, id, None).await?;
+    Ok((account, sessions))
 }
 
 async fn edit_account_page(
@@ -298,7 +312,7 @@ async fn edit_account_page(
     Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> AppResult<EditAccountPage> {
-    let account = load_account(&state, id).await?;
+    let (account, sessions) = load_account_and_sessions(&state, id).await?;
     Ok(EditAccountPage {
         ctx,
         form: AccountForm::from_account(&account),
@@ -307,6 +321,7 @@ async fn edit_account_page(
         errors: FieldErrors::new(),
         all_roles: Role::ALL,
         stale: false,
+        sessions,
     })
 }
 
@@ -319,7 +334,7 @@ async fn update_account(
     Path(id): Path<i64>,
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
-    let before = load_account(&state, id).await?;
+    let (before, sessions) = load_account_and_sessions(&state, id).await?;
     let is_self = before.id == admin.id;
     let mut errors = FieldErrors::new();
     let roles = form.validate_profile(&mut errors);
@@ -344,6 +359,7 @@ async fn update_account(
                 all_roles: Role::ALL,
                 is_self,
                 stale,
+                sessions,
             },
         )
             .into_response()
@@ -459,7 +475,7 @@ async fn reset_password(
     Path(id): Path<i64>,
     Form(form): Form<ResetPasswordForm>,
 ) -> AppResult<Response> {
-    let account = load_account(&state, id).await?;
+    let (account, sessions) = load_account_and_sessions(&state, id).await?;
     if let Err(message) =
         password::check_policy(&form.new_password, &account.email, &account.display_name)
     {
@@ -473,6 +489,7 @@ async fn reset_password(
             errors,
             all_roles: Role::ALL,
             stale: false,
+            sessions,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }

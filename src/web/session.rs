@@ -23,7 +23,9 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::error::AppError;
 use super::request::RequestMeta;
-use crate::auth::sessions::{self, Found, Lifetime, NewSession, SignedInState};
+use crate::auth::sessions::{
+    self, Found, Lifetime, NewSession, SignInMethod, SignedInAccount, SignedInState,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +63,8 @@ pub struct Session {
 struct SessionState {
     /// The row the cookie named; `None` when there is none (yet, or any more).
     id: Option<i64>,
+    /// How its signed-in person signed in.
+    method: Option<SignInMethod>,
     csrf_token: Option<String>,
     /// A token made during this request for a visitor without a row: the row is created.
     csrf_token_is_new: bool,
@@ -96,6 +100,11 @@ impl Session {
         token
     }
 
+    /// The session's row, once it has one (its owner's list marks it "this session").
+    pub fn id(&self) -> Option<i64> {
+        self.state().id
+    }
+
     /// The token a state-changing request must present, if the session has one.
     pub fn expected_csrf_token(&self) -> Option<String> {
         self.state().csrf_token.clone()
@@ -127,8 +136,7 @@ impl Session {
     pub async fn sign_in(
         &self,
         conn: &mut PgConnection,
-        account_id: i64,
-        session_epoch: i32,
+        account: SignedInAccount,
         client: &Client,
     ) -> sqlx::Result<()> {
         let (previous, flashes) = {
@@ -145,7 +153,7 @@ impl Session {
             NewSession {
                 token_hash: &token_hash(&secret),
                 csrf_token: &csrf_token,
-                account: Some((account_id, session_epoch)),
+                account: Some(account),
                 user_agent: &client.user_agent,
                 client_ip: &client.ip,
                 flashes: &flashes,
@@ -156,12 +164,32 @@ impl Session {
         let mut state = self.state();
         *state = SessionState {
             id: Some(id),
+            method: Some(account.method),
             csrf_token: Some(csrf_token),
             flashes: state.flashes.clone(),
             new_secret: Some(secret),
             ..SessionState::default()
         };
         Ok(())
+    }
+
+    /// Renews a signed-in session under a new secret after its account's `session_epoch`
+    /// moved (a password change ended the account's other sessions), keeping how its
+    /// person signed in.
+    pub async fn renew(
+        &self,
+        conn: &mut PgConnection,
+        account_id: i64,
+        session_epoch: i32,
+        client: &Client,
+    ) -> sqlx::Result<()> {
+        let method = self.state().method.unwrap_or(SignInMethod::Password);
+        let account = SignedInAccount {
+            id: account_id,
+            epoch: session_epoch,
+            method,
+        };
+        self.sign_in(conn, account, client).await
     }
 
     /// Ends the session in the caller's transaction: its row is gone, its cookie cleared.
@@ -241,7 +269,8 @@ pub async fn load(State(app): State<AppState>, mut request: Request, next: Next)
                 state.flashes = found.flashes;
                 state.touch_due =
                     OffsetDateTime::now_utc() - found.last_seen_at >= touch_interval(lifetime.idle);
-                if let SignedInState::User(user) = found.signed_in {
+                if let SignedInState::User(user, method) = found.signed_in {
+                    state.method = Some(method);
                     request.extensions_mut().insert(user);
                 }
             }

@@ -537,6 +537,8 @@ async fn signed_in(app: &TestApp, email: &str) -> TestClient {
 /// Crawls as `email` and sends every case to every form found; then once more, for the
 /// forms of what the first round created (drafts and the like).
 async fn attack_as(app: &TestApp, email: &str, tally: &mut Tally) {
+    // Signed in on a second device too, so "Your account" offers to end that session.
+    let _other_device = signed_in(app, email).await;
     let mut client = signed_in(app, email).await;
     let home = match location(client.get("/").await.headers()) {
         home if home.starts_with('/') => home,

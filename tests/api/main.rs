@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account;
 mod admin;
 mod approvals;
 mod audit_trail;
