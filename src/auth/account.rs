@@ -68,6 +68,8 @@ pub async fn session_views(
 pub(super) struct AccountPage {
     ctx: PageContext,
     sessions: Vec<SessionView>,
+    /// The account signs in with an authenticator app's code after its password.
+    has_second_factor: bool,
 }
 
 impl AccountPage {
@@ -84,7 +86,12 @@ pub(super) async fn account_page(
 ) -> AppResult<AccountPage> {
     let mut conn = state.pool.acquire().await?;
     let sessions = session_views(&mut conn, user.id, session.id()).await?;
-    Ok(AccountPage { ctx, sessions })
+    let has_second_factor = super::two_step::has_second_factor(&mut conn, user.id).await?;
+    Ok(AccountPage {
+        ctx,
+        sessions,
+        has_second_factor,
+    })
 }
 
 /// `POST /account/sessions/{id}/end`: ends one of the person's other sessions.

@@ -2,8 +2,11 @@
 
 pub mod account;
 pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod throttle;
+pub mod totp;
+pub mod two_step;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,14 +23,35 @@ use crate::web::form::{FieldErrors, Form};
 use crate::web::route_list::Routes;
 use crate::web::session::{Client, FlashKind, Session};
 use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
-use sessions::{SignInMethod, SignedInAccount};
+use sessions::{PendingSecondFactor, SignInMethod, SignedInAccount};
 use throttle::ThrottleKeys;
 
 pub fn routes() -> Routes {
     Routes::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route(
+            "/login/verify",
+            get(two_step::verify_page).post(two_step::verify),
+        )
         .route("/account", get(account::account_page))
+        .route("/account/two-step", get(two_step::overview_page))
+        .route(
+            "/account/two-step/totp",
+            get(two_step::setup_page).post(two_step::start_setup),
+        )
+        .route(
+            "/account/two-step/totp/confirm",
+            post(two_step::confirm_setup),
+        )
+        .route(
+            "/account/two-step/totp/remove",
+            post(two_step::remove_authenticator),
+        )
+        .route(
+            "/account/two-step/recovery-codes",
+            post(two_step::renew_recovery_codes),
+        )
         .route(
             "/account/password",
             get(password_page).post(change_password),
@@ -37,6 +61,85 @@ pub fn routes() -> Routes {
             "/account/sessions/end-others",
             post(account::end_other_sessions),
         )
+}
+
+/// A sign-in whose every step succeeded.
+struct SignIn<'a> {
+    account: SignedInAccount,
+    email: &'a str,
+    keys: &'a ThrottleKeys,
+    meta: &'a RequestMeta,
+    client: &'a Client,
+}
+
+/// Opens the signed-in session, in the caller's transaction with its audit event: the
+/// account's failures are forgotten and its last sign-in recorded.
+async fn complete_sign_in(
+    tx: &mut sqlx::PgConnection,
+    session: &Session,
+    sign_in: SignIn<'_>,
+) -> AppResult<()> {
+    let account = sign_in.account;
+    throttle::clear_account(tx, sign_in.keys).await?;
+    users::repo::record_login(tx, account.id).await?;
+    audit::record(
+        tx,
+        &Actor::account(account.id, sign_in.email),
+        sign_in.meta.request_id.as_deref(),
+        audit::Entry::new("auth.login", "user", Some(account.id.to_string())).after(json!({
+            "client_ip": sign_in.meta.client_ip,
+            "method": account.method.as_str(),
+        })),
+    )
+    .await?;
+    session.sign_in(tx, account, sign_in.client).await?;
+    Ok(())
+}
+
+/// When sign-in is blocked for `keys`: records the refusal and returns how many seconds
+/// are left to wait.
+async fn refuse_if_throttled(
+    state: &AppState,
+    keys: &ThrottleKeys,
+    email: &str,
+    meta: &RequestMeta,
+) -> AppResult<Option<i64>> {
+    let wait_secs = {
+        let mut conn = state.pool.acquire().await?;
+        throttle::blocked_for(&mut conn, keys).await?
+    };
+    if wait_secs.is_some() {
+        let mut tx = state.pool.begin().await?;
+        audit::record(
+            &mut tx,
+            &Actor::anonymous(email),
+            meta.request_id.as_deref(),
+            audit::Entry::new("auth.login_throttled", "session", None)
+                .after(json!({ "email": email, "client_ip": meta.client_ip })),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(wait_secs)
+}
+
+fn wait_message(wait_secs: i64) -> String {
+    let minutes = (wait_secs + 59) / 60;
+    format!(
+        "Too many failed sign-in attempts. Please wait {} before trying again.",
+        if minutes <= 1 {
+            "a minute".to_owned()
+        } else {
+            format!("{minutes} minutes")
+        }
+    )
+}
+
+fn with_retry_after(mut response: Response, wait_secs: i64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait_secs.max(1)));
+    response
 }
 
 /// The one message for every failed sign-in: it does not tell whether the account exists.
@@ -125,37 +228,11 @@ async fn login(
     };
     let keys = ThrottleKeys::new(&email, &meta.client_ip);
 
-    let mut conn = state.pool.acquire().await?;
-    if let Some(wait_secs) = throttle::blocked_for(&mut conn, &keys).await? {
-        drop(conn);
-        let mut tx = state.pool.begin().await?;
-        audit::record(
-            &mut tx,
-            &Actor::anonymous(&email),
-            meta.request_id.as_deref(),
-            audit::Entry::new("auth.login_throttled", "session", None)
-                .after(json!({ "email": email, "client_ip": meta.client_ip })),
-        )
-        .await?;
-        tx.commit().await?;
-        let minutes = (wait_secs + 59) / 60;
-        let mut response = refuse(
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-in attempts. Please wait {} before trying again.",
-                if minutes <= 1 {
-                    "a minute".to_owned()
-                } else {
-                    format!("{minutes} minutes")
-                }
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait_secs.max(1)));
-        return Ok(response);
+    if let Some(wait_secs) = refuse_if_throttled(&state, &keys, &email, &meta).await? {
+        let response = refuse(ctx, StatusCode::TOO_MANY_REQUESTS, wait_message(wait_secs));
+        return Ok(with_retry_after(response, wait_secs));
     }
+    let mut conn = state.pool.acquire().await?;
     let candidate = users::repo::find_for_login(&mut conn, &email).await?;
     // Hashing takes a while: do not hold a connection meanwhile.
     drop(conn);
@@ -171,22 +248,41 @@ async fn login(
     let mut tx = state.pool.begin().await?;
     match candidate {
         Some(account) if password_ok && account.is_active => {
-            throttle::clear_account(&mut tx, &keys).await?;
-            users::repo::record_login(&mut tx, account.id).await?;
-            audit::record(
-                &mut tx,
-                &Actor::account(account.id, &account.email),
-                meta.request_id.as_deref(),
-                audit::Entry::new("auth.login", "user", Some(account.id.to_string()))
-                    .after(json!({ "client_ip": meta.client_ip })),
-            )
-            .await?;
+            if two_step::has_second_factor(&mut tx, account.id).await? {
+                // Half-way: the session stays a visitor's until the second step.
+                audit::record(
+                    &mut tx,
+                    &Actor::account(account.id, &account.email),
+                    meta.request_id.as_deref(),
+                    audit::Entry::new(
+                        "auth.password_accepted",
+                        "user",
+                        Some(account.id.to_string()),
+                    )
+                    .after(json!({ "client_ip": meta.client_ip, "next_step": "second factor" })),
+                )
+                .await?;
+                let pending = PendingSecondFactor {
+                    user_id: account.id,
+                    epoch: account.session_epoch,
+                };
+                session.await_second_factor(&mut tx, pending).await?;
+                tx.commit().await?;
+                return Ok(Redirect::to(&two_step::verify_address(&next)).into_response());
+            }
             let signed_in = SignedInAccount {
                 id: account.id,
                 epoch: account.session_epoch,
                 method: SignInMethod::Password,
             };
-            session.sign_in(&mut tx, signed_in, &client).await?;
+            let sign_in = SignIn {
+                account: signed_in,
+                email: &account.email,
+                keys: &keys,
+                meta: &meta,
+                client: &client,
+            };
+            complete_sign_in(&mut tx, &session, sign_in).await?;
             tx.commit().await?;
             Ok(Redirect::to(&next).into_response())
         }

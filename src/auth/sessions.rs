@@ -32,6 +32,18 @@ pub struct Found {
     pub flashes: Vec<Flash>,
     pub last_seen_at: OffsetDateTime,
     pub signed_in: SignedInState,
+    /// A visitor whose password was right, on the way to the second step.
+    pub pending: Option<PendingSecondFactor>,
+    /// The signed-in account's roles require a second factor it does not have yet.
+    pub must_enrol: bool,
+}
+
+/// The account a visitor proved the password of, waiting for its second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingSecondFactor {
+    pub user_id: i64,
+    /// The account's `session_epoch` when the password was checked.
+    pub epoch: i32,
 }
 
 #[derive(Debug)]
@@ -50,7 +62,16 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
                   s.last_seen_at, s.user_id, s.sign_in_method AS "method: SignInMethod",
                   u.id AS "account_id?", u.email AS "email?",
                   u.display_name AS "display_name?", u.is_chair AS "is_chair?",
-                  ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id) AS "roles!"
+                  ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id) AS "roles!",
+                  CASE WHEN s.pending_until > now() THEN s.pending_user_id END AS pending_user_id,
+                  s.pending_epoch,
+                  (u.id IS NOT NULL
+                   AND EXISTS (SELECT FROM user_roles r
+                               JOIN second_factor_policy p ON p.role = r.role AND p.required
+                               WHERE r.user_id = u.id)
+                   AND NOT EXISTS (SELECT FROM totp_authenticators t
+                                   WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL))
+                  AS "must_enrol!"
            FROM sessions s
            LEFT JOIN users u
                   ON u.id = s.user_id AND u.is_active AND u.session_epoch = s.session_epoch
@@ -80,6 +101,11 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
             flashes: row.flashes.map(|flashes| flashes.0).unwrap_or_default(),
             last_seen_at: row.last_seen_at,
             signed_in,
+            pending: row
+                .pending_user_id
+                .zip(row.pending_epoch)
+                .map(|(user_id, epoch)| PendingSecondFactor { user_id, epoch }),
+            must_enrol: row.must_enrol,
         }
     }))
 }
@@ -187,6 +213,31 @@ pub async fn update(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// How long a correct password waits for its second factor.
+pub const SECOND_FACTOR_WAIT_SECS: f64 = 300.0;
+
+/// Marks a visitor's session as having passed the password of `pending`; false when the
+/// session is gone or already signed in.
+pub async fn await_second_factor(
+    conn: &mut PgConnection,
+    id: i64,
+    pending: PendingSecondFactor,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE sessions
+         SET pending_user_id = $2, pending_epoch = $3,
+             pending_until = now() + make_interval(secs => $4::float8)
+         WHERE id = $1 AND user_id IS NULL",
+        id,
+        pending.user_id,
+        pending.epoch,
+        SECOND_FACTOR_WAIT_SECS
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {

@@ -121,6 +121,20 @@ pub async fn find_for_login(
     .await
 }
 
+/// The account a visitor passed the password of, for the second step.
+pub async fn find_for_second_step(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<LoginCandidate>> {
+    sqlx::query_as!(
+        LoginCandidate,
+        "SELECT id, email, password_hash, is_active, session_epoch FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// The signed-in user of a session, if the account is still active and the session is not
 /// from before the account's last "sign out everywhere".
 pub async fn load_signed_in(

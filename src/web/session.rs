@@ -14,7 +14,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -24,7 +24,8 @@ use super::AppState;
 use super::error::AppError;
 use super::request::RequestMeta;
 use crate::auth::sessions::{
-    self, Found, Lifetime, NewSession, SignInMethod, SignedInAccount, SignedInState,
+    self, Found, Lifetime, NewSession, PendingSecondFactor, SignInMethod, SignedInAccount,
+    SignedInState,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,8 @@ struct SessionState {
     id: Option<i64>,
     /// How its signed-in person signed in.
     method: Option<SignInMethod>,
+    /// A visitor whose password was right, waiting for the second step.
+    pending: Option<PendingSecondFactor>,
     csrf_token: Option<String>,
     /// A token made during this request for a visitor without a row: the row is created.
     csrf_token_is_new: bool,
@@ -103,6 +106,33 @@ impl Session {
     /// The session's row, once it has one (its owner's list marks it "this session").
     pub fn id(&self) -> Option<i64> {
         self.state().id
+    }
+
+    /// The account whose password this visitor proved, waiting for its second factor.
+    pub fn pending_second_factor(&self) -> Option<PendingSecondFactor> {
+        self.state().pending
+    }
+
+    /// Records that this visitor proved the password of `pending`: the session is not
+    /// signed in, and reaches nothing but the second step, for a few minutes.
+    pub async fn await_second_factor(
+        &self,
+        conn: &mut PgConnection,
+        pending: PendingSecondFactor,
+    ) -> Result<(), AppError> {
+        let id = self.state().id;
+        // The sign-in form's token came from this session's row: there is one.
+        let marked = match id {
+            Some(id) => sessions::await_second_factor(conn, id, pending).await?,
+            None => false,
+        };
+        if !marked {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "no visitor's session to hold the second step"
+            )));
+        }
+        self.state().pending = Some(pending);
+        Ok(())
     }
 
     /// The token a state-changing request must present, if the session has one.
@@ -269,9 +299,16 @@ pub async fn load(State(app): State<AppState>, mut request: Request, next: Next)
                 state.flashes = found.flashes;
                 state.touch_due =
                     OffsetDateTime::now_utc() - found.last_seen_at >= touch_interval(lifetime.idle);
+                state.pending = found.pending;
                 if let SignedInState::User(user, method) = found.signed_in {
                     state.method = Some(method);
                     request.extensions_mut().insert(user);
+                    if found.must_enrol {
+                        request.extensions_mut().insert(SecondFactorRequired);
+                        if !reachable_before_enrolment(request.uri().path()) {
+                            return Redirect::to(ENROLMENT_PAGE).into_response();
+                        }
+                    }
                 }
             }
             Ok(None) => state.cookie_is_stale = true,
@@ -292,6 +329,31 @@ pub async fn load(State(app): State<AppState>, mut request: Request, next: Next)
         Err(error) => return AppError::from(error).into_response(),
     }
     response
+}
+
+/// In the request's extensions when the signed-in person's roles require a second factor
+/// they have not set up: until they do, only the set-up pages answer.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondFactorRequired;
+
+/// Whether the signed-in person still has to set up a second factor their roles require.
+pub struct EnrolmentDue(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for EnrolmentDue {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(EnrolmentDue(
+            parts.extensions.get::<SecondFactorRequired>().is_some(),
+        ))
+    }
+}
+
+/// Where a person whose roles require a second factor sets one up.
+pub const ENROLMENT_PAGE: &str = "/account/two-step";
+
+fn reachable_before_enrolment(path: &str) -> bool {
+    path == "/logout" || path == ENROLMENT_PAGE || path.starts_with("/account/two-step/")
 }
 
 /// The live session a secret opens. A session whose account was deactivated or signed

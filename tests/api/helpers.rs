@@ -116,6 +116,7 @@ async fn start_server() -> TestServer {
     conn.execute(format!("ALTER ROLE quorum_app LOGIN PASSWORD '{APP_PASSWORD}'").as_str())
         .await
         .expect("cannot give the application role a password");
+    no_second_factor_required(&mut conn).await;
     conn.close().await.ok();
     TestServer {
         owner,
@@ -214,6 +215,7 @@ impl TestApp {
     /// a cluster the test stops and starts.
     pub async fn spawn_on(database: &Database, db_name: &str) -> Self {
         database.prepare().await.unwrap();
+        no_second_factor_required(&mut database.owner_connection().await.unwrap()).await;
         let pool = database.app_pool().await.unwrap();
         let config = ServerConfig::with_listen("127.0.0.1:0".parse().unwrap());
         let app = Application::build(config, pool.clone()).await.unwrap();
@@ -339,7 +341,8 @@ impl TestClient {
 
     /// The session's CSRF token, read from a form as a browser would have it.
     pub async fn csrf_token(&self) -> String {
-        for path in ["/login", "/account/password"] {
+        // (Someone whose role requires a second factor they lack reaches only its set-up.)
+        for path in ["/login", "/account/password", "/account/two-step"] {
             let (status, body) = self.page(path).await;
             if status == StatusCode::OK {
                 return extract_csrf_token(&body).expect("the page has no CSRF token");
@@ -559,6 +562,14 @@ impl TestApp {
             .unwrap();
         quorum::demo::compliance::load(&self.pool).await.unwrap();
     }
+}
+
+/// A new installation requires a second factor of the board and the administrators; the
+/// tests sign in with passwords unless they test that requirement (they set it).
+async fn no_second_factor_required(conn: &mut PgConnection) {
+    conn.execute("UPDATE second_factor_policy SET required = false")
+        .await
+        .expect("cannot relax the second-factor requirement");
 }
 
 /// The value of the first form field named `name` on a page.

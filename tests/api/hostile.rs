@@ -638,6 +638,26 @@ async fn every_form_and_filter_survives_hostile_input_from_every_role() {
     ] {
         attack_as(&app, email, &mut tally).await;
     }
+    // The forms of an account with an authenticator app, and its second sign-in step.
+    let client = app.signed_in("two.step@example.com", &[Role::Board]).await;
+    sqlx::query(
+        "INSERT INTO totp_authenticators (user_id, secret, confirmed_at)
+         SELECT id, decode(repeat('07', 20), 'hex'), now() FROM users
+         WHERE email = 'two.step@example.com'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (pages, forms) = crawl(&client, "/account/two-step", &mut BTreeSet::new()).await;
+    tally.requests += pages.len();
+    tally.pages.extend(pages);
+    attack_forms(&app, "two.step@example.com", client, &forms, &mut tally).await;
+    let halfway = app.client();
+    let response = halfway.login("two.step@example.com", PASSWORD).await;
+    assert!(location(response.headers()).starts_with("/login/verify"));
+    let (_, forms) = crawl(&halfway, "/login/verify", &mut BTreeSet::new()).await;
+    attack_forms(&app, "two.step@example.com", halfway, &forms, &mut tally).await;
+
     // The sign-in form, anonymous (its failures are throttled, so it goes last).
     let anonymous = app.client();
     let (_, forms) = crawl(&anonymous, "/login", &mut BTreeSet::new()).await;

@@ -29,3 +29,4 @@ mod risks;
 mod route_roles;
 mod scale;
 mod soak;
+mod two_step;

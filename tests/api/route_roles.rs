@@ -15,6 +15,9 @@ pub(crate) enum Access {
     Token,
     /// Any signed-in person, whatever their roles.
     SignedIn,
+    /// Only a visitor whose password was right, on the way to the second step: everyone
+    /// else is sent on (to the password, or where a signed-in person was going).
+    SecondStep,
     /// Only these roles.
     Roles(&'static [Role]),
 }
@@ -33,7 +36,15 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/favicon.ico", Access::Public),
     ("GET", "/static/{asset}", Access::Public),
     ("GET", "/", Access::SignedIn),
+    ("GET", "/login/verify", Access::SecondStep),
+    ("POST", "/login/verify", Access::SecondStep),
     ("GET", "/account", Access::SignedIn),
+    ("GET", "/account/two-step", Access::SignedIn),
+    ("GET", "/account/two-step/totp", Access::SignedIn),
+    ("POST", "/account/two-step/totp", Access::SignedIn),
+    ("POST", "/account/two-step/totp/confirm", Access::SignedIn),
+    ("POST", "/account/two-step/totp/remove", Access::SignedIn),
+    ("POST", "/account/two-step/recovery-codes", Access::SignedIn),
     ("GET", "/account/password", Access::SignedIn),
     ("POST", "/account/sessions/{id}/end", Access::SignedIn),
     ("POST", "/account/sessions/end-others", Access::SignedIn),
@@ -570,6 +581,10 @@ fn check(
         (Access::Public, _) => true,
         (Access::Token, _) => {
             assert_eq!(status, StatusCode::NOT_FOUND, "{context}");
+            return;
+        }
+        (Access::SecondStep, _) => {
+            assert_eq!(status, StatusCode::SEE_OTHER, "{context}");
             return;
         }
         (_, None) => {

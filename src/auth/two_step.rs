@@ -1,0 +1,519 @@
+//! The second step of signing in (an authenticator app's code, or a recovery code), and
+//! setting up, renewing and removing that second factor.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::sessions::{SignInMethod, SignedInAccount};
+use super::throttle::{self, ThrottleKeys};
+use super::{
+    NextQuery, SignIn, complete_sign_in, password, recovery, refuse_if_throttled, safe_next, totp,
+    wait_message, with_retry_after,
+};
+use crate::audit::{self, Actor};
+use crate::users::{self, Role};
+use crate::web::form::{FieldErrors, Form};
+use crate::web::session::{Client, EnrolmentDue, FlashKind, Session};
+use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
+
+const OVERVIEW: &str = "/account/two-step";
+const SETUP: &str = "/account/two-step/totp";
+
+/// Whether the account signs in with a second factor.
+pub async fn has_second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    Ok(totp::of_account(conn, user_id)
+        .await?
+        .is_some_and(|authenticator| authenticator.confirmed))
+}
+
+/// Requires a second factor of exactly the `roles` given; false when that was so already.
+pub async fn require_for_roles(conn: &mut PgConnection, roles: &[Role]) -> sqlx::Result<bool> {
+    let names: Vec<String> = roles.iter().map(|role| role.as_str().to_owned()).collect();
+    let done = sqlx::query!(
+        "UPDATE second_factor_policy SET required = (role = ANY($1))
+         WHERE required <> (role = ANY($1))",
+        &names
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Where the second step is asked for, then `next`.
+pub fn verify_address(next: &str) -> String {
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("/login/verify?next={next}")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/verify.html")]
+pub(super) struct VerifyPage {
+    ctx: PageContext,
+    next: String,
+    errors: FieldErrors,
+}
+
+/// `GET /login/verify`: the code field, for a visitor whose password was right.
+pub(super) async fn verify_page(
+    ctx: PageContext,
+    session: Session,
+    user: Option<CurrentUser>,
+    Query(query): Query<NextQuery>,
+) -> Response {
+    let next = safe_next(query.next.as_deref());
+    if user.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    if session.pending_second_factor().is_none() {
+        return start_again(&session, &next);
+    }
+    VerifyPage {
+        ctx,
+        next,
+        errors: FieldErrors::new(),
+    }
+    .into_response()
+}
+
+/// Back to the password, with the reason.
+fn start_again(session: &Session, next: &str) -> Response {
+    session.push_flash(
+        FlashKind::Info,
+        "Sign in with your password first (a half-finished sign-in lasts five minutes).",
+    );
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct CodeForm {
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+const WRONG_CODE: &str = "This code is not right, or was used already. Enter the code your \
+    authenticator app shows now, or one of your recovery codes.";
+
+/// `POST /login/verify`: checks the second factor and opens the signed-in session.
+#[tracing::instrument(skip_all, fields(client_ip = %meta.client_ip))]
+pub(super) async fn verify(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    client: Client,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    let Some(pending) = session.pending_second_factor() else {
+        return Ok(start_again(&session, &next));
+    };
+    let account = {
+        let mut conn = state.pool.acquire().await?;
+        users::repo::find_for_second_step(&mut conn, pending.user_id).await?
+    };
+    // Deactivated or signed out everywhere since the password: start again.
+    let Some(account) =
+        account.filter(|account| account.is_active && account.session_epoch == pending.epoch)
+    else {
+        return Ok(start_again(&session, &next));
+    };
+    let refuse = |ctx: PageContext, status: StatusCode, message: &str| {
+        let mut errors = FieldErrors::new();
+        errors.add("code", message);
+        let page = VerifyPage {
+            ctx,
+            next: next.clone(),
+            errors,
+        };
+        (status, page).into_response()
+    };
+    if form.code.trim().is_empty() {
+        return Ok(refuse(
+            ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter the six-digit code your authenticator app shows, or a recovery code.",
+        ));
+    }
+    let keys = ThrottleKeys::new(&account.email, &meta.client_ip);
+    if let Some(wait_secs) = refuse_if_throttled(&state, &keys, &account.email, &meta).await? {
+        let response = refuse(ctx, StatusCode::TOO_MANY_REQUESTS, &wait_message(wait_secs));
+        return Ok(with_retry_after(response, wait_secs));
+    }
+
+    let mut tx = state.pool.begin().await?;
+    match check_code(&mut tx, account.id, &account.email, &form.code).await? {
+        Ok(method) => {
+            let sign_in = SignIn {
+                account: SignedInAccount {
+                    id: account.id,
+                    epoch: account.session_epoch,
+                    method,
+                },
+                email: &account.email,
+                keys: &keys,
+                meta: &meta,
+                client: &client,
+            };
+            complete_sign_in(&mut tx, &session, sign_in).await?;
+            tx.commit().await?;
+            Ok(Redirect::to(&next).into_response())
+        }
+        Err(reason) => {
+            throttle::record_failure(&mut tx, &keys).await?;
+            audit::record(
+                &mut tx,
+                &Actor::account(account.id, &account.email),
+                meta.request_id.as_deref(),
+                audit::Entry::new(
+                    "auth.second_factor_failed",
+                    "user",
+                    Some(account.id.to_string()),
+                )
+                .after(json!({ "reason": reason, "client_ip": meta.client_ip })),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(refuse(ctx, StatusCode::UNPROCESSABLE_ENTITY, WRONG_CODE))
+        }
+    }
+}
+
+/// Spends `code` as the account's authenticator code or one of its recovery codes; says
+/// which, or why it was refused (for the audit trail, never shown).
+async fn check_code(
+    conn: &mut PgConnection,
+    user_id: i64,
+    email: &str,
+    code: &str,
+) -> sqlx::Result<Result<SignInMethod, &'static str>> {
+    if totp::normalise(code).is_some() {
+        let Some(authenticator) = totp::of_account(conn, user_id)
+            .await?
+            .filter(|authenticator| authenticator.confirmed)
+        else {
+            return Ok(Err("no authenticator"));
+        };
+        return Ok(
+            match totp::matching_step(&authenticator.secret, email, code, totp::unix_now()) {
+                None => Err("wrong or expired code"),
+                Some(step) if totp::spend_step(conn, user_id, step).await? => {
+                    Ok(SignInMethod::PasswordAndTotp)
+                }
+                Some(_) => Err("code used already"),
+            },
+        );
+    }
+    if recovery::spend(conn, user_id, code).await? {
+        Ok(Ok(SignInMethod::PasswordAndRecoveryCode))
+    } else {
+        Ok(Err("wrong or used recovery code"))
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/two_step.html")]
+pub(super) struct OverviewPage {
+    ctx: PageContext,
+    /// The account's roles require a second factor it does not have yet.
+    enrolment_due: bool,
+    has_authenticator: bool,
+    /// A set-up was started and not confirmed: it can be continued.
+    setup_started: bool,
+    recovery_codes_left: i64,
+    errors: FieldErrors,
+}
+
+async fn overview(
+    state: &AppState,
+    ctx: PageContext,
+    user: &CurrentUser,
+    enrolment_due: bool,
+    errors: FieldErrors,
+) -> AppResult<OverviewPage> {
+    let mut conn = state.pool.acquire().await?;
+    let authenticator = totp::of_account(&mut conn, user.id).await?;
+    Ok(OverviewPage {
+        ctx,
+        enrolment_due,
+        has_authenticator: authenticator.as_ref().is_some_and(|a| a.confirmed),
+        setup_started: authenticator.as_ref().is_some_and(|a| !a.confirmed),
+        recovery_codes_left: recovery::left(&mut conn, user.id).await?,
+        errors,
+    })
+}
+
+/// `GET /account/two-step`
+pub(super) async fn overview_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    EnrolmentDue(due): EnrolmentDue,
+    SignedIn(user): SignedIn,
+) -> AppResult<OverviewPage> {
+    overview(&state, ctx, &user, due, FieldErrors::new()).await
+}
+
+/// `POST /account/two-step/totp`: a new secret to scan, until a first code confirms it.
+pub(super) async fn start_setup(
+    State(state): State<AppState>,
+    session: Session,
+    SignedIn(user): SignedIn,
+) -> AppResult<Response> {
+    let mut conn = state.pool.acquire().await?;
+    if !totp::start_setup(&mut conn, user.id, &totp::new_secret()).await? {
+        session.push_flash(
+            FlashKind::Info,
+            "You have an authenticator app already. To move to another, remove this one first.",
+        );
+        return Ok(Redirect::to(OVERVIEW).into_response());
+    }
+    Ok(Redirect::to(SETUP).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/totp_setup.html")]
+pub(super) struct SetupPage {
+    ctx: PageContext,
+    qr_svg: String,
+    secret_text: String,
+    errors: FieldErrors,
+}
+
+async fn setup_page_for(
+    state: &AppState,
+    ctx: PageContext,
+    user: &CurrentUser,
+    errors: FieldErrors,
+) -> AppResult<Option<SetupPage>> {
+    let mut conn = state.pool.acquire().await?;
+    let Some(authenticator) = totp::of_account(&mut conn, user.id)
+        .await?
+        .filter(|authenticator| !authenticator.confirmed)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(SetupPage {
+        ctx,
+        qr_svg: totp::qr_svg(&totp::setup_url(&authenticator.secret, &user.email)),
+        secret_text: totp::secret_text(&authenticator.secret, &user.email),
+        errors,
+    }))
+}
+
+/// `GET /account/two-step/totp`: the QR code and the secret, and the field to confirm.
+pub(super) async fn setup_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(user): SignedIn,
+) -> AppResult<Response> {
+    Ok(
+        match setup_page_for(&state, ctx, &user, FieldErrors::new()).await? {
+            Some(page) => no_store(page.into_response()),
+            None => Redirect::to(OVERVIEW).into_response(),
+        },
+    )
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/recovery_codes.html")]
+pub(super) struct RecoveryCodesPage {
+    ctx: PageContext,
+    codes: Vec<String>,
+}
+
+/// A page with a secret on it: kept out of every cache.
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// New recovery codes for the account, stored hashed, shown this once.
+async fn issue_recovery_codes(
+    conn: &mut PgConnection,
+    ctx: PageContext,
+    user_id: i64,
+) -> sqlx::Result<Response> {
+    let codes = recovery::generate();
+    recovery::replace(conn, user_id, &codes).await?;
+    Ok(no_store(RecoveryCodesPage { ctx, codes }.into_response()))
+}
+
+/// `POST /account/two-step/totp/confirm`: the first code confirms the app; recovery
+/// codes are issued.
+pub(super) async fn confirm_setup(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    meta: RequestMeta,
+    SignedIn(user): SignedIn,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
+    let authenticator = {
+        let mut conn = state.pool.acquire().await?;
+        totp::of_account(&mut conn, user.id)
+            .await?
+            .filter(|authenticator| !authenticator.confirmed)
+    };
+    let Some(authenticator) = authenticator else {
+        return Ok(Redirect::to(OVERVIEW).into_response());
+    };
+    let step = totp::matching_step(
+        &authenticator.secret,
+        &user.email,
+        &form.code,
+        totp::unix_now(),
+    );
+    let Some(step) = step else {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "code",
+            if form.code.trim().is_empty() {
+                "Enter the six-digit code the app shows after scanning."
+            } else {
+                "This is not the code the app shows now. Check that the app's clock is right, \
+                 then enter the code it shows."
+            },
+        );
+        return Ok(match setup_page_for(&state, ctx, &user, errors).await? {
+            Some(page) => no_store((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()),
+            None => Redirect::to(OVERVIEW).into_response(),
+        });
+    };
+    let mut tx = state.pool.begin().await?;
+    if !totp::confirm(&mut tx, user.id, step).await? {
+        return Ok(Redirect::to(OVERVIEW).into_response());
+    }
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new(
+            "user.second_factor_added",
+            "user",
+            Some(user.id.to_string()),
+        )
+        .after(json!({ "factor": "authenticator app" })),
+    )
+    .await?;
+    let page = issue_recovery_codes(&mut tx, ctx, user.id).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /account/two-step/totp/remove`: with the password, removes the app and the
+/// recovery codes.
+pub(super) async fn remove_authenticator(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: Session,
+    meta: RequestMeta,
+    EnrolmentDue(due): EnrolmentDue,
+    SignedIn(user): SignedIn,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let stored = {
+        let mut conn = state.pool.acquire().await?;
+        users::repo::password_hash(&mut conn, user.id).await?
+    };
+    if !password::verify(form.password, Some(stored)).await? {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "password",
+            "This is not your password. Nothing was removed.",
+        );
+        let page = overview(&state, ctx, &user, due, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let mut tx = state.pool.begin().await?;
+    let removed = totp::remove(&mut tx, user.id).await?;
+    recovery::remove_all(&mut tx, user.id).await?;
+    if removed {
+        audit::record(
+            &mut tx,
+            &Actor::user(&user),
+            meta.request_id.as_deref(),
+            audit::Entry::new(
+                "user.second_factor_removed",
+                "user",
+                Some(user.id.to_string()),
+            )
+            .after(json!({ "factor": "authenticator app" })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    session.push_flash(
+        FlashKind::Success,
+        "The authenticator app and your recovery codes are removed: you sign in with your \
+         password alone.",
+    );
+    Ok(Redirect::to(OVERVIEW).into_response())
+}
+
+/// `POST /account/two-step/recovery-codes`: with a current code, ten new recovery codes
+/// replace the old ones.
+pub(super) async fn renew_recovery_codes(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    meta: RequestMeta,
+    EnrolmentDue(due): EnrolmentDue,
+    SignedIn(user): SignedIn,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let checked = match totp::of_account(&mut tx, user.id)
+        .await?
+        .filter(|authenticator| authenticator.confirmed)
+    {
+        Some(authenticator) => {
+            match totp::matching_step(
+                &authenticator.secret,
+                &user.email,
+                &form.code,
+                totp::unix_now(),
+            ) {
+                Some(step) => totp::spend_step(&mut tx, user.id, step).await?,
+                None => false,
+            }
+        }
+        None => false,
+    };
+    if !checked {
+        drop(tx);
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "renew_code",
+            "Enter the code your authenticator app shows now (each code works once).",
+        );
+        let page = overview(&state, ctx, &user, due, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new(
+            "user.recovery_codes_renewed",
+            "user",
+            Some(user.id.to_string()),
+        ),
+    )
+    .await?;
+    let page = issue_recovery_codes(&mut tx, ctx, user.id).await?;
+    tx.commit().await?;
+    Ok(page)
+}
