@@ -272,6 +272,13 @@ async fn serve(
                 if account.is_chair { " (chair)" } else { "" }
             );
         }
+        if let Some(key) = demo::two_step_key(&pool).await? {
+            println!(
+                "\n{} also enters a code from an authenticator app after the password.\n\
+                 Add this key to one (time-based, six digits): {key}",
+                demo::TWO_STEP_ACCOUNT
+            );
+        }
     }
     if demo_password.is_none() && !repo::any_exists(&mut *pool.acquire().await?).await? {
         println!(

@@ -91,12 +91,17 @@ fn test_files() -> Vec<PathBuf> {
 async fn run_file(tools: &Tools, file: PathBuf, artifacts: &Path) -> bool {
     let app = TestApp::spawn().await;
     app.load_demo().await;
+    let two_step_key = quorum::demo::two_step_key(&app.pool)
+        .await
+        .unwrap()
+        .expect("the demo has a member with an authenticator app");
     let mut node = Command::new("node");
     node.args(["--test", "--test-reporter=spec"])
         .arg(&file)
         .current_dir(browser_dir())
         .env("QUORUM_URL", &app.address)
         .env("QUORUM_PASSWORD", PASSWORD)
+        .env("QUORUM_TWO_STEP_KEY", two_step_key)
         .env("QUORUM_CHROMIUM", &tools.chromium)
         .env("QUORUM_ARTIFACTS", artifacts);
     // The server runs on this test's runtime: wait for Node on a thread of its own.

@@ -3,6 +3,7 @@
 // tests/browser.rs starts Quorum on a fresh database with the demo organisation and runs
 // these tests with QUORUM_URL, QUORUM_PASSWORD, QUORUM_CHROMIUM and QUORUM_ARTIFACTS set.
 
+import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -103,18 +104,51 @@ export function expectNoProblems(page) {
   assert.deepEqual(page.problems, [], "the browser reported errors (a script, or the CSP refusing something)");
 }
 
-/** Signs in through the form, by keyboard (a demo account, unless told the password). */
-export async function signIn(page, email, secret = password) {
+/**
+ * Signs in through the form, by keyboard (a demo account, unless told the password). An
+ * account with an authenticator app is asked for its code next: `twoStep` holds the key
+ * (the demo member's by default) and the moment whose code to type.
+ */
+export async function signIn(page, email, secret = password, twoStep = {}) {
   await page.goto("/login");
   // The e-mail field has autofocus.
   await expectFocused(page, "#email");
   await page.keyboard.type(email);
   await page.keyboard.press("Tab");
   await page.keyboard.type(secret);
+  await submitByEnter(page);
+  if (new URL(page.url()).pathname === "/login/verify") {
+    // The code field has the focus.
+    await expectFocused(page, "#code");
+    expectNone(await accessibilityViolations(page), "accessibility of the second step");
+    const key = twoStep.key ?? process.env.QUORUM_TWO_STEP_KEY;
+    await page.keyboard.type(totpCode(key, twoStep.time ?? Date.now()));
+    await submitByEnter(page);
+  }
+  assert.ok(!new URL(page.url()).pathname.startsWith("/login"), `${email} could not sign in`);
+}
+
+async function submitByEnter(page) {
   const loaded = page.waitForEvent("load");
   await page.keyboard.press("Enter");
   await loaded;
-  assert.ok(!new URL(page.url()).pathname.startsWith("/login"), `${email} could not sign in`);
+}
+
+/** What an authenticator app holding `key` (base32, as Quorum shows it) shows now (RFC 6238). */
+export function totpCode(key, time = Date.now()) {
+  assert.ok(key, "QUORUM_TWO_STEP_KEY names the demo member's authenticator key");
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of key.replace(/\s/g, "").toUpperCase()) {
+    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  }
+  const secret = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(time / 1000 / 30)));
+  const mac = createHmac("sha1", secret).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, "0");
 }
 
 export async function signedIn(browser, email, viewport = desktop) {

@@ -7,10 +7,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
+  accessibilityViolations,
   accounts,
   chooseOption,
   chooseRadio,
   expectFocused,
+  expectNone,
   expectNoProblems,
   openPage,
   press,
@@ -20,6 +22,7 @@ import {
   signIn,
   tabTo,
   tick,
+  totpCode,
   typeInto,
 } from "../lib/quorum.mjs";
 
@@ -231,6 +234,36 @@ test("a field naming several projects suggests the one being typed and keeps tho
   await suggestion.waitFor({ state: "attached" });
   assert.equal(await suggestion.getAttribute("value"), "PRJ-0001, PRJ-0004");
   assert.match(await suggestion.textContent(), /Security operations centre/);
+  expectNoProblems(page);
+  await page.context().close();
+});
+
+test("an IT manager sets up two-step sign-in with an authenticator app, then signs in with its code", async () => {
+  const email = "manager2@example.com";
+  const page = await signedIn(browser(), email);
+  await press(page, page.getByRole("link", { name: "Your account" }));
+  await press(page, page.getByRole("link", { name: "Set up two-step sign-in" }));
+  await press(page, page.getByRole("button", { name: "Set up an authenticator app" }));
+  // No phone to scan with here: the key typed by hand instead, as the page offers.
+  assert.ok(await page.getByRole("img", { name: /QR code/ }).isVisible());
+  expectNone(await accessibilityViolations(page), "accessibility of the set-up page");
+  const key = (await page.locator(".secret-key").textContent()).trim();
+  const confirmedAt = Date.now();
+  await typeInto(page, page.getByLabel("Code from the app"), totpCode(key, confirmedAt));
+  await press(page, page.getByRole("button", { name: "Confirm" }));
+  const codes = await page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allTextContents();
+  assert.equal(codes.length, 10);
+  expectNone(await accessibilityViolations(page), "accessibility of the recovery codes");
+  await screenshot(page, "two-step-recovery-codes");
+  await press(page, page.getByRole("link", { name: "I have kept them" }));
+  assert.match(await page.locator("main").textContent(), /10 of your recovery codes are left/);
+  await press(page, page.getByRole("button", { name: "Sign out" }));
+  expectNoProblems(page);
+
+  // Next time the password leads to the code (the next one: each code works once).
+  await signIn(page, email, undefined, { key, time: confirmedAt + 30_000 });
+  await press(page, page.getByRole("link", { name: "Your account" }));
+  assert.match(await page.locator("main").textContent(), /Password and authenticator code/);
   expectNoProblems(page);
   await page.context().close();
 });

@@ -32,6 +32,15 @@ pub async fn has_second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::R
         .is_some_and(|authenticator| authenticator.confirmed))
 }
 
+/// The roles whose members must sign in with a second factor.
+pub async fn roles_requiring(conn: &mut PgConnection) -> sqlx::Result<Vec<Role>> {
+    let names =
+        sqlx::query_scalar!("SELECT role FROM second_factor_policy WHERE required ORDER BY role")
+            .fetch_all(conn)
+            .await?;
+    Ok(users::role::parse_stored_roles(&names))
+}
+
 /// Requires a second factor of exactly the `roles` given; false when that was so already.
 pub async fn require_for_roles(conn: &mut PgConnection, roles: &[Role]) -> sqlx::Result<bool> {
     let names: Vec<String> = roles.iter().map(|role| role.as_str().to_owned()).collect();

@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::audit::{self, Actor};
-use crate::auth::password;
+use crate::auth::{password, totp, two_step};
 use crate::users::{self, Role, repo};
 
 pub struct DemoAccount {
@@ -75,6 +75,45 @@ pub const ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
+/// The demo board member who signs in with an authenticator app's code after the password
+/// (the key is printed with the demo accounts, for a tester's app).
+pub const TWO_STEP_ACCOUNT: &str = "board2@example.com";
+
+/// The key of [`TWO_STEP_ACCOUNT`]'s authenticator, as typed into an app.
+pub async fn two_step_key(pool: &PgPool) -> anyhow::Result<Option<String>> {
+    let mut conn = pool.acquire().await?;
+    let Some(id) = repo::find_id_by_email(&mut conn, TWO_STEP_ACCOUNT).await? else {
+        return Ok(None);
+    };
+    Ok(totp::of_account(&mut conn, id)
+        .await?
+        .filter(|authenticator| authenticator.confirmed)
+        .map(|authenticator| totp::secret_text(&authenticator.secret, TWO_STEP_ACCOUNT)))
+}
+
+/// Gives [`TWO_STEP_ACCOUNT`] a confirmed authenticator, unless it has one.
+async fn enrol_two_step_account(pool: &PgPool) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let Some(id) = repo::find_id_by_email(&mut tx, TWO_STEP_ACCOUNT).await? else {
+        return Ok(());
+    };
+    if two_step::has_second_factor(&mut tx, id).await? {
+        return Ok(());
+    }
+    totp::start_setup(&mut tx, id, &totp::new_secret()).await?;
+    totp::confirm(&mut tx, id, 0).await?;
+    audit::record(
+        &mut tx,
+        &Actor::system(),
+        None,
+        audit::Entry::new("user.second_factor_added", "user", Some(id.to_string()))
+            .after(json!({ "factor": "authenticator app", "reason": "demo organisation" })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A password for the demo accounts when none is configured: 20 random characters from
 /// an alphabet without look-alikes, in groups of five.
 pub fn generate_password() -> String {
@@ -127,7 +166,7 @@ pub async fn load(pool: &PgPool, password: &str) -> anyhow::Result<()> {
     // The demo accounts sign in with the printed password: no role requires a second
     // factor here (a new installation requires one of the board and the administrators).
     let mut tx = pool.begin().await?;
-    let relaxed = crate::auth::two_step::require_for_roles(&mut tx, &[]).await?;
+    let relaxed = two_step::require_for_roles(&mut tx, &[]).await?;
     if relaxed {
         audit::record(
             &mut tx,
@@ -139,5 +178,5 @@ pub async fn load(pool: &PgPool, password: &str) -> anyhow::Result<()> {
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    enrol_two_step_account(pool).await
 }

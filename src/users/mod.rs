@@ -3,6 +3,7 @@
 pub mod picker;
 pub mod repo;
 pub mod role;
+pub mod security;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,6 +29,7 @@ use crate::web::{
     refuse_and_redirect,
 };
 use repo::{Account, AccountError, NewAccount};
+use security::SecondFactorSummary;
 
 /// Routes for anyone signed in (each handler says which roles it serves).
 pub fn routes() -> Routes {
@@ -43,6 +45,14 @@ pub fn admin_routes() -> Routes {
         .route("/users/{id}", get(edit_account_page).post(update_account))
         .route("/users/{id}/access", post(set_access))
         .route("/users/{id}/password", post(reset_password))
+        .route(
+            "/users/{id}/second-factor/reset",
+            post(security::reset_second_factor),
+        )
+        .route(
+            "/two-step",
+            get(security::policy_page).post(security::set_policy),
+        )
 }
 
 const PAGE_SIZE: usize = 50;
@@ -288,6 +298,7 @@ struct EditAccountPage {
     stale: bool,
     /// Where the person is signed in (never a secret).
     sessions: Vec<SessionView>,
+    second_factor: SecondFactorSummary,
 }
 
 async fn load_account(state: &AppState, id: i64) -> AppResult<Account> {
@@ -295,15 +306,16 @@ async fn load_account(state: &AppState, id: i64) -> AppResult<Account> {
     repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)
 }
 
-/// The account and where it is signed in, for its page.
+/// The account, where it is signed in and whether it has a second factor, for its page.
 async fn load_account_and_sessions(
     state: &AppState,
     id: i64,
-) -> AppResult<(Account, Vec<SessionView>)> {
+) -> AppResult<(Account, Vec<SessionView>, SecondFactorSummary)> {
     let mut conn = state.pool.acquire().await?;
     let account = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let sessions = session_views(&mut conn, id, None).await?;
-    Ok((account, sessions))
+    let second_factor = security::second_factor_summary(&mut conn, id).await?;
+    Ok((account, sessions, second_factor))
 }
 
 async fn edit_account_page(
@@ -312,7 +324,7 @@ async fn edit_account_page(
     Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> AppResult<EditAccountPage> {
-    let (account, sessions) = load_account_and_sessions(&state, id).await?;
+    let (account, sessions, second_factor) = load_account_and_sessions(&state, id).await?;
     Ok(EditAccountPage {
         ctx,
         form: AccountForm::from_account(&account),
@@ -322,6 +334,7 @@ async fn edit_account_page(
         all_roles: Role::ALL,
         stale: false,
         sessions,
+        second_factor,
     })
 }
 
@@ -334,7 +347,7 @@ async fn update_account(
     Path(id): Path<i64>,
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
-    let (before, sessions) = load_account_and_sessions(&state, id).await?;
+    let (before, sessions, second_factor) = load_account_and_sessions(&state, id).await?;
     let is_self = before.id == admin.id;
     let mut errors = FieldErrors::new();
     let roles = form.validate_profile(&mut errors);
@@ -360,6 +373,7 @@ async fn update_account(
                 is_self,
                 stale,
                 sessions,
+                second_factor,
             },
         )
             .into_response()
@@ -475,7 +489,7 @@ async fn reset_password(
     Path(id): Path<i64>,
     Form(form): Form<ResetPasswordForm>,
 ) -> AppResult<Response> {
-    let (account, sessions) = load_account_and_sessions(&state, id).await?;
+    let (account, sessions, second_factor) = load_account_and_sessions(&state, id).await?;
     if let Err(message) =
         password::check_policy(&form.new_password, &account.email, &account.display_name)
     {
@@ -490,6 +504,7 @@ async fn reset_password(
             all_roles: Role::ALL,
             stale: false,
             sessions,
+            second_factor,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }

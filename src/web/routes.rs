@@ -128,7 +128,9 @@ pub fn router(state: AppState) -> Router {
         .nest(AUDIT, audit)
         .nest(ADMIN, admin)
         .fallback(error::not_found)
-        // Innermost first: the token check needs the session (and its signed-in user).
+        // Innermost first: the token check needs the session (and its signed-in user); a
+        // person who must set up a second factor is sent to it once the token is checked.
+        .layer(from_fn(session::enrolment_gate))
         .layer(from_fn(csrf::verify_token))
         .layer(from_fn_with_state(state.clone(), session::load))
         .layer(CsrfLayer::new())

@@ -305,9 +305,6 @@ pub async fn load(State(app): State<AppState>, mut request: Request, next: Next)
                     request.extensions_mut().insert(user);
                     if found.must_enrol {
                         request.extensions_mut().insert(SecondFactorRequired);
-                        if !reachable_before_enrolment(request.uri().path()) {
-                            return Redirect::to(ENROLMENT_PAGE).into_response();
-                        }
                     }
                 }
             }
@@ -352,8 +349,16 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrolmentDue {
 /// Where a person whose roles require a second factor sets one up.
 pub const ENROLMENT_PAGE: &str = "/account/two-step";
 
-fn reachable_before_enrolment(path: &str) -> bool {
-    path == "/logout" || path == ENROLMENT_PAGE || path.starts_with("/account/two-step/")
+/// Sends a person who must set up a second factor to its set-up, from any page but the
+/// set-up's own and signing out (after the CSRF check: a forged form is refused first).
+pub async fn enrolment_gate(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let reachable =
+        path == "/logout" || path == ENROLMENT_PAGE || path.starts_with("/account/two-step/");
+    if request.extensions().get::<SecondFactorRequired>().is_some() && !reachable {
+        return Redirect::to(ENROLMENT_PAGE).into_response();
+    }
+    next.run(request).await
 }
 
 /// The live session a secret opens. A session whose account was deactivated or signed

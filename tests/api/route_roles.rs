@@ -49,6 +49,13 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/account/sessions/{id}/end", Access::SignedIn),
     ("POST", "/account/sessions/end-others", Access::SignedIn),
     ("POST", "/account/password", Access::SignedIn),
+    ("GET", "/admin/two-step", Access::Roles(&[Role::Admin])),
+    ("POST", "/admin/two-step", Access::Roles(&[Role::Admin])),
+    (
+        "POST",
+        "/admin/users/{id}/second-factor/reset",
+        Access::Roles(&[Role::Admin]),
+    ),
     ("GET", "/board", Access::Roles(&[Role::Board])),
     ("GET", "/manage", Access::Roles(&[Role::ItManager])),
     ("GET", "/manage/projects", Access::Roles(&[Role::ItManager])),

@@ -322,3 +322,86 @@ async fn removing_the_app_needs_the_password_and_ends_the_second_step() {
             .contains(&"user.second_factor_removed".to_owned())
     );
 }
+
+#[tokio::test]
+async fn an_administrator_resets_a_lost_second_factor_and_chooses_the_roles_that_need_one() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("admin@example.com", &[Role::Admin]).await;
+    let client = app.signed_in(EMAIL, &[Role::Board]).await;
+    let enrolled = enrol(&client).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(EMAIL)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    // The administrator sees that there is a factor, never the factor.
+    let (_, page) = admin.page(&format!("/admin/users/{id}")).await;
+    assert!(page.contains("10 recovery codes left"), "{page}");
+    let key = Secret::Raw(enrolled.secret.clone())
+        .to_encoded()
+        .to_string();
+    assert!(!page.contains(&key[..16]), "{page}");
+    assert!(!page.contains(&enrolled.recovery_codes[0]));
+
+    let response = admin
+        .post_form(&format!("/admin/users/{id}/second-factor/reset"), &[])
+        .await;
+    assert_redirects_to(&response, &format!("/admin/users/{id}"));
+    let (_, page) = admin.page(&format!("/admin/users/{id}")).await;
+    assert!(page.contains("is reset"), "{page}");
+    assert!(page.contains("Signs in with a password alone."), "{page}");
+    client.logout().await;
+    assert_redirects_to(&app.client().login(EMAIL, PASSWORD).await, "/");
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"user.second_factor_reset".to_owned())
+    );
+
+    // The board must have it from now on: its members set it up before anything else.
+    let (_, page) = admin.page("/admin/two-step").await;
+    assert!(page.contains("No role requires two-step sign-in"), "{page}");
+    // Not of the administrator's own role before they have it themselves.
+    let response = admin
+        .post_form("/admin/two-step", &[("required", "admin")])
+        .await;
+    assert_redirects_to(&response, "/admin/two-step");
+    let (_, page) = admin.page("/admin/two-step").await;
+    assert!(page.contains("for your own account first"), "{page}");
+    assert!(!page.contains(r#"value="admin" checked"#), "{page}");
+    let response = admin
+        .post_form(
+            "/admin/two-step",
+            &[("required", "board"), ("required", "nobody")],
+        )
+        .await;
+    assert_redirects_to(&response, "/admin/two-step");
+    let (_, page) = admin.page("/admin/two-step").await;
+    assert!(page.contains(r#"value="board" checked"#), "{page}");
+    assert!(!page.contains(r#"value="admin" checked"#), "{page}");
+    let member = app.client();
+    member.login(EMAIL, PASSWORD).await;
+    assert_redirects_to(&member.get("/board").await, "/account/two-step");
+    assert_eq!(admin.get("/admin").await.status(), StatusCode::OK);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"second_factor_policy.changed".to_owned())
+    );
+
+    // Only administrators change it.
+    let manager = app
+        .signed_in("manager@example.com", &[Role::ItManager])
+        .await;
+    let response = manager
+        .post_form("/admin/two-step", &[("required", "auditor")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let required: Vec<String> =
+        sqlx::query_scalar("SELECT role FROM second_factor_policy WHERE required")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(required, ["board"]);
+}

@@ -1,0 +1,191 @@
+//! The administrator's side of two-step sign-in: which roles require it, and resetting a
+//! person's second factor when they lost it (never seeing or setting it).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::Role;
+use crate::audit::{self, Actor};
+use crate::auth::{recovery, totp, two_step};
+use crate::notify;
+use crate::web::form::Form;
+use crate::web::session::Session;
+use crate::web::{
+    Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
+    refuse_and_redirect,
+};
+
+const POLICY_PAGE: &str = "/admin/two-step";
+
+/// What an administrator may know of a person's second factor: whether there is one.
+pub struct SecondFactorSummary {
+    pub authenticator: bool,
+    pub recovery_codes_left: i64,
+}
+
+pub async fn second_factor_summary(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> sqlx::Result<SecondFactorSummary> {
+    Ok(SecondFactorSummary {
+        authenticator: two_step::has_second_factor(conn, user_id).await?,
+        recovery_codes_left: recovery::left(conn, user_id).await?,
+    })
+}
+
+/// `POST /admin/users/{id}/second-factor/reset`: removes the person's authenticator app
+/// and recovery codes (a lost phone), tells them, and records who did it.
+pub(super) async fn reset_second_factor(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    Admin(admin): Admin,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let account = super::repo::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let removed = totp::remove(&mut tx, id).await?;
+    recovery::remove_all(&mut tx, id).await?;
+    let page = format!("/admin/users/{id}");
+    if !removed {
+        drop(tx);
+        return refuse_and_redirect(
+            &session,
+            format!("{} has no second factor to reset.", account.email),
+            &page,
+        )
+        .await;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::user(&admin),
+        meta.request_id.as_deref(),
+        audit::Entry::new("user.second_factor_reset", "user", Some(id.to_string()))
+            .after(json!({ "factor": "authenticator app", "recovery_codes": "removed" })),
+    )
+    .await?;
+    notify::enqueue(
+        &mut tx,
+        &state.config,
+        &account.email,
+        "Your two-step sign-in was reset",
+        &format!(
+            "{} reset your two-step sign-in to Quorum: your authenticator app and recovery \
+             codes no longer work. Set up an app again on {}/account/two-step. If you did not \
+             ask for this, tell your administrator at once.",
+            admin.display_name,
+            state.config.base_url()
+        ),
+    )
+    .await?;
+    commit_and_redirect(
+        tx,
+        &session,
+        format!(
+            "The two-step sign-in of {} is reset: they sign in with their password and set up \
+             an app again.",
+            account.email
+        ),
+        &page,
+    )
+    .await
+}
+
+/// A role and whether its members must sign in with a second factor.
+pub struct RoleRequirement {
+    pub role: Role,
+    pub required: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users/two_step_policy.html")]
+pub(super) struct PolicyPage {
+    ctx: PageContext,
+    roles: Vec<RoleRequirement>,
+}
+
+impl PolicyPage {
+    fn none_required(&self) -> bool {
+        self.roles.iter().all(|role| !role.required)
+    }
+}
+
+/// `GET /admin/two-step`
+pub(super) async fn policy_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Admin(_admin): Admin,
+) -> AppResult<PolicyPage> {
+    let mut conn = state.pool.acquire().await?;
+    let required = two_step::roles_requiring(&mut conn).await?;
+    let roles = Role::ALL
+        .iter()
+        .map(|role| RoleRequirement {
+            role: *role,
+            required: required.contains(role),
+        })
+        .collect();
+    Ok(PolicyPage { ctx, roles })
+}
+
+#[derive(Deserialize)]
+pub(super) struct PolicyForm {
+    #[serde(default)]
+    required: Vec<String>,
+}
+
+/// `POST /admin/two-step`
+pub(super) async fn set_policy(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    Admin(admin): Admin,
+    Form(form): Form<PolicyForm>,
+) -> AppResult<Response> {
+    // Unknown names are ignored: the form offers the four roles only.
+    let roles: Vec<Role> = Role::ALL
+        .iter()
+        .copied()
+        .filter(|role| form.required.iter().any(|name| name == role.as_str()))
+        .collect();
+    let mut tx = state.pool.begin().await?;
+    let own_role = roles.iter().any(|role| admin.has_role(*role));
+    if own_role && !two_step::has_second_factor(&mut tx, admin.id).await? {
+        drop(tx);
+        return refuse_and_redirect(
+            &session,
+            "Set up two-step sign-in for your own account first (Your account → Two-step \
+             sign-in): a requirement of your own role would otherwise stop you here until \
+             you have. Nothing was changed.",
+            POLICY_PAGE,
+        )
+        .await;
+    }
+    if two_step::require_for_roles(&mut tx, &roles).await? {
+        let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        audit::record(
+            &mut tx,
+            &Actor::user(&admin),
+            meta.request_id.as_deref(),
+            audit::Entry::new("second_factor_policy.changed", "policy", None)
+                .after(json!({ "required_for": names })),
+        )
+        .await?;
+    }
+    let message = if roles.is_empty() {
+        "No role requires two-step sign-in now.".to_owned()
+    } else {
+        format!(
+            "Two-step sign-in is required of: {}. Those without it set it up at their next page.",
+            super::role::labels(&roles)
+        )
+    };
+    commit_and_redirect(tx, &session, message, POLICY_PAGE).await
+}
