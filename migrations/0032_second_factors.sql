@@ -31,6 +31,10 @@ CREATE TABLE second_factor_policy (
 INSERT INTO second_factor_policy (role, required) VALUES
     ('board', true), ('it_manager', false), ('auditor', false), ('admin', true);
 
+-- When the session's person last gave their second factor: the weightiest changes ask for
+-- it again when that is too long ago (step-up).
+ALTER TABLE sessions ADD COLUMN second_factor_at timestamptz;
+
 -- A visitor's session whose password was right, waiting for the second factor. It is not a
 -- signed-in session: nothing but the second step is reachable with it.
 ALTER TABLE sessions

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_SESSION_ABSOLUTE_TIMEOUT", default_value = "12h", value_parser = parse_duration)]
     pub session_absolute_timeout: Duration,
 
+    /// How long after giving their second factor a person may vote, change roles or export
+    /// before a fresh code is asked for (e.g. `15m`).
+    #[arg(long, env = "QUORUM_STEP_UP_AFTER", default_value = "15m", value_parser = parse_duration)]
+    pub step_up_after: Duration,
+
     /// Time a request may take before it is answered with a timeout (e.g. `30s`).
     #[arg(long, env = "QUORUM_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
@@ -138,6 +143,7 @@ impl ServerConfig {
             public_url: None,
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 3600),
+            step_up_after: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
             max_concurrent_exports: 2,

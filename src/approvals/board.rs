@@ -19,6 +19,7 @@ use crate::common::dates::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::session::Session;
+use crate::web::step_up::SteppedUp;
 use crate::web::{
     AppError, AppResult, AppState, Area, Auditor, BoardMember, CurrentUser, PageContext,
     RequestMeta, commit_and_redirect,
@@ -287,7 +288,7 @@ pub(super) async fn vote(
     meta: RequestMeta,
     BoardMember(user): BoardMember,
     Path(id): Path<i64>,
-    Form(form): Form<VoteForm>,
+    SteppedUp(form): SteppedUp<VoteForm>,
 ) -> AppResult<Response> {
     let path = format!("/board/requests/{id}");
     let Ok(choice) = form.choice.parse::<Choice>() else {

@@ -24,6 +24,13 @@ text_enum! {
     }
 }
 
+impl SignInMethod {
+    /// Whether signing in this way gave a second factor (or a passkey, which is one).
+    pub fn proves_second_factor(self) -> bool {
+        !matches!(self, SignInMethod::Password | SignInMethod::SingleSignOn)
+    }
+}
+
 /// A session's row as a request finds it, with its signed-in account.
 #[derive(Debug)]
 pub struct Found {
@@ -36,6 +43,10 @@ pub struct Found {
     pub pending: Option<PendingSecondFactor>,
     /// The signed-in account's roles require a second factor it does not have yet.
     pub must_enrol: bool,
+    /// The signed-in account has a second factor...
+    pub has_second_factor: bool,
+    /// ...last given in this session then.
+    pub second_factor_at: Option<OffsetDateTime>,
 }
 
 /// The account a visitor proved the password of, waiting for its second factor.
@@ -65,13 +76,13 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
                   ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id) AS "roles!",
                   CASE WHEN s.pending_until > now() THEN s.pending_user_id END AS pending_user_id,
                   s.pending_epoch,
-                  (u.id IS NOT NULL
-                   AND EXISTS (SELECT FROM user_roles r
-                               JOIN second_factor_policy p ON p.role = r.role AND p.required
-                               WHERE r.user_id = u.id)
-                   AND NOT EXISTS (SELECT FROM totp_authenticators t
-                                   WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL))
-                  AS "must_enrol!"
+                  EXISTS (SELECT FROM user_roles r
+                          JOIN second_factor_policy p ON p.role = r.role AND p.required
+                          WHERE r.user_id = u.id) AS "factor_required!",
+                  EXISTS (SELECT FROM totp_authenticators t
+                          WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                  AS "has_second_factor!",
+                  s.second_factor_at
            FROM sessions s
            LEFT JOIN users u
                   ON u.id = s.user_id AND u.is_active AND u.session_epoch = s.session_epoch
@@ -105,7 +116,9 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
                 .pending_user_id
                 .zip(row.pending_epoch)
                 .map(|(user_id, epoch)| PendingSecondFactor { user_id, epoch }),
-            must_enrol: row.must_enrol,
+            must_enrol: row.account_id.is_some() && row.factor_required && !row.has_second_factor,
+            has_second_factor: row.has_second_factor,
+            second_factor_at: row.second_factor_at,
         }
     }))
 }
@@ -155,11 +168,12 @@ pub async fn insert(
     let account = session.account;
     sqlx::query_scalar!(
         r#"INSERT INTO sessions (token_hash, csrf_token, user_id, session_epoch, sign_in_method,
-                                 signed_in_at, expires_at, user_agent, client_ip, flashes)
+                                 signed_in_at, expires_at, user_agent, client_ip, flashes,
+                                 second_factor_at)
            VALUES ($1, $2, $3, $4, $10, CASE WHEN $3::bigint IS NULL THEN NULL ELSE now() END,
                    now() + make_interval(secs => CASE WHEN $3::bigint IS NULL THEN $5::float8
                                                       ELSE least($5::float8, $6::float8) END),
-                   $7, $8, $9)
+                   $7, $8, $9, CASE WHEN $11 THEN now() END)
            RETURNING id"#,
         session.token_hash,
         session.csrf_token,
@@ -171,6 +185,7 @@ pub async fn insert(
         session.client_ip,
         (!session.flashes.is_empty()).then_some(Json(session.flashes)) as _,
         account.map(|account| account.method) as Option<SignInMethod>,
+        account.is_some_and(|account| account.method.proves_second_factor()),
     )
     .fetch_one(db)
     .await
@@ -238,6 +253,17 @@ pub async fn await_second_factor(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records that the session's person gave their second factor just now (step-up).
+pub async fn mark_second_factor(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET second_factor_at = now() WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {

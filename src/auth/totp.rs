@@ -174,6 +174,53 @@ pub async fn spend_step(conn: &mut PgConnection, user_id: i64, step: i64) -> sql
     Ok(done.rows_affected() == 1)
 }
 
+/// What became of a code typed as the account's authenticator code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right, and now spent.
+    Accepted,
+    /// Not the code of the current step or of one step either side.
+    Wrong,
+    /// Right, but that step's code (or a later one) was used already.
+    Replayed,
+    /// The account has no confirmed authenticator.
+    NoAuthenticator,
+}
+
+impl CodeCheck {
+    /// Why a code was refused, for the audit trail (never shown).
+    pub fn reason(self) -> &'static str {
+        match self {
+            CodeCheck::Accepted => "accepted",
+            CodeCheck::Wrong => "wrong or expired code",
+            CodeCheck::Replayed => "code used already",
+            CodeCheck::NoAuthenticator => "no authenticator",
+        }
+    }
+}
+
+/// Checks `code` against the account's confirmed authenticator and spends it if right.
+pub async fn spend_code(
+    conn: &mut PgConnection,
+    user_id: i64,
+    email: &str,
+    code: &str,
+) -> sqlx::Result<CodeCheck> {
+    let Some(authenticator) = of_account(conn, user_id)
+        .await?
+        .filter(|authenticator| authenticator.confirmed)
+    else {
+        return Ok(CodeCheck::NoAuthenticator);
+    };
+    Ok(
+        match matching_step(&authenticator.secret, email, code, unix_now()) {
+            None => CodeCheck::Wrong,
+            Some(step) if spend_step(conn, user_id, step).await? => CodeCheck::Accepted,
+            Some(_) => CodeCheck::Replayed,
+        },
+    )
+}
+
 /// Removes the account's authenticator; false when it had none.
 pub async fn remove(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
     let done = sqlx::query!(

@@ -12,6 +12,7 @@ use sqlx::PgConnection;
 
 use super::sessions::{SignInMethod, SignedInAccount};
 use super::throttle::{self, ThrottleKeys};
+use super::totp::CodeCheck;
 use super::{
     NextQuery, SignIn, complete_sign_in, password, recovery, refuse_if_throttled, safe_next, totp,
     wait_message, with_retry_after,
@@ -204,21 +205,10 @@ async fn check_code(
     code: &str,
 ) -> sqlx::Result<Result<SignInMethod, &'static str>> {
     if totp::normalise(code).is_some() {
-        let Some(authenticator) = totp::of_account(conn, user_id)
-            .await?
-            .filter(|authenticator| authenticator.confirmed)
-        else {
-            return Ok(Err("no authenticator"));
-        };
-        return Ok(
-            match totp::matching_step(&authenticator.secret, email, code, totp::unix_now()) {
-                None => Err("wrong or expired code"),
-                Some(step) if totp::spend_step(conn, user_id, step).await? => {
-                    Ok(SignInMethod::PasswordAndTotp)
-                }
-                Some(_) => Err("code used already"),
-            },
-        );
+        return Ok(match totp::spend_code(conn, user_id, email, code).await? {
+            CodeCheck::Accepted => Ok(SignInMethod::PasswordAndTotp),
+            refused => Err(refused.reason()),
+        });
     }
     if recovery::spend(conn, user_id, code).await? {
         Ok(Ok(SignInMethod::PasswordAndRecoveryCode))
@@ -361,6 +351,7 @@ async fn issue_recovery_codes(
 pub(super) async fn confirm_setup(
     State(state): State<AppState>,
     ctx: PageContext,
+    session: Session,
     meta: RequestMeta,
     SignedIn(user): SignedIn,
     Form(form): Form<CodeForm>,
@@ -400,6 +391,8 @@ pub(super) async fn confirm_setup(
     if !totp::confirm(&mut tx, user.id, step).await? {
         return Ok(Redirect::to(OVERVIEW).into_response());
     }
+    // The first code proves the app: no fresh one is asked for the next minutes.
+    session.mark_second_factor(&mut tx).await?;
     audit::record(
         &mut tx,
         &Actor::user(&user),
@@ -484,23 +477,8 @@ pub(super) async fn renew_recovery_codes(
     Form(form): Form<CodeForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let checked = match totp::of_account(&mut tx, user.id)
-        .await?
-        .filter(|authenticator| authenticator.confirmed)
-    {
-        Some(authenticator) => {
-            match totp::matching_step(
-                &authenticator.secret,
-                &user.email,
-                &form.code,
-                totp::unix_now(),
-            ) {
-                Some(step) => totp::spend_step(&mut tx, user.id, step).await?,
-                None => false,
-            }
-        }
-        None => false,
-    };
+    let checked =
+        totp::spend_code(&mut tx, user.id, &user.email, &form.code).await? == CodeCheck::Accepted;
     if !checked {
         drop(tx);
         let mut errors = FieldErrors::new();

@@ -28,9 +28,10 @@ use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
 use crate::common::format::format_time;
 use crate::text_enum::text_enum;
-use crate::web::form::{self, FieldErrors, Form};
+use crate::web::form::{self, FieldErrors};
 use crate::web::heavy::HeavyJob;
 use crate::web::route_list::Routes;
+use crate::web::step_up::SteppedUp;
 use crate::web::{AppError, AppResult, AppState, Auditor, CurrentUser, PageContext, RequestMeta};
 use table::{Provenance, Table, csv_writer, write_record};
 
@@ -230,7 +231,7 @@ async fn export(
     meta: RequestMeta,
     Auditor(user): Auditor,
     Path(report): Path<String>,
-    Form(form): Form<ExportForm>,
+    SteppedUp(form): SteppedUp<ExportForm>,
 ) -> AppResult<Response> {
     let report = report.parse::<Report>().map_err(|_| AppError::NotFound)?;
     let format = form

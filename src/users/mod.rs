@@ -24,6 +24,7 @@ use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
 use crate::web::route_list::Routes;
 use crate::web::session::Session;
+use crate::web::step_up::SteppedUp;
 use crate::web::{
     Admin, AppError, AppResult, AppState, PageContext, RequestMeta, commit_and_redirect,
     refuse_and_redirect,
@@ -345,7 +346,7 @@ async fn update_account(
     meta: RequestMeta,
     Admin(admin): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<AccountForm>,
+    SteppedUp(form): SteppedUp<AccountForm>,
 ) -> AppResult<Response> {
     let (before, sessions, second_factor) = load_account_and_sessions(&state, id).await?;
     let is_self = before.id == admin.id;

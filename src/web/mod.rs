@@ -18,6 +18,7 @@ pub mod route_list;
 pub mod routes;
 pub mod security_headers;
 pub mod session;
+pub mod step_up;
 pub mod suggest;
 pub mod upload;
 

@@ -68,6 +68,9 @@ struct SessionState {
     method: Option<SignInMethod>,
     /// A visitor whose password was right, waiting for the second step.
     pending: Option<PendingSecondFactor>,
+    /// The signed-in account has a second factor, last given in this session then.
+    has_second_factor: bool,
+    second_factor_at: Option<OffsetDateTime>,
     csrf_token: Option<String>,
     /// A token made during this request for a visitor without a row: the row is created.
     csrf_token_is_new: bool,
@@ -106,6 +109,26 @@ impl Session {
     /// The session's row, once it has one (its owner's list marks it "this session").
     pub fn id(&self) -> Option<i64> {
         self.state().id
+    }
+
+    /// Whether a weighty change must first ask for a fresh code: the account has a second
+    /// factor, and this session last gave it longer than `max_age` ago (or never).
+    pub fn step_up_due(&self, max_age: std::time::Duration) -> bool {
+        let state = self.state();
+        state.has_second_factor
+            && state
+                .second_factor_at
+                .is_none_or(|at| OffsetDateTime::now_utc() - at > max_age)
+    }
+
+    /// Records that the person gave their second factor just now (step-up).
+    pub async fn mark_second_factor(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        let id = self.state().id;
+        if let Some(id) = id {
+            sessions::mark_second_factor(conn, id).await?;
+        }
+        self.state().second_factor_at = Some(OffsetDateTime::now_utc());
+        Ok(())
     }
 
     /// The account whose password this visitor proved, waiting for its second factor.
@@ -195,6 +218,10 @@ impl Session {
         *state = SessionState {
             id: Some(id),
             method: Some(account.method),
+            second_factor_at: account
+                .method
+                .proves_second_factor()
+                .then(OffsetDateTime::now_utc),
             csrf_token: Some(csrf_token),
             flashes: state.flashes.clone(),
             new_secret: Some(secret),
@@ -300,6 +327,8 @@ pub async fn load(State(app): State<AppState>, mut request: Request, next: Next)
                 state.touch_due =
                     OffsetDateTime::now_utc() - found.last_seen_at >= touch_interval(lifetime.idle);
                 state.pending = found.pending;
+                state.has_second_factor = found.has_second_factor;
+                state.second_factor_at = found.second_factor_at;
                 if let SignedInState::User(user, method) = found.signed_in {
                     state.method = Some(method);
                     request.extensions_mut().insert(user);

@@ -405,3 +405,89 @@ async fn an_administrator_resets_a_lost_second_factor_and_chooses_the_roles_that
             .unwrap();
     assert_eq!(required, ["board"]);
 }
+
+/// The first request the page links to.
+fn first_request_link(page: &str) -> String {
+    page.split("href=\"/board/requests/")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .find(|id| !id.is_empty())
+        .map(|id| format!("/board/requests/{id}"))
+        .expect("a request waiting for this member's vote")
+}
+
+async fn live_votes(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM votes v JOIN users u ON u.id = v.voter_id
+         WHERE u.email = $1 AND v.ended_at IS NULL",
+    )
+    .bind(EMAIL)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_vote_long_after_the_last_code_asks_for_a_fresh_one_and_keeps_what_was_typed() {
+    let app = TestApp::spawn_with(|config| {
+        config.step_up_after = std::time::Duration::from_secs(1);
+    })
+    .await;
+    app.load_demo().await;
+    let client = app.client();
+    assert_redirects_to(&client.login(EMAIL, PASSWORD).await, "/");
+    let enrolled = enrol(&client).await;
+    let (_, home) = client.page("/board").await;
+    let request = first_request_link(&home);
+    let before = live_votes(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // The vote comes back with a code field; the comment is kept, nothing is recorded.
+    let comment = "Agreed, if the <b>vendor</b> signs by March.";
+    let vote = [("choice", "approve"), ("comment", comment)];
+    let response = client.post_form(&format!("{request}/vote"), &vote).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Confirm it is you"), "{page}");
+    assert!(
+        page.contains("value=\"Agreed, if the &#60;b&#62;vendor&#60;/b&#62; signs by March.\"")
+            || page.contains("value=\"Agreed, if the &lt;b&gt;vendor&lt;/b&gt; signs by March.\""),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("action=\"{request}/vote\"")),
+        "{page}"
+    );
+    assert_eq!(live_votes(&app).await, before);
+
+    let mut with_code = vote.to_vec();
+    with_code.push(("step_up_code", "000000"));
+    let response = client
+        .post_form(&format!("{request}/vote"), &with_code)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(live_votes(&app).await, before);
+
+    let code = code_at(&enrolled.secret, enrolled.confirmed_at + 30);
+    let mut with_code = vote.to_vec();
+    with_code.push(("step_up_code", &code));
+    let response = client
+        .post_form(&format!("{request}/vote"), &with_code)
+        .await;
+    assert_redirects_to(&response, &request);
+    assert_eq!(live_votes(&app).await, before + 1);
+    let stored: String = sqlx::query_scalar("SELECT comment FROM votes ORDER BY id DESC LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, comment);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"auth.step_up_failed".to_owned())
+    );
+}
