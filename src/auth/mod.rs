@@ -1,6 +1,7 @@
 //! Signing in and out, and changing one's own password.
 
 pub mod account;
+pub mod notices;
 pub mod password;
 pub mod recovery;
 pub mod sessions;
@@ -65,6 +66,7 @@ pub fn routes() -> Routes {
 
 /// A sign-in whose every step succeeded.
 struct SignIn<'a> {
+    config: &'a crate::config::ServerConfig,
     account: SignedInAccount,
     email: &'a str,
     keys: &'a ThrottleKeys,
@@ -93,6 +95,16 @@ async fn complete_sign_in(
     )
     .await?;
     session.sign_in(tx, account, sign_in.client).await?;
+    let device = account::device_label(&sign_in.client.user_agent);
+    if notices::device_is_new(tx, account.id, &device).await? {
+        let notice = notices::Notice {
+            user_id: account.id,
+            email: sign_in.email,
+            kind: notices::NoticeKind::NewDevice,
+            detail: format!("{device}, from the address {}", sign_in.client.ip),
+        };
+        notices::tell(tx, sign_in.config, notice).await?;
+    }
     Ok(())
 }
 
@@ -276,6 +288,7 @@ async fn login(
                 method: SignInMethod::Password,
             };
             let sign_in = SignIn {
+                config: &state.config,
                 account: signed_in,
                 email: &account.email,
                 keys: &keys,
@@ -410,6 +423,16 @@ async fn change_password(
     .await?;
     // Every other session of this account has ended; this one carries on, renewed.
     session.renew(&mut tx, user.id, epoch, &client).await?;
+    let notice = notices::Notice {
+        user_id: user.id,
+        email: &user.email,
+        kind: notices::NoticeKind::PasswordChanged,
+        detail: format!(
+            "from {}; every other session was ended",
+            account::device_label(&client.user_agent)
+        ),
+    };
+    notices::tell(&mut tx, &state.config, notice).await?;
     tx.commit().await?;
     session.push_flash(
         FlashKind::Success,

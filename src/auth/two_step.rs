@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use super::notices::{self, Notice, NoticeKind};
 use super::sessions::{SignInMethod, SignedInAccount};
 use super::throttle::{self, ThrottleKeys};
 use super::totp::CodeCheck;
@@ -53,6 +54,23 @@ pub async fn require_for_roles(conn: &mut PgConnection, roles: &[Role]) -> sqlx:
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Tells the signed-in person about a change to their own second factor.
+async fn tell(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    kind: NoticeKind,
+    detail: &str,
+) -> sqlx::Result<()> {
+    let notice = Notice {
+        user_id: user.id,
+        email: &user.email,
+        kind,
+        detail: detail.to_owned(),
+    };
+    notices::tell(conn, &state.config, notice).await
 }
 
 /// Where the second step is asked for, then `next`.
@@ -162,6 +180,7 @@ pub(super) async fn verify(
     match check_code(&mut tx, account.id, &account.email, &form.code).await? {
         Ok(method) => {
             let sign_in = SignIn {
+                config: &state.config,
                 account: SignedInAccount {
                     id: account.id,
                     epoch: account.session_epoch,
@@ -405,6 +424,14 @@ pub(super) async fn confirm_setup(
         .after(json!({ "factor": "authenticator app" })),
     )
     .await?;
+    tell(
+        &mut tx,
+        &state,
+        &user,
+        NoticeKind::SecondFactorAdded,
+        "an authenticator app",
+    )
+    .await?;
     let page = issue_recovery_codes(&mut tx, ctx, user.id).await?;
     tx.commit().await?;
     Ok(page)
@@ -456,6 +483,15 @@ pub(super) async fn remove_authenticator(
             .after(json!({ "factor": "authenticator app" })),
         )
         .await?;
+        let detail = "you sign in with your password alone";
+        tell(
+            &mut tx,
+            &state,
+            &user,
+            NoticeKind::SecondFactorRemoved,
+            detail,
+        )
+        .await?;
     }
     tx.commit().await?;
     session.push_flash(
@@ -498,6 +534,15 @@ pub(super) async fn renew_recovery_codes(
             "user",
             Some(user.id.to_string()),
         ),
+    )
+    .await?;
+    let detail = "the earlier ones no longer work";
+    tell(
+        &mut tx,
+        &state,
+        &user,
+        NoticeKind::RecoveryCodesRenewed,
+        detail,
     )
     .await?;
     let page = issue_recovery_codes(&mut tx, ctx, user.id).await?;

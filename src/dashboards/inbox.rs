@@ -3,13 +3,20 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::response::Response;
 use time::Date;
 
 use crate::approvals::{self, repo::Selection};
+use crate::audit::{self, Actor};
+use crate::auth::notices::{self, OpenNotice};
 use crate::projects::{self, model::Period, repo::ProjectQuery};
 use crate::users::Role;
-use crate::web::{AppResult, AppState, PageContext, SignedIn};
+use crate::web::session::Session;
+use crate::web::{
+    AppResult, AppState, PageContext, RequestMeta, SignedIn, commit_and_redirect,
+    refuse_and_redirect,
+};
 
 /// One thing to do.
 pub struct InboxItem {
@@ -31,9 +38,14 @@ pub struct MoreElsewhere {
 #[template(path = "dashboards/inbox.html")]
 pub(super) struct InboxPage {
     ctx: PageContext,
+    /// What happened to the person's own account (a new device, a changed factor).
+    notices: Vec<OpenNotice>,
     items: Vec<InboxItem>,
     more: Vec<MoreElsewhere>,
 }
+
+/// The most account notices the inbox lists; older ones wait until these are dismissed.
+const NOTICE_LINES: i64 = 20;
 
 /// The most items the inbox takes from each kind of task (soonest due first); each list
 /// is whole a link away.
@@ -161,5 +173,35 @@ pub(super) async fn inbox(
     }
 
     items.sort_by_key(|item| (item.due.is_none(), item.due));
-    Ok(InboxPage { ctx, items, more })
+    let notices = notices::open_of(&mut conn, user.id, NOTICE_LINES).await?;
+    Ok(InboxPage {
+        ctx,
+        notices,
+        items,
+        more,
+    })
+}
+
+/// `POST /inbox/notices/{id}/dismiss`: the person has read one of their account notices.
+pub(super) async fn dismiss_notice(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    SignedIn(user): SignedIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    // Only the person's own notices: another id dismisses nothing.
+    if !notices::dismiss(&mut tx, user.id, id).await? {
+        drop(tx);
+        return refuse_and_redirect(&session, "That notice was dismissed already.", "/inbox").await;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new("notice.dismissed", "account_notice", Some(id.to_string())),
+    )
+    .await?;
+    commit_and_redirect(tx, &session, "Notice dismissed.", "/inbox").await
 }

@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use axum::extract::State;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/", get(root))
         .route("/inbox", get(inbox::inbox))
+        .route("/inbox/notices/{id}/dismiss", post(inbox::dismiss_notice))
 }
 
 /// `/board` (the router requires the `board` role).

@@ -19,6 +19,7 @@ pub use role::Role;
 
 use crate::audit::{self, Actor};
 use crate::auth::account::{SessionView, session_views};
+use crate::auth::notices::{self, Notice, NoticeKind};
 use crate::auth::{normalize_email, password};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
@@ -520,6 +521,13 @@ async fn reset_password(
             .after(json!({ "sessions_ended": true })),
     )
     .await?;
+    let notice = Notice {
+        user_id: id,
+        email: &account.email,
+        kind: NoticeKind::PasswordReset,
+        detail: format!("by {}; every session was ended", admin.display_name),
+    };
+    notices::tell(&mut tx, &state.config, notice).await?;
     commit_and_redirect(
         tx,
         &session,

@@ -11,8 +11,8 @@ use sqlx::PgConnection;
 
 use super::Role;
 use crate::audit::{self, Actor};
+use crate::auth::notices::{self, Notice, NoticeKind};
 use crate::auth::{recovery, totp, two_step};
-use crate::notify;
 use crate::web::form::Form;
 use crate::web::session::Session;
 use crate::web::{
@@ -71,20 +71,17 @@ pub(super) async fn reset_second_factor(
             .after(json!({ "factor": "authenticator app", "recovery_codes": "removed" })),
     )
     .await?;
-    notify::enqueue(
-        &mut tx,
-        &state.config,
-        &account.email,
-        "Your two-step sign-in was reset",
-        &format!(
-            "{} reset your two-step sign-in to Quorum: your authenticator app and recovery \
-             codes no longer work. Set up an app again on {}/account/two-step. If you did not \
-             ask for this, tell your administrator at once.",
-            admin.display_name,
-            state.config.base_url()
+    let notice = Notice {
+        user_id: id,
+        email: &account.email,
+        kind: NoticeKind::SecondFactorReset,
+        detail: format!(
+            "by {}: your authenticator app and recovery codes no longer work; set up an app \
+             again under Your account, Two-step sign-in",
+            admin.display_name
         ),
-    )
-    .await?;
+    };
+    notices::tell(&mut tx, &state.config, notice).await?;
     commit_and_redirect(
         tx,
         &session,

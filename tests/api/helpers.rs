@@ -258,6 +258,20 @@ impl TestApp {
     }
 
     /// A browser: its own cookies, redirects not followed.
+    /// A client that says it is the browser `user_agent` names.
+    pub fn client_as(&self, user_agent: &str) -> TestClient {
+        TestClient {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .user_agent(user_agent)
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
     pub fn client(&self) -> TestClient {
         TestClient {
             http: reqwest::Client::builder()

@@ -648,6 +648,15 @@ async fn every_form_and_filter_survives_hostile_input_from_every_role() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // And a notice about it in the inbox, to dismiss.
+    sqlx::query(
+        "INSERT INTO account_notices (user_id, kind, detail)
+         SELECT id, 'new_device', 'Firefox on Linux' FROM users
+         WHERE email = 'two.step@example.com'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let (pages, forms) = crawl(&client, "/account/two-step", &mut BTreeSet::new()).await;
     tally.requests += pages.len();
     tally.pages.extend(pages);

@@ -22,6 +22,7 @@ mod hostile;
 mod instances;
 mod links;
 mod mail;
+mod notices;
 mod pickers;
 mod policies;
 mod portfolio;

@@ -39,6 +39,7 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/login/verify", Access::SecondStep),
     ("POST", "/login/verify", Access::SecondStep),
     ("GET", "/account", Access::SignedIn),
+    ("POST", "/inbox/notices/{id}/dismiss", Access::SignedIn),
     ("GET", "/account/two-step", Access::SignedIn),
     ("GET", "/account/two-step/totp", Access::SignedIn),
     ("POST", "/account/two-step/totp", Access::SignedIn),
