@@ -22,7 +22,7 @@ use crate::audit::{self, Actor};
 use crate::users::{self, Role};
 use crate::web::form::{FieldErrors, Form};
 use crate::web::session::{Client, EnrolmentDue, FlashKind, Session};
-use crate::web::{AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
+use crate::web::{AppError, AppResult, AppState, CurrentUser, PageContext, RequestMeta, SignedIn};
 
 const OVERVIEW: &str = "/account/two-step";
 const SETUP: &str = "/account/two-step/totp";
@@ -115,8 +115,10 @@ fn start_again(session: &Session, next: &str) -> Response {
         FlashKind::Info,
         "Sign in with your password first (a half-finished sign-in lasts five minutes).",
     );
-    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    Redirect::to(&format!("/login?next={next}")).into_response()
+    AppError::LoginRequired {
+        next: next.to_owned(),
+    }
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -282,16 +284,31 @@ pub(super) async fn overview_page(
 pub(super) async fn start_setup(
     State(state): State<AppState>,
     session: Session,
+    meta: RequestMeta,
     SignedIn(user): SignedIn,
 ) -> AppResult<Response> {
-    let mut conn = state.pool.acquire().await?;
-    if !totp::start_setup(&mut conn, user.id, &totp::new_secret()).await? {
+    let mut tx = state.pool.begin().await?;
+    if !totp::start_setup(&mut tx, user.id, &totp::new_secret()).await? {
+        drop(tx);
         session.push_flash(
             FlashKind::Info,
             "You have an authenticator app already. To move to another, remove this one first.",
         );
         return Ok(Redirect::to(OVERVIEW).into_response());
     }
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new(
+            "user.second_factor_setup_started",
+            "user",
+            Some(user.id.to_string()),
+        )
+        .after(json!({ "factor": "authenticator app" })),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Redirect::to(SETUP).into_response())
 }
 
@@ -468,31 +485,33 @@ pub(super) async fn remove_authenticator(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.pool.begin().await?;
-    let removed = totp::remove(&mut tx, user.id).await?;
-    recovery::remove_all(&mut tx, user.id).await?;
-    if removed {
-        audit::record(
-            &mut tx,
-            &Actor::user(&user),
-            meta.request_id.as_deref(),
-            audit::Entry::new(
-                "user.second_factor_removed",
-                "user",
-                Some(user.id.to_string()),
-            )
-            .after(json!({ "factor": "authenticator app" })),
-        )
-        .await?;
-        let detail = "you sign in with your password alone";
-        tell(
-            &mut tx,
-            &state,
-            &user,
-            NoticeKind::SecondFactorRemoved,
-            detail,
-        )
-        .await?;
+    if !totp::remove(&mut tx, user.id).await? {
+        drop(tx);
+        session.push_flash(FlashKind::Info, "You had no authenticator app to remove.");
+        return Ok(Redirect::to(OVERVIEW).into_response());
     }
+    recovery::remove_all(&mut tx, user.id).await?;
+    audit::record(
+        &mut tx,
+        &Actor::user(&user),
+        meta.request_id.as_deref(),
+        audit::Entry::new(
+            "user.second_factor_removed",
+            "user",
+            Some(user.id.to_string()),
+        )
+        .after(json!({ "factor": "authenticator app" })),
+    )
+    .await?;
+    let detail = "you sign in with your password alone";
+    tell(
+        &mut tx,
+        &state,
+        &user,
+        NoticeKind::SecondFactorRemoved,
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     session.push_flash(
         FlashKind::Success,

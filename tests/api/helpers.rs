@@ -578,6 +578,27 @@ impl TestApp {
     }
 }
 
+/// What an authenticator app holding `secret` for `email` shows at `unix_time` (RFC 6238).
+pub fn totp_code(secret: &[u8], email: &str, unix_time: u64) -> String {
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret.to_vec(),
+        Some("Quorum".to_owned()),
+        email.to_owned(),
+    )
+    .generate(unix_time)
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// A new installation requires a second factor of the board and the administrators; the
 /// tests sign in with passwords unless they test that requirement (they set it).
 async fn no_second_factor_required(conn: &mut PgConnection) {

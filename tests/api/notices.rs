@@ -4,7 +4,7 @@
 use quorum::users::Role;
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, TestApp, TestClient, assert_redirects_to};
+use crate::helpers::{PASSWORD, TestApp, TestClient, assert_redirects_to, totp_code, unix_now};
 
 const EMAIL: &str = "board@example.com";
 const LAPTOP: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
@@ -65,20 +65,7 @@ async fn new_devices_factor_changes_and_password_changes_are_told_in_the_inbox_a
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let code = totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        secret,
-        Some("Quorum".to_owned()),
-        EMAIL.to_owned(),
-    )
-    .generate(now);
+    let code = totp_code(&secret, EMAIL, unix_now());
     let response = laptop
         .post_form("/account/two-step/totp/confirm", &[("code", &code)])
         .await;

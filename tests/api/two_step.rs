@@ -3,31 +3,17 @@
 
 use quorum::users::Role;
 use reqwest::StatusCode;
-use totp_rs::{Algorithm, Secret, TOTP};
+use totp_rs::Secret;
 
-use crate::helpers::{PASSWORD, TestApp, TestClient, assert_redirects_to, location};
+use crate::helpers::{
+    PASSWORD, TestApp, TestClient, assert_redirects_to, location, totp_code, unix_now,
+};
 
 const EMAIL: &str = "board@example.com";
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// What an authenticator app holding `secret` shows at `time`.
+/// What the board member's authenticator app shows at `time`.
 fn code_at(secret: &[u8], time: u64) -> String {
-    TOTP::new_unchecked(
-        Algorithm::SHA1,
-        6,
-        1,
-        30,
-        secret.to_vec(),
-        Some("Quorum".to_owned()),
-        EMAIL.to_owned(),
-    )
-    .generate(time)
+    totp_code(secret, EMAIL, time)
 }
 
 /// The texts between `open` and `close` on a page, in order.
@@ -163,6 +149,7 @@ async fn a_person_sets_up_an_authenticator_app_and_then_signs_in_with_its_codes(
 
     let actions = app.audit_actions().await;
     for action in [
+        "user.second_factor_setup_started",
         "user.second_factor_added",
         "auth.password_accepted",
         "auth.second_factor_failed",
@@ -313,6 +300,22 @@ async fn removing_the_app_needs_the_password_and_ends_the_second_step() {
         .post_form("/account/two-step/totp/remove", &[("password", PASSWORD)])
         .await;
     assert_redirects_to(&response, "/account/two-step");
+    let response = client
+        .post_form("/account/two-step/totp/remove", &[("password", PASSWORD)])
+        .await;
+    assert_redirects_to(&response, "/account/two-step");
+    let (_, page) = client.page("/account/two-step").await;
+    assert!(
+        page.contains("You had no authenticator app to remove."),
+        "{page}"
+    );
+    let removals = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|action| action == "user.second_factor_removed")
+        .count();
+    assert_eq!(removals, 1);
     client.logout().await;
     let again = app.client();
     assert_redirects_to(&again.login(EMAIL, PASSWORD).await, "/");
