@@ -46,6 +46,7 @@ impl Application {
             pool: pool.clone(),
             heavy_jobs: HeavyJobs::new(config.max_concurrent_exports.into()),
             metrics: Default::default(),
+            webauthn: crate::auth::webauthn::relying_party(&config, address.port()),
             config: Arc::new(config),
         };
         Ok(Self {
@@ -117,6 +118,9 @@ fn spawn_session_cleanup(pool: PgPool, mut stopping: watch::Receiver<bool>) -> J
         while !*stopping.borrow() {
             if let Err(error) = crate::auth::sessions::delete_expired(&pool).await {
                 tracing::warn!(%error, "cannot remove expired sessions");
+            }
+            if let Err(error) = crate::auth::webauthn::delete_expired(&pool).await {
+                tracing::warn!(%error, "cannot remove unanswered passkey challenges");
             }
             tokio::select! {
                 () = tokio::time::sleep(SESSION_CLEANUP_PERIOD) => {}

@@ -12,6 +12,8 @@ import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const baseUrl = required("QUORUM_URL");
+/** The same server by name: passkeys (WebAuthn) need a domain name, never an IP address. */
+export const namedUrl = baseUrl.replace("://127.0.0.1:", "://localhost:");
 export const password = required("QUORUM_PASSWORD");
 /** Where screenshots go (docs/screenshots when refreshing the set kept in the repository). */
 export const artifacts = process.env.QUORUM_ARTIFACTS ?? path.join(import.meta.dirname, "../../target/browser");
@@ -79,8 +81,8 @@ export function sharedBrowser() {
  * logs as an error (a script error, a style or script refused by the CSP) is collected in
  * `page.problems`, which `expectNoProblems` checks.
  */
-export async function openPage(browser, viewport = desktop) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, baseURL: baseUrl });
+export async function openPage(browser, viewport = desktop, base = baseUrl) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, baseURL: base });
   const page = await context.newPage();
   page.problems = [];
   page.on("console", (message) => {
@@ -128,7 +130,27 @@ export async function signIn(page, email, secret = password, twoStep = {}) {
   assert.ok(!new URL(page.url()).pathname.startsWith("/login"), `${email} could not sign in`);
 }
 
-async function submitByEnter(page) {
+/**
+ * A passkey authenticator built into the page's browser (Chromium's virtual one, through
+ * the DevTools protocol): it keeps discoverable passkeys and verifies its user (as a
+ * fingerprint would) without being asked.
+ */
+export async function addVirtualAuthenticator(page) {
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send("WebAuthn.enable");
+  await devtools.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+}
+
+export async function submitByEnter(page) {
   const loaded = page.waitForEvent("load");
   await page.keyboard.press("Enter");
   await loaded;

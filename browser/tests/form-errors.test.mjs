@@ -13,7 +13,10 @@ const PAGES_PER_ROLE = 80;
 
 const browser = sharedBrowser();
 
-/** The forms of the page that change something, by their place among its forms. */
+/**
+ * The forms of the page that change something, by their place among its forms. A passkey
+ * form answers in the page without loading another (passkeys.js): the journeys test it.
+ */
 async function postForms(page) {
   return page.$$eval("main form", (forms) =>
     forms
@@ -22,8 +25,9 @@ async function postForms(page) {
         index,
         action: new URL(form.getAttribute("action") ?? "", document.baseURI).pathname,
         method: (form.getAttribute("method") ?? "get").toLowerCase(),
+        passkey: form.hasAttribute("data-passkey"),
       }))
-      .filter((form) => form.method === "post"),
+      .filter((form) => form.method === "post" && !form.passkey),
   );
 }
 

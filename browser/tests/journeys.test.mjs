@@ -9,17 +9,20 @@ import { readFile } from "node:fs/promises";
 import {
   accessibilityViolations,
   accounts,
+  addVirtualAuthenticator,
   chooseOption,
   chooseRadio,
   expectFocused,
   expectNone,
   expectNoProblems,
+  namedUrl,
   openPage,
   press,
   screenshot,
   sharedBrowser,
   signedIn,
   signIn,
+  submitByEnter,
   tabTo,
   tick,
   totpCode,
@@ -264,6 +267,48 @@ test("an IT manager sets up two-step sign-in with an authenticator app, then sig
   await signIn(page, email, undefined, { key, time: confirmedAt + 30_000 });
   await press(page, page.getByRole("link", { name: "Your account" }));
   assert.match(await page.locator("main").textContent(), /Password and authenticator code/);
+  expectNoProblems(page);
+  await page.context().close();
+});
+
+test("the CIO adds a passkey, then signs in with the password and the passkey, then with the passkey alone", async () => {
+  const email = "cio@example.com";
+  // At the server's name (a passkey is bound to it), with a fingerprint reader of sorts.
+  const page = await openPage(browser(), undefined, namedUrl);
+  await addVirtualAuthenticator(page);
+  await signIn(page, email);
+  await press(page, page.getByRole("link", { name: "Your account" }));
+  await press(page, page.getByRole("link", { name: "Set up two-step sign-in" }));
+  await typeInto(page, page.getByLabel("Name", { exact: true }), "This laptop");
+  await press(page, page.getByRole("button", { name: "Add a passkey" }));
+  // The first second factor comes with recovery codes.
+  const codes = await page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allTextContents();
+  assert.equal(codes.length, 10);
+  await press(page, page.getByRole("link", { name: "I have kept them" }));
+  assert.match(await page.getByRole("table", { name: "Your passkeys" }).textContent(), /This laptop/);
+  expectNone(await accessibilityViolations(page), "accessibility of the two-step page with a passkey");
+  await screenshot(page, "two-step-passkeys");
+  await press(page, page.getByRole("button", { name: "Sign out" }));
+
+  // The password, then the passkey.
+  await page.goto("/login");
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(process.env.QUORUM_PASSWORD);
+  await submitByEnter(page);
+  assert.equal(new URL(page.url()).pathname, "/login/verify");
+  expectNone(await accessibilityViolations(page), "accessibility of the second step with a passkey");
+  await press(page, page.getByRole("button", { name: "Use a passkey" }));
+  await press(page, page.getByRole("link", { name: "Your account" }));
+  assert.match(await page.locator("main").textContent(), /Password and passkey/);
+  await press(page, page.getByRole("button", { name: "Sign out" }));
+
+  // The demo organisation allows a passkey alone: no e-mail address, no password.
+  await page.goto("/login");
+  await press(page, page.getByRole("button", { name: "Sign in with a passkey" }));
+  await press(page, page.getByRole("link", { name: "Your account" }));
+  const sessions = await page.getByRole("table", { name: /Sessions/ }).textContent();
+  assert.match(sessions, /Passkey/);
   expectNoProblems(page);
   await page.context().close();
 });

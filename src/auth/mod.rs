@@ -2,12 +2,14 @@
 
 pub mod account;
 pub mod notices;
+pub mod passkeys;
 pub mod password;
 pub mod recovery;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
 pub mod two_step;
+pub mod webauthn;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -35,6 +37,16 @@ pub fn routes() -> Routes {
             "/login/verify",
             get(two_step::verify_page).post(two_step::verify),
         )
+        .route(
+            "/login/verify/passkey/challenge",
+            post(passkeys::second_step_challenge),
+        )
+        .route("/login/verify/passkey", post(passkeys::second_step))
+        .route(
+            "/login/passkey/challenge",
+            post(passkeys::passwordless_challenge),
+        )
+        .route("/login/passkey", post(passkeys::passwordless))
         .route("/account", get(account::account_page))
         .route("/account/two-step", get(two_step::overview_page))
         .route(
@@ -48,6 +60,19 @@ pub fn routes() -> Routes {
         .route(
             "/account/two-step/totp/remove",
             post(two_step::remove_authenticator),
+        )
+        .route("/account/two-step/passkeys", post(passkeys::add_passkey))
+        .route(
+            "/account/two-step/passkeys/challenge",
+            post(passkeys::registration_challenge),
+        )
+        .route(
+            "/account/two-step/passkeys/{id}/rename",
+            post(passkeys::rename_passkey),
+        )
+        .route(
+            "/account/two-step/passkeys/{id}/remove",
+            post(passkeys::remove_passkey),
         )
         .route(
             "/account/two-step/recovery-codes",
@@ -184,6 +209,19 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// Why signing in with a passkey alone failed.
+    passkey_error: Option<String>,
+    /// The organisation allows signing in with a passkey alone (and this address can).
+    passkey_alone: bool,
+}
+
+/// Whether the sign-in page offers a passkey alone.
+async fn passkey_alone_offered(state: &AppState) -> AppResult<bool> {
+    if state.webauthn.is_none() {
+        return Ok(false);
+    }
+    let mut conn = state.pool.acquire().await?;
+    Ok(passkeys::passkey_alone_allowed(&mut conn).await?)
 }
 
 #[derive(Deserialize)]
@@ -192,21 +230,24 @@ struct NextQuery {
 }
 
 async fn login_page(
+    State(state): State<AppState>,
     ctx: PageContext,
     user: Option<CurrentUser>,
     Query(query): Query<NextQuery>,
-) -> Response {
+) -> AppResult<Response> {
     let next = safe_next(query.next.as_deref());
     if user.is_some() {
-        return Redirect::to(&next).into_response();
+        return Ok(Redirect::to(&next).into_response());
     }
-    LoginPage {
+    Ok(LoginPage {
         ctx,
         email: String::new(),
         next,
         error: None,
+        passkey_error: None,
+        passkey_alone: passkey_alone_offered(&state).await?,
     }
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -229,12 +270,15 @@ async fn login(
 ) -> AppResult<Response> {
     let email = normalize_email(&form.email);
     let next = safe_next(form.next.as_deref());
+    let passkey_alone = passkey_alone_offered(&state).await?;
     let refuse = |ctx: PageContext, status: StatusCode, message: String| {
         let page = LoginPage {
             ctx,
             email: form.email.trim().to_owned(),
             next: next.clone(),
             error: Some(message),
+            passkey_error: None,
+            passkey_alone,
         };
         (status, page).into_response()
     };

@@ -15,8 +15,8 @@ use super::sessions::{SignInMethod, SignedInAccount};
 use super::throttle::{self, ThrottleKeys};
 use super::totp::CodeCheck;
 use super::{
-    NextQuery, SignIn, complete_sign_in, password, recovery, refuse_if_throttled, safe_next, totp,
-    wait_message, with_retry_after,
+    NextQuery, SignIn, complete_sign_in, passkeys, password, recovery, refuse_if_throttled,
+    safe_next, totp, wait_message, with_retry_after,
 };
 use crate::audit::{self, Actor};
 use crate::users::{self, Role};
@@ -27,11 +27,36 @@ use crate::web::{AppError, AppResult, AppState, CurrentUser, PageContext, Reques
 const OVERVIEW: &str = "/account/two-step";
 const SETUP: &str = "/account/two-step/totp";
 
-/// Whether the account signs in with a second factor.
+/// An account's second factors.
+pub struct Factors {
+    pub authenticator: bool,
+    pub passkeys: i64,
+}
+
+impl Factors {
+    pub fn any(&self) -> bool {
+        self.authenticator || self.passkeys > 0
+    }
+}
+
+pub async fn factors(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Factors> {
+    let row = sqlx::query!(
+        r#"SELECT EXISTS (SELECT FROM totp_authenticators
+                          WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS "authenticator!",
+                  (SELECT count(*) FROM passkeys WHERE user_id = $1) AS "passkeys!""#,
+        user_id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Factors {
+        authenticator: row.authenticator,
+        passkeys: row.passkeys,
+    })
+}
+
+/// Whether the account signs in with a second factor (an authenticator app or a passkey).
 pub async fn has_second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
-    Ok(totp::of_account(conn, user_id)
-        .await?
-        .is_some_and(|authenticator| authenticator.confirmed))
+    Ok(factors(conn, user_id).await?.any())
 }
 
 /// The roles whose members must sign in with a second factor.
@@ -57,7 +82,7 @@ pub async fn require_for_roles(conn: &mut PgConnection, roles: &[Role]) -> sqlx:
 }
 
 /// Tells the signed-in person about a change to their own second factor.
-async fn tell(
+pub(super) async fn tell(
     conn: &mut PgConnection,
     state: &AppState,
     user: &CurrentUser,
@@ -84,33 +109,64 @@ pub fn verify_address(next: &str) -> String {
 pub(super) struct VerifyPage {
     ctx: PageContext,
     next: String,
+    factors: Factors,
     errors: FieldErrors,
+}
+
+/// The second step's page for the account `user_id` is signing in to: its passkey button,
+/// its code field, or both.
+pub(super) async fn verify_page_for(
+    state: &AppState,
+    ctx: PageContext,
+    user_id: i64,
+    next: String,
+    errors: FieldErrors,
+) -> AppResult<VerifyPage> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(VerifyPage {
+        ctx,
+        next,
+        factors: factors(&mut conn, user_id).await?,
+        errors,
+    })
+}
+
+/// The second step's page again (422), with `message` next to `field`.
+pub(super) async fn refuse_second_step(
+    state: &AppState,
+    ctx: PageContext,
+    user_id: i64,
+    next: String,
+    field: &'static str,
+    message: &str,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    errors.add(field, message);
+    let page = verify_page_for(state, ctx, user_id, next, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 /// `GET /login/verify`: the code field, for a visitor whose password was right.
 pub(super) async fn verify_page(
+    State(state): State<AppState>,
     ctx: PageContext,
     session: Session,
     user: Option<CurrentUser>,
     Query(query): Query<NextQuery>,
-) -> Response {
+) -> AppResult<Response> {
     let next = safe_next(query.next.as_deref());
     if user.is_some() {
-        return Redirect::to(&next).into_response();
+        return Ok(Redirect::to(&next).into_response());
     }
-    if session.pending_second_factor().is_none() {
-        return start_again(&session, &next);
-    }
-    VerifyPage {
-        ctx,
-        next,
-        errors: FieldErrors::new(),
-    }
-    .into_response()
+    let Some(pending) = session.pending_second_factor() else {
+        return Ok(start_again(&session, &next));
+    };
+    let page = verify_page_for(&state, ctx, pending.user_id, next, FieldErrors::new()).await?;
+    Ok(page.into_response())
 }
 
 /// Back to the password, with the reason.
-fn start_again(session: &Session, next: &str) -> Response {
+pub(super) fn start_again(session: &Session, next: &str) -> Response {
     session.push_flash(
         FlashKind::Info,
         "Sign in with your password first (a half-finished sign-in lasts five minutes).",
@@ -155,26 +211,15 @@ pub(super) async fn verify(
     else {
         return Ok(start_again(&session, &next));
     };
-    let refuse = |ctx: PageContext, status: StatusCode, message: &str| {
-        let mut errors = FieldErrors::new();
-        errors.add("code", message);
-        let page = VerifyPage {
-            ctx,
-            next: next.clone(),
-            errors,
-        };
-        (status, page).into_response()
-    };
     if form.code.trim().is_empty() {
-        return Ok(refuse(
-            ctx,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter the six-digit code your authenticator app shows, or a recovery code.",
-        ));
+        let message = "Enter the six-digit code your authenticator app shows, or a recovery code.";
+        return refuse_second_step(&state, ctx, account.id, next, "code", message).await;
     }
     let keys = ThrottleKeys::new(&account.email, &meta.client_ip);
     if let Some(wait_secs) = refuse_if_throttled(&state, &keys, &account.email, &meta).await? {
-        let response = refuse(ctx, StatusCode::TOO_MANY_REQUESTS, &wait_message(wait_secs));
+        let message = wait_message(wait_secs);
+        let response = refuse_second_step(&state, ctx, account.id, next, "code", &message).await?;
+        let response = (StatusCode::TOO_MANY_REQUESTS, response).into_response();
         return Ok(with_retry_after(response, wait_secs));
     }
 
@@ -212,7 +257,7 @@ pub(super) async fn verify(
             )
             .await?;
             tx.commit().await?;
-            Ok(refuse(ctx, StatusCode::UNPROCESSABLE_ENTITY, WRONG_CODE))
+            refuse_second_step(&state, ctx, account.id, next, "code", WRONG_CODE).await
         }
     }
 }
@@ -248,10 +293,54 @@ pub(super) struct OverviewPage {
     /// A set-up was started and not confirmed: it can be continued.
     setup_started: bool,
     recovery_codes_left: i64,
+    passkeys: Vec<passkeys::PasskeySummary>,
+    /// Whether this address can carry passkeys (a domain name).
+    passkeys_available: bool,
+    /// The name typed for a new passkey, kept when it was refused.
+    passkey_name: String,
+    /// The passkey whose rename was refused, and the name typed.
+    renaming: Option<(i64, String)>,
+    /// The passkey whose removal was refused (a wrong password).
+    removing: Option<i64>,
     errors: FieldErrors,
 }
 
-async fn overview(
+impl OverviewPage {
+    pub(super) fn with_passkey_name(mut self, name: String) -> Self {
+        self.passkey_name = name;
+        self
+    }
+
+    pub(super) fn with_renaming(mut self, id: i64, name: String) -> Self {
+        self.renaming = Some((id, name));
+        self
+    }
+
+    pub(super) fn with_removing(mut self, id: i64) -> Self {
+        self.removing = Some(id);
+        self
+    }
+
+    /// The name shown in a passkey's rename field: what was typed if it was refused.
+    fn rename_value<'a>(&'a self, passkey: &'a passkeys::PasskeySummary) -> &'a str {
+        match &self.renaming {
+            Some((id, name)) if *id == passkey.id => name,
+            _ => &passkey.name,
+        }
+    }
+
+    fn is_renaming(&self, passkey: &passkeys::PasskeySummary) -> bool {
+        self.renaming
+            .as_ref()
+            .is_some_and(|(id, _)| *id == passkey.id)
+    }
+
+    fn is_removing(&self, passkey: &passkeys::PasskeySummary) -> bool {
+        self.removing == Some(passkey.id)
+    }
+}
+
+pub(super) async fn overview(
     state: &AppState,
     ctx: PageContext,
     user: &CurrentUser,
@@ -266,6 +355,11 @@ async fn overview(
         has_authenticator: authenticator.as_ref().is_some_and(|a| a.confirmed),
         setup_started: authenticator.as_ref().is_some_and(|a| !a.confirmed),
         recovery_codes_left: recovery::left(&mut conn, user.id).await?,
+        passkeys: passkeys::list(&mut conn, user.id).await?,
+        passkeys_available: state.webauthn.is_some(),
+        passkey_name: String::new(),
+        renaming: None,
+        removing: None,
         errors,
     })
 }
@@ -372,7 +466,7 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// New recovery codes for the account, stored hashed, shown this once.
-async fn issue_recovery_codes(
+pub(super) async fn issue_recovery_codes(
     conn: &mut PgConnection,
     ctx: PageContext,
     user_id: i64,
@@ -490,7 +584,11 @@ pub(super) async fn remove_authenticator(
         session.push_flash(FlashKind::Info, "You had no authenticator app to remove.");
         return Ok(Redirect::to(OVERVIEW).into_response());
     }
-    recovery::remove_all(&mut tx, user.id).await?;
+    // The recovery codes stand in for every factor: they go with the last one.
+    let last_factor = !has_second_factor(&mut tx, user.id).await?;
+    if last_factor {
+        recovery::remove_all(&mut tx, user.id).await?;
+    }
     audit::record(
         &mut tx,
         &Actor::user(&user),
@@ -500,10 +598,14 @@ pub(super) async fn remove_authenticator(
             "user",
             Some(user.id.to_string()),
         )
-        .after(json!({ "factor": "authenticator app" })),
+        .after(json!({ "factor": "authenticator app", "last_factor": last_factor })),
     )
     .await?;
-    let detail = "you sign in with your password alone";
+    let detail = if last_factor {
+        "the authenticator app; you sign in with your password alone"
+    } else {
+        "the authenticator app; you sign in with your password and a passkey"
+    };
     tell(
         &mut tx,
         &state,
@@ -515,8 +617,12 @@ pub(super) async fn remove_authenticator(
     tx.commit().await?;
     session.push_flash(
         FlashKind::Success,
-        "The authenticator app and your recovery codes are removed: you sign in with your \
-         password alone.",
+        if last_factor {
+            "The authenticator app and your recovery codes are removed: you sign in with your \
+             password alone."
+        } else {
+            "The authenticator app is removed: you sign in with your password and a passkey."
+        },
     );
     Ok(Redirect::to(OVERVIEW).into_response())
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::audit::{self, Actor};
-use crate::auth::{password, totp, two_step};
+use crate::auth::{passkeys, password, totp, two_step};
 use crate::users::{self, Role, repo};
 
 pub struct DemoAccount {
@@ -174,6 +174,17 @@ pub async fn load(pool: &PgPool, password: &str) -> anyhow::Result<()> {
             None,
             audit::Entry::new("second_factor_policy.changed", "policy", None)
                 .after(json!({ "required_for": [], "reason": "demo organisation" })),
+        )
+        .await?;
+    }
+    // ...and anyone who adds a passkey may sign in with it alone, to try it.
+    if passkeys::allow_passkey_alone(&mut tx, true).await? {
+        audit::record(
+            &mut tx,
+            &Actor::system(),
+            None,
+            audit::Entry::new("sign_in_policy.changed", "policy", None)
+                .after(json!({ "passkey_without_password": true, "reason": "demo organisation" })),
         )
         .await?;
     }

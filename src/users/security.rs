@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use super::Role;
 use crate::audit::{self, Actor};
 use crate::auth::notices::{self, Notice, NoticeKind};
-use crate::auth::{recovery, totp, two_step};
+use crate::auth::{passkeys, recovery, totp, two_step};
 use crate::web::form::Form;
 use crate::web::session::Session;
 use crate::web::{
@@ -25,6 +25,7 @@ const POLICY_PAGE: &str = "/admin/two-step";
 /// What an administrator may know of a person's second factor: whether there is one.
 pub struct SecondFactorSummary {
     pub authenticator: bool,
+    pub passkeys: i64,
     pub recovery_codes_left: i64,
 }
 
@@ -32,8 +33,10 @@ pub async fn second_factor_summary(
     conn: &mut PgConnection,
     user_id: i64,
 ) -> sqlx::Result<SecondFactorSummary> {
+    let factors = two_step::factors(conn, user_id).await?;
     Ok(SecondFactorSummary {
-        authenticator: two_step::has_second_factor(conn, user_id).await?,
+        authenticator: factors.authenticator,
+        passkeys: factors.passkeys,
         recovery_codes_left: recovery::left(conn, user_id).await?,
     })
 }
@@ -51,10 +54,11 @@ pub(super) async fn reset_second_factor(
     let account = super::repo::get(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let removed = totp::remove(&mut tx, id).await?;
+    let authenticator_removed = totp::remove(&mut tx, id).await?;
+    let passkeys_removed = passkeys::remove_all(&mut tx, id).await?;
     recovery::remove_all(&mut tx, id).await?;
     let page = format!("/admin/users/{id}");
-    if !removed {
+    if !authenticator_removed && passkeys_removed == 0 {
         drop(tx);
         return refuse_and_redirect(
             &session,
@@ -67,8 +71,11 @@ pub(super) async fn reset_second_factor(
         &mut tx,
         &Actor::user(&admin),
         meta.request_id.as_deref(),
-        audit::Entry::new("user.second_factor_reset", "user", Some(id.to_string()))
-            .after(json!({ "factor": "authenticator app", "recovery_codes": "removed" })),
+        audit::Entry::new("user.second_factor_reset", "user", Some(id.to_string())).after(json!({
+            "authenticator_app": if authenticator_removed { "removed" } else { "none" },
+            "passkeys_removed": passkeys_removed,
+            "recovery_codes": "removed",
+        })),
     )
     .await?;
     let notice = Notice {
@@ -76,8 +83,8 @@ pub(super) async fn reset_second_factor(
         email: &account.email,
         kind: NoticeKind::SecondFactorReset,
         detail: format!(
-            "by {}: your authenticator app and recovery codes no longer work; set up an app \
-             again under Your account, Two-step sign-in",
+            "by {}: your authenticator app, passkeys and recovery codes no longer work; set \
+             up two-step sign-in again under Your account, Two-step sign-in",
             admin.display_name
         ),
     };
@@ -87,7 +94,7 @@ pub(super) async fn reset_second_factor(
         &session,
         format!(
             "The two-step sign-in of {} is reset: they sign in with their password and set up \
-             an app again.",
+             an app or a passkey again.",
             account.email
         ),
         &page,
@@ -106,6 +113,7 @@ pub struct RoleRequirement {
 pub(super) struct PolicyPage {
     ctx: PageContext,
     roles: Vec<RoleRequirement>,
+    passkey_alone: bool,
 }
 
 impl PolicyPage {
@@ -129,13 +137,20 @@ pub(super) async fn policy_page(
             required: required.contains(role),
         })
         .collect();
-    Ok(PolicyPage { ctx, roles })
+    let passkey_alone = passkeys::passkey_alone_allowed(&mut conn).await?;
+    Ok(PolicyPage {
+        ctx,
+        roles,
+        passkey_alone,
+    })
 }
 
 #[derive(Deserialize)]
 pub(super) struct PolicyForm {
     #[serde(default)]
     required: Vec<String>,
+    /// A checkbox: present when ticked.
+    passkey_alone: Option<String>,
 }
 
 /// `POST /admin/two-step`
@@ -176,7 +191,18 @@ pub(super) async fn set_policy(
         )
         .await?;
     }
-    let message = if roles.is_empty() {
+    let passkey_alone = form.passkey_alone.is_some();
+    if passkeys::allow_passkey_alone(&mut tx, passkey_alone).await? {
+        audit::record(
+            &mut tx,
+            &Actor::user(&admin),
+            meta.request_id.as_deref(),
+            audit::Entry::new("sign_in_policy.changed", "policy", None)
+                .after(json!({ "passkey_without_password": passkey_alone })),
+        )
+        .await?;
+    }
+    let mut message = if roles.is_empty() {
         "No role requires two-step sign-in now.".to_owned()
     } else {
         format!(
@@ -184,5 +210,10 @@ pub(super) async fn set_policy(
             super::role::labels(&roles)
         )
     };
+    message.push_str(if passkey_alone {
+        " Signing in with a passkey alone is allowed."
+    } else {
+        " A passkey is a second step after the password, never the only one."
+    });
     commit_and_redirect(tx, &session, message, POLICY_PAGE).await
 }

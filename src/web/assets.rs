@@ -25,6 +25,11 @@ const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../static/quorum.js"),
     },
     Asset {
+        name: "passkeys.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../static/passkeys.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         bytes: include_bytes!("../../static/favicon.svg"),

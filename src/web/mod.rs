@@ -43,6 +43,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub heavy_jobs: heavy::HeavyJobs,
     pub metrics: metrics::Metrics,
+    /// Passkeys' relying party; None where the public address cannot carry them.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// The end of a successful change: commits the transaction (the change and its audit

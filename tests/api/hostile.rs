@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use scraper::{ElementRef, Html, Selector};
 
 use crate::helpers::{PASSWORD, TestApp, TestClient, location};
+use crate::passkeys;
 use crate::route_roles::ROUTES;
 
 const SCRIPT: &str = "<script>alert('quorum')</script>";
@@ -92,7 +93,25 @@ fn read_page(page: &str, html: &str) -> (Vec<String>, Vec<FoundForm>) {
         .collect();
     let forms = document
         .select(&selector("form"))
-        .map(|form| read_form(page, form))
+        .flat_map(|form| {
+            let found = read_form(page, form);
+            // A passkey form's script first POSTs to its challenge route, with the form's
+            // CSRF token.
+            let challenge = form
+                .value()
+                .attr("data-passkey-challenge")
+                .map(|route| FoundForm {
+                    action: route.to_owned(),
+                    fields: found
+                        .fields
+                        .iter()
+                        .filter(|field| field.name == "csrf_token")
+                        .cloned()
+                        .collect(),
+                    ..found.clone()
+                });
+            std::iter::once(found).chain(challenge)
+        })
         .collect();
     (links, forms)
 }
@@ -638,8 +657,12 @@ async fn every_form_and_filter_survives_hostile_input_from_every_role() {
     ] {
         attack_as(&app, email, &mut tally).await;
     }
-    // The forms of an account with an authenticator app, and its second sign-in step.
+    // The forms of an account with a passkey and an authenticator app, and its second
+    // sign-in step.
     let client = app.signed_in("two.step@example.com", &[Role::Board]).await;
+    let response =
+        passkeys::add_passkey(&app, &client, &mut passkeys::authenticator(), "Laptop").await;
+    assert_eq!(response.status(), StatusCode::OK);
     sqlx::query(
         "INSERT INTO totp_authenticators (user_id, secret, confirmed_at)
          SELECT id, decode(repeat('07', 20), 'hex'), now() FROM users
@@ -667,7 +690,12 @@ async fn every_form_and_filter_survives_hostile_input_from_every_role() {
     let (_, forms) = crawl(&halfway, "/login/verify", &mut BTreeSet::new()).await;
     attack_forms(&app, "two.step@example.com", halfway, &forms, &mut tally).await;
 
-    // The sign-in form, anonymous (its failures are throttled, so it goes last).
+    // The sign-in forms, anonymous (their failures are throttled, so they go last), with
+    // a passkey alone allowed (the administrator's crawl may have turned it off).
+    sqlx::query("UPDATE sign_in_policy SET passkey_without_password = true")
+        .execute(&mut app.owner_connection().await)
+        .await
+        .unwrap();
     let anonymous = app.client();
     let (_, forms) = crawl(&anonymous, "/login", &mut BTreeSet::new()).await;
     for form in &forms {

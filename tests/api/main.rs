@@ -23,6 +23,7 @@ mod instances;
 mod links;
 mod mail;
 mod notices;
+mod passkeys;
 mod pickers;
 mod policies;
 mod portfolio;

@@ -38,6 +38,12 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/", Access::SignedIn),
     ("GET", "/login/verify", Access::SecondStep),
     ("POST", "/login/verify", Access::SecondStep),
+    // A JSON refusal (409) without a half-finished sign-in: passkeys.js shows it.
+    ("POST", "/login/verify/passkey/challenge", Access::Public),
+    ("POST", "/login/verify/passkey", Access::SecondStep),
+    // Refused with a message (409) while the organisation does not allow it.
+    ("POST", "/login/passkey/challenge", Access::Public),
+    ("POST", "/login/passkey", Access::Public),
     ("GET", "/account", Access::SignedIn),
     ("POST", "/inbox/notices/{id}/dismiss", Access::SignedIn),
     ("GET", "/account/two-step", Access::SignedIn),
@@ -46,6 +52,22 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/account/two-step/totp/confirm", Access::SignedIn),
     ("POST", "/account/two-step/totp/remove", Access::SignedIn),
     ("POST", "/account/two-step/recovery-codes", Access::SignedIn),
+    ("POST", "/account/two-step/passkeys", Access::SignedIn),
+    (
+        "POST",
+        "/account/two-step/passkeys/challenge",
+        Access::SignedIn,
+    ),
+    (
+        "POST",
+        "/account/two-step/passkeys/{id}/rename",
+        Access::SignedIn,
+    ),
+    (
+        "POST",
+        "/account/two-step/passkeys/{id}/remove",
+        Access::SignedIn,
+    ),
     ("GET", "/account/password", Access::SignedIn),
     ("POST", "/account/sessions/{id}/end", Access::SignedIn),
     ("POST", "/account/sessions/end-others", Access::SignedIn),

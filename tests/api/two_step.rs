@@ -132,7 +132,10 @@ async fn a_person_sets_up_an_authenticator_app_and_then_signs_in_with_its_codes(
         page.contains("This code is not right, or was used already."),
         "{page}"
     );
-    assert!(page.contains(r#"aria-describedby="code-error""#), "{page}");
+    assert!(
+        page.contains(r#"aria-describedby="code-hint code-error""#),
+        "{page}"
+    );
 
     // The next step's code does (a clock one step ahead is tolerated), once.
     let next = code_at(&enrolled.secret, enrolled.confirmed_at + 30);
