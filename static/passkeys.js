@@ -3,7 +3,7 @@
 // A form <form data-passkey="create|get" data-passkey-challenge="/…/challenge"> asks the
 // server for a challenge (JSON, with the form's CSRF token), lets the browser ask the
 // person for their passkey, puts the browser's answer (JSON) in the form's hidden
-// `credential` field and submits the form. What goes wrong is said in the form's
+// `credential` field (or the one data-passkey-field names) and submits the form. What goes wrong is said in the form's
 // [data-passkey-message] element. Without this script the form still submits, and the
 // server says that a passkey needs JavaScript.
 "use strict";
@@ -119,7 +119,7 @@
       }
       const credential =
         form.dataset.passkey === "create" ? await createPasskey(options) : await usePasskey(options);
-      form.elements.namedItem("credential").value = JSON.stringify(credential);
+      form.elements.namedItem(form.dataset.passkeyField || "credential").value = JSON.stringify(credential);
       form.submit();
     } catch (error) {
       say(explain(error));

@@ -48,6 +48,10 @@ pub fn routes() -> Routes {
         )
         .route("/login/passkey", post(passkeys::passwordless))
         .route("/account", get(account::account_page))
+        .route(
+            "/account/step-up/passkey/challenge",
+            post(passkeys::step_up_challenge),
+        )
         .route("/account/two-step", get(two_step::overview_page))
         .route(
             "/account/two-step/totp",

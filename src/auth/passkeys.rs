@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use webauthn_rs::Webauthn;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, Uuid,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Uuid,
 };
 
 use super::notices::NoticeKind;
@@ -214,7 +214,7 @@ impl IntoResponse for NoChallenge {
     }
 }
 
-const UNAVAILABLE: &str = "Passkeys work when Quorum is reached by its domain name (the \
+pub const UNAVAILABLE: &str = "Passkeys work when Quorum is reached by its domain name (the \
     address your administrator set as QUORUM_PUBLIC_URL), over https or on localhost.";
 
 /// The relying party, unless passkeys cannot work at this address.
@@ -606,6 +606,99 @@ fn check_assertion(
     Ok(())
 }
 
+/// A challenge answered in a session, for an account.
+pub struct Answered {
+    pub session_id: Option<i64>,
+    pub purpose: Purpose,
+    pub user_id: i64,
+}
+
+/// Checks `answer` against the session's challenge for `purpose` (taken: it counts once)
+/// and one of the account's passkeys, and keeps the passkey's new counter. The inner Err
+/// is the reason, for the audit trail (never shown).
+pub async fn spend_answer(
+    conn: &mut PgConnection,
+    webauthn: &Webauthn,
+    answered: Answered,
+    answer: &PublicKeyCredential,
+) -> sqlx::Result<Result<(), String>> {
+    let taken = match answered.session_id {
+        Some(id) => webauthn::take::<PasskeyAuthentication>(conn, id, answered.purpose).await?,
+        None => None,
+    };
+    let stored = find_by_credential_id(conn, answer.get_credential_id()).await?;
+    let checked = match (taken, stored) {
+        (None, _) => Err("no passkey challenge under way (expired or answered)".to_owned()),
+        (Some(taken), _) if taken.user_id != Some(answered.user_id) => {
+            Err("challenge of another account".to_owned())
+        }
+        (_, None) => Err("unknown passkey".to_owned()),
+        (_, Some(stored)) if stored.user_id != answered.user_id => {
+            Err("passkey of another account".to_owned())
+        }
+        (Some(taken), Some(mut stored)) => {
+            check_assertion(webauthn, answer, &mut stored, |webauthn, answer, _| {
+                webauthn.finish_passkey_authentication(answer, &taken.state)
+            })
+            .map(|()| stored)
+        }
+    };
+    Ok(match checked {
+        Ok(stored) => {
+            record_use(conn, stored.id, &stored.credential).await?;
+            Ok(())
+        }
+        Err(reason) => Err(reason),
+    })
+}
+
+/// Starts a ceremony asking for one of the account's passkeys: the options for the browser,
+/// or None when the account has none.
+async fn ask_for_passkey(
+    conn: &mut PgConnection,
+    webauthn: &Webauthn,
+    session_id: i64,
+    purpose: Purpose,
+    user_id: i64,
+) -> AppResult<Option<RequestChallengeResponse>> {
+    let passkeys = credentials_of(conn, user_id).await?;
+    if passkeys.is_empty() {
+        return Ok(None);
+    }
+    let (options, authentication) = webauthn
+        .start_passkey_authentication(&passkeys)
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("passkey authentication: {error}")))?;
+    webauthn::begin(conn, session_id, purpose, Some(user_id), &authentication).await?;
+    Ok(Some(options))
+}
+
+const NO_PASSKEY: &str = "This account has no passkey. Enter the code from your authenticator app.";
+
+/// `POST /account/step-up/passkey/challenge`: the options to confirm a weighty change with
+/// one of the signed-in person's passkeys (`web::step_up`).
+pub(super) async fn step_up_challenge(
+    State(state): State<AppState>,
+    session: Session,
+    SignedIn(user): SignedIn,
+) -> AppResult<Response> {
+    let webauthn = match relying_party(&state) {
+        Ok(webauthn) => webauthn,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    let session_id = match session_id(&session) {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    let mut tx = state.pool.begin().await?;
+    let Some(options) =
+        ask_for_passkey(&mut tx, webauthn, session_id, Purpose::StepUp, user.id).await?
+    else {
+        return Ok(NoChallenge(StatusCode::CONFLICT, NO_PASSKEY).into_response());
+    };
+    tx.commit().await?;
+    Ok(Json(options).into_response())
+}
+
 /// `POST /login/verify/passkey/challenge`: for a visitor whose password was right, the
 /// options to ask the browser for one of the account's passkeys.
 pub(super) async fn second_step_challenge(
@@ -628,25 +721,17 @@ pub(super) async fn second_step_challenge(
         .into_response());
     };
     let mut tx = state.pool.begin().await?;
-    let passkeys = credentials_of(&mut tx, pending.user_id).await?;
-    if passkeys.is_empty() {
-        return Ok(NoChallenge(
-            StatusCode::CONFLICT,
-            "This account has no passkey. Enter the code from your authenticator app.",
-        )
-        .into_response());
-    }
-    let (options, authentication) = webauthn
-        .start_passkey_authentication(&passkeys)
-        .map_err(|error| AppError::Internal(anyhow::anyhow!("passkey authentication: {error}")))?;
-    webauthn::begin(
+    let asked = ask_for_passkey(
         &mut tx,
+        webauthn,
         session_id,
         Purpose::SecondFactor,
-        Some(pending.user_id),
-        &authentication,
+        pending.user_id,
     )
     .await?;
+    let Some(options) = asked else {
+        return Ok(NoChallenge(StatusCode::CONFLICT, NO_PASSKEY).into_response());
+    };
     tx.commit().await?;
     Ok(Json(options).into_response())
 }
@@ -703,32 +788,14 @@ pub(super) async fn second_step(
     };
 
     let mut tx = state.pool.begin().await?;
-    let taken = match session.id() {
-        Some(id) => {
-            webauthn::take::<PasskeyAuthentication>(&mut tx, id, Purpose::SecondFactor).await?
-        }
-        None => None,
+    let answered = Answered {
+        session_id: session.id(),
+        purpose: Purpose::SecondFactor,
+        user_id: account.id,
     };
-    let stored = find_by_credential_id(&mut tx, answer.get_credential_id()).await?;
-    let checked = match (taken, stored) {
-        (None, _) => Err("no passkey challenge under way (expired or answered)".to_owned()),
-        (Some(taken), _) if taken.user_id != Some(account.id) => {
-            Err("challenge of another account".to_owned())
-        }
-        (_, None) => Err("unknown passkey".to_owned()),
-        (_, Some(stored)) if stored.user_id != account.id => {
-            Err("passkey of another account".to_owned())
-        }
-        (Some(taken), Some(mut stored)) => {
-            check_assertion(webauthn, &answer, &mut stored, |webauthn, answer, _| {
-                webauthn.finish_passkey_authentication(answer, &taken.state)
-            })
-            .map(|()| stored)
-        }
-    };
+    let checked = spend_answer(&mut tx, webauthn, answered, &answer).await?;
     match checked {
-        Ok(stored) => {
-            record_use(&mut tx, stored.id, &stored.credential).await?;
+        Ok(()) => {
             let sign_in = SignIn {
                 config: &state.config,
                 account: SignedInAccount {

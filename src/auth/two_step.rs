@@ -14,6 +14,7 @@ use super::notices::{self, Notice, NoticeKind};
 use super::sessions::{SignInMethod, SignedInAccount};
 use super::throttle::{self, ThrottleKeys};
 use super::totp::CodeCheck;
+use super::webauthn::Purpose;
 use super::{
     NextQuery, SignIn, complete_sign_in, passkeys, password, recovery, refuse_if_throttled,
     safe_next, totp, wait_message, with_retry_after,
@@ -28,6 +29,7 @@ const OVERVIEW: &str = "/account/two-step";
 const SETUP: &str = "/account/two-step/totp";
 
 /// An account's second factors.
+#[derive(Debug, Default)]
 pub struct Factors {
     pub authenticator: bool,
     pub passkeys: i64,
@@ -548,6 +550,15 @@ pub(super) async fn confirm_setup(
     Ok(page)
 }
 
+/// New recovery codes, confirmed with an authenticator code or a passkey's answer.
+#[derive(Deserialize)]
+pub(super) struct RenewForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    credential: String,
+}
+
 #[derive(Deserialize)]
 pub(super) struct PasswordForm {
     #[serde(default)]
@@ -632,20 +643,67 @@ pub(super) async fn remove_authenticator(
 pub(super) async fn renew_recovery_codes(
     State(state): State<AppState>,
     ctx: PageContext,
+    session: Session,
     meta: RequestMeta,
     EnrolmentDue(due): EnrolmentDue,
     SignedIn(user): SignedIn,
-    Form(form): Form<CodeForm>,
+    Form(form): Form<RenewForm>,
 ) -> AppResult<Response> {
+    let with_passkey = !form.credential.is_empty();
+    let error_field = if with_passkey {
+        "renew_passkey"
+    } else {
+        "renew_code"
+    };
+    // Guessing codes here would win recovery codes: throttled like the sign-in.
+    let keys = ThrottleKeys::new(&user.email, &meta.client_ip);
+    if let Some(wait_secs) = refuse_if_throttled(&state, &keys, &user.email, &meta).await? {
+        let mut errors = FieldErrors::new();
+        errors.add(error_field, wait_message(wait_secs));
+        let page = overview(&state, ctx, &user, due, errors).await?;
+        let response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+        return Ok(with_retry_after(response, wait_secs));
+    }
     let mut tx = state.pool.begin().await?;
-    let checked =
-        totp::spend_code(&mut tx, user.id, &user.email, &form.code).await? == CodeCheck::Accepted;
+    let checked = if with_passkey {
+        let answer =
+            serde_json::from_str::<webauthn_rs::prelude::PublicKeyCredential>(&form.credential);
+        match (state.webauthn.as_deref(), answer) {
+            (Some(webauthn), Ok(answer)) => {
+                let answered = passkeys::Answered {
+                    session_id: session.id(),
+                    purpose: Purpose::StepUp,
+                    user_id: user.id,
+                };
+                passkeys::spend_answer(&mut tx, webauthn, answered, &answer)
+                    .await?
+                    .is_ok()
+            }
+            _ => false,
+        }
+    } else {
+        totp::spend_code(&mut tx, user.id, &user.email, &form.code).await? == CodeCheck::Accepted
+    };
     if !checked {
-        drop(tx);
+        // (A taken passkey challenge stays taken: the next try asks for a new one.)
+        throttle::record_failure(&mut tx, &keys).await?;
+        audit::record(
+            &mut tx,
+            &Actor::user(&user),
+            meta.request_id.as_deref(),
+            audit::Entry::new("auth.step_up_failed", "user", Some(user.id.to_string()))
+                .after(json!({ "for": "new recovery codes", "client_ip": meta.client_ip })),
+        )
+        .await?;
+        tx.commit().await?;
         let mut errors = FieldErrors::new();
         errors.add(
-            "renew_code",
-            "Enter the code your authenticator app shows now (each code works once).",
+            error_field,
+            if with_passkey {
+                "This passkey was not accepted. Use a passkey you added to your account."
+            } else {
+                "Enter the code your authenticator app shows now (each code works once)."
+            },
         );
         let page = overview(&state, ctx, &user, due, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());

@@ -1,7 +1,8 @@
 //! Step-up: the weightiest changes (a vote, an account's roles, an export) ask a person
-//! with a second factor for a fresh code when they last gave one longer ago than the
-//! configured time. The form they sent comes back with a code field and everything they
-//! typed kept in it, so nothing is lost; once the code is right, the same form goes on.
+//! with a second factor for it again (a fresh code, or a passkey) when they last gave it
+//! longer ago than the configured time. The form they sent comes back with a code field
+//! and a passkey button, and everything they typed kept in it, so nothing is lost; once
+//! the factor is right, the same form goes on.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,11 +17,16 @@ use super::form::{FieldErrors, Form, clean_text};
 use super::session::Session;
 use super::{AppError, AppState, CurrentUser, PageContext, RequestMeta, csrf};
 use crate::audit::{self, Actor};
+use crate::auth::passkeys::{self, Answered};
 use crate::auth::throttle::{self, ThrottleKeys};
 use crate::auth::totp;
+use crate::auth::two_step::{self, Factors};
+use crate::auth::webauthn::Purpose;
 
-/// The field the confirmation form adds.
+/// The field the confirmation form adds for a code...
 pub const CODE_FIELD: &str = "step_up_code";
+/// ...or for a passkey's answer (filled by `passkeys.js`).
+pub const PASSKEY_FIELD: &str = "step_up_passkey";
 /// Forms larger than this are refused (the CSRF check refuses them before anyway).
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
@@ -35,7 +41,16 @@ struct ConfirmPage {
     action: String,
     /// What the person sent, sent again with the code.
     fields: Vec<(String, String)>,
+    /// The person's second factors: the ways offered.
+    factors: Factors,
     errors: FieldErrors,
+}
+
+/// What the person gave to confirm.
+enum Proof {
+    Code(String),
+    /// A passkey's answer, as JSON.
+    Passkey(String),
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for SteppedUp<T> {
@@ -67,13 +82,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SteppedUp<T> {
         let meta = RequestMeta::from_request_parts(&mut parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let code = pairs
-            .iter()
-            .find(|(name, _)| name == CODE_FIELD)
-            .map(|(_, value)| value.clone());
-        let error = match code {
+        let field = |wanted: &str| {
+            pairs
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.clone())
+        };
+        let proof = field(PASSKEY_FIELD)
+            .filter(|answer| !answer.is_empty())
+            .map(Proof::Passkey)
+            .or_else(|| field(CODE_FIELD).map(Proof::Code));
+        // The message goes next to what was used.
+        let error_field = match proof {
+            Some(Proof::Passkey(_)) => PASSKEY_FIELD,
+            _ => CODE_FIELD,
+        };
+        let error = match proof {
             None => None,
-            Some(code) => match confirm(state, &parts, &meta, &session, &code).await {
+            Some(proof) => match confirm(state, &parts, &meta, &session, proof).await {
                 Ok(()) => {
                     let request = Request::from_parts(parts, Body::from(bytes));
                     let Form(form) = Form::<T>::from_request(request, state)
@@ -95,23 +121,38 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SteppedUp<T> {
         let mut errors = FieldErrors::new();
         let status = match error {
             Some(message) => {
-                errors.add(CODE_FIELD, message);
+                errors.add(error_field, message);
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             None => StatusCode::OK,
         };
         let fields = pairs
             .into_iter()
-            .filter(|(name, _)| name != CODE_FIELD && name != csrf::FORM_FIELD)
+            .filter(|(name, _)| {
+                name != CODE_FIELD && name != PASSKEY_FIELD && name != csrf::FORM_FIELD
+            })
             .collect();
+        let factors = factors_of(state, parts.extensions.get::<CurrentUser>())
+            .await
+            .map_err(IntoResponse::into_response)?;
         let page = ConfirmPage {
             ctx,
             action,
             fields,
+            factors,
             errors,
         };
         Err((status, page).into_response())
     }
+}
+
+/// The signed-in person's second factors, to offer each.
+async fn factors_of(state: &AppState, user: Option<&CurrentUser>) -> Result<Factors, AppError> {
+    let Some(user) = user else {
+        return Ok(Factors::default());
+    };
+    let mut conn = state.pool.acquire().await?;
+    Ok(two_step::factors(&mut conn, user.id).await?)
 }
 
 enum Refusal {
@@ -126,14 +167,14 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
-/// Checks and spends a step-up code (throttled and audited like the sign-in's), and marks
-/// the session as having given its second factor now.
+/// Checks and spends a step-up code or passkey answer (throttled and audited like the
+/// sign-in's), and marks the session as having given its second factor now.
 async fn confirm(
     state: &AppState,
     parts: &axum::http::request::Parts,
     meta: &RequestMeta,
     session: &Session,
-    code: &str,
+    proof: Proof,
 ) -> Result<(), Refusal> {
     let user = parts
         .extensions
@@ -145,30 +186,56 @@ async fn confirm(
     let mut conn = state.pool.acquire().await?;
     if let Some(wait_secs) = throttle::blocked_for(&mut conn, &keys).await? {
         return Err(Refusal::Message(format!(
-            "Too many wrong codes. Please wait {} seconds, then enter the code your app shows.",
-            wait_secs
+            "Too many failed attempts. Please wait {wait_secs} seconds, then try again."
         )));
     }
     drop(conn);
+    let (factor, refusal) = match &proof {
+        Proof::Code(_) => (
+            "authenticator app",
+            "This code is not right, or was used already. Enter the code your authenticator \
+             app shows now.",
+        ),
+        Proof::Passkey(_) => (
+            "passkey",
+            "This passkey was not accepted. Use a passkey you added to your account.",
+        ),
+    };
     let mut tx = state.pool.begin().await?;
-    let spent =
-        totp::spend_code(&mut tx, user.id, &user.email, code).await? == totp::CodeCheck::Accepted;
-    if !spent {
+    let checked = match proof {
+        Proof::Code(code) => match totp::spend_code(&mut tx, user.id, &user.email, &code).await? {
+            totp::CodeCheck::Accepted => Ok(()),
+            refused => Err(refused.reason().to_owned()),
+        },
+        Proof::Passkey(answer) => {
+            let Some(webauthn) = state.webauthn.as_deref() else {
+                return Err(Refusal::Message(passkeys::UNAVAILABLE.to_owned()));
+            };
+            let Ok(answer) = serde_json::from_str(&answer) else {
+                return Err(Refusal::Message(
+                    "Your browser's answer could not be read. Try again.".to_owned(),
+                ));
+            };
+            let answered = Answered {
+                session_id: session.id(),
+                purpose: Purpose::StepUp,
+                user_id: user.id,
+            };
+            passkeys::spend_answer(&mut tx, webauthn, answered, &answer).await?
+        }
+    };
+    if let Err(reason) = checked {
         throttle::record_failure(&mut tx, &keys).await?;
         audit::record(
             &mut tx,
             &Actor::user(&user),
             meta.request_id.as_deref(),
             audit::Entry::new("auth.step_up_failed", "user", Some(user.id.to_string()))
-                .after(json!({ "client_ip": client_ip })),
+                .after(json!({ "factor": factor, "reason": reason, "client_ip": client_ip })),
         )
         .await?;
         tx.commit().await?;
-        return Err(Refusal::Message(
-            "This code is not right, or was used already. Enter the code your authenticator \
-             app shows now."
-                .to_owned(),
-        ));
+        return Err(Refusal::Message(refusal.to_owned()));
     }
     session.mark_second_factor(&mut tx).await?;
     tx.commit().await?;

@@ -684,11 +684,24 @@ async fn every_form_and_filter_survives_hostile_input_from_every_role() {
     tally.requests += pages.len();
     tally.pages.extend(pages);
     attack_forms(&app, "two.step@example.com", client, &forms, &mut tally).await;
+    // (Wrong codes for new recovery codes are throttled: start the sign-in afresh.)
+    sqlx::query("DELETE FROM login_throttle")
+        .execute(&mut app.owner_connection().await)
+        .await
+        .unwrap();
     let halfway = app.client();
     let response = halfway.login("two.step@example.com", PASSWORD).await;
     assert!(location(response.headers()).starts_with("/login/verify"));
     let (_, forms) = crawl(&halfway, "/login/verify", &mut BTreeSet::new()).await;
     attack_forms(&app, "two.step@example.com", halfway, &forms, &mut tally).await;
+    // An account with passkeys only (its recovery codes are renewed with one).
+    let email = "passkey.only@example.com";
+    let client = app.signed_in(email, &[Role::ItManager]).await;
+    passkeys::add_passkey(&app, &client, &mut passkeys::authenticator(), "Laptop").await;
+    let (pages, forms) = crawl(&client, "/account/two-step", &mut BTreeSet::new()).await;
+    tally.requests += pages.len();
+    tally.pages.extend(pages);
+    attack_forms(&app, email, client, &forms, &mut tally).await;
 
     // The sign-in forms, anonymous (their failures are throttled, so they go last), with
     // a passkey alone allowed (the administrator's crawl may have turned it off).

@@ -10,6 +10,7 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url, Uuid};
 
 use crate::helpers::{PASSWORD, TestApp, TestClient, assert_redirects_to, location};
+use crate::two_step;
 
 const EMAIL: &str = "board@example.com";
 
@@ -555,4 +556,118 @@ async fn an_administrator_reset_removes_passkeys_too() {
     client.logout().await;
     let response = client.login(EMAIL, PASSWORD).await;
     assert_redirects_to(&response, "/");
+}
+
+#[tokio::test]
+async fn a_vote_long_after_the_last_passkey_asks_for_it_again() {
+    let app = TestApp::spawn_with(|config| {
+        config.step_up_after = std::time::Duration::from_secs(1);
+    })
+    .await;
+    app.load_demo().await;
+    let client = app.client();
+    assert_redirects_to(&client.login(EMAIL, PASSWORD).await, "/");
+    let mut key = authenticator();
+    add_passkey(&app, &client, &mut key, "Laptop").await;
+    let (_, home) = client.page("/board").await;
+    let request = two_step::first_request_link(&home);
+    let before = two_step::live_votes(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // Only a passkey: the confirmation offers it, and no code field.
+    let vote = [("choice", "approve"), ("comment", "Agreed.")];
+    let response = client.post_form(&format!("{request}/vote"), &vote).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Confirm with a passkey"), "{page}");
+    assert!(!page.contains("step_up_code"), "{page}");
+
+    let vote_with = |answer: &str| {
+        let mut fields = vote.to_vec();
+        fields.push(("step_up_passkey", answer));
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let client = client.clone();
+        let path = format!("{request}/vote");
+        async move {
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            client.post_form(&path, &fields).await
+        }
+    };
+    let response = post(vote_with("{garbled")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("could not be read"), "{page}");
+    assert_eq!(two_step::live_votes(&app).await, before);
+
+    let answer = assertion(
+        origin(&app),
+        &client,
+        "/account/step-up/passkey/challenge",
+        &mut key,
+    )
+    .await;
+    let response = post(vote_with(&answer)).await;
+    assert_redirects_to(&response, &request);
+    assert_eq!(two_step::live_votes(&app).await, before + 1);
+
+    // The same answer once more, later: its challenge was taken.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let response = post(vote_with(&answer)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reasons = audit_reasons(&app, "auth.step_up_failed").await;
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].contains("no passkey challenge"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn new_recovery_codes_are_made_with_a_passkey() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_in(EMAIL, &[Role::Board]).await;
+    let mut key = authenticator();
+    add_passkey(&app, &client, &mut key, "Laptop").await;
+    let first: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let (_, page) = client.page("/account/two-step").await;
+    assert!(
+        page.contains("10 of your recovery codes are left"),
+        "{page}"
+    );
+
+    let response = client
+        .post_form("/account/two-step/recovery-codes", &[("credential", "{}")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("renew_passkey-error"), "{page}");
+
+    let answer = assertion(
+        origin(&app),
+        &client,
+        "/account/step-up/passkey/challenge",
+        &mut key,
+    )
+    .await;
+    let response = client
+        .post_form(
+            "/account/two-step/recovery-codes",
+            &[("credential", &answer)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let renewed: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(renewed.len(), 10);
+    assert!(renewed.iter().all(|hash| !first.contains(hash)));
 }

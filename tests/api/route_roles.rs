@@ -55,6 +55,11 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/account/two-step/passkeys", Access::SignedIn),
     (
         "POST",
+        "/account/step-up/passkey/challenge",
+        Access::SignedIn,
+    ),
+    (
+        "POST",
         "/account/two-step/passkeys/challenge",
         Access::SignedIn,
     ),

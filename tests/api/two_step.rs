@@ -413,7 +413,7 @@ async fn an_administrator_resets_a_lost_second_factor_and_chooses_the_roles_that
 }
 
 /// The first request the page links to.
-fn first_request_link(page: &str) -> String {
+pub(crate) fn first_request_link(page: &str) -> String {
     page.split("href=\"/board/requests/")
         .skip(1)
         .map(|rest| {
@@ -426,7 +426,7 @@ fn first_request_link(page: &str) -> String {
         .expect("a request waiting for this member's vote")
 }
 
-async fn live_votes(app: &TestApp) -> i64 {
+pub(crate) async fn live_votes(app: &TestApp) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM votes v JOIN users u ON u.id = v.voter_id
          WHERE u.email = $1 AND v.ended_at IS NULL",
