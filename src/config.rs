@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::sso::{ProviderConfig, RoleGroups};
+
 /// Where the data lives: shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
@@ -133,6 +135,24 @@ pub struct ServerConfig {
     /// is refused with a message, never cut short.
     #[arg(long, env = "QUORUM_EXPORT_MAX_ROWS", default_value_t = 100_000, value_parser = clap::value_parser!(i64).range(1..))]
     pub export_max_rows: i64,
+
+    /// A single sign-on provider (OpenID Connect):
+    /// `id=corp,issuer=https://login.example.org,client-id=quorum,client-secret=…,label=Sign in with Example`.
+    /// The flag once per provider; in the environment, providers separated by `;`. Its
+    /// redirect address is `<public URL>/login/sso/<id>/callback`.
+    #[arg(long = "sso-provider", env = "QUORUM_SSO_PROVIDERS", value_delimiter = ';', value_parser = ProviderConfig::parse, hide_env_values = true)]
+    pub sso_providers: Vec<ProviderConfig>,
+
+    /// Create an account at the first single sign-on of a verified e-mail address Quorum
+    /// does not know (signing in through the provider only; roles from the mapped groups,
+    /// else none).
+    #[arg(long, env = "QUORUM_SSO_CREATE_ACCOUNTS", default_value_t = false)]
+    pub sso_create_accounts: bool,
+
+    /// Give roles from the ID token's `groups` claim at each single sign-on, e.g.
+    /// `board=it-board,admin=quorum-admins` (without it, roles are Quorum's own).
+    #[arg(long, env = "QUORUM_SSO_ROLE_GROUPS", value_parser = RoleGroups::parse)]
+    pub sso_role_groups: Option<RoleGroups>,
 }
 
 impl ServerConfig {
@@ -160,6 +180,9 @@ impl ServerConfig {
             policy_majority_percent: 50,
             currency: "EUR".to_owned(),
             evidence_dir: None,
+            sso_providers: Vec::new(),
+            sso_create_accounts: false,
+            sso_role_groups: None,
         }
     }
 

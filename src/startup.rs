@@ -31,9 +31,12 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free port) and assembles the routes.
-    pub async fn build(config: ServerConfig, pool: PgPool) -> anyhow::Result<Self> {
+    pub async fn build(mut config: ServerConfig, pool: PgPool) -> anyhow::Result<Self> {
+        install_tls_provider();
         let listener = TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
+        // Port 0 picked a port: addresses Quorum gives out (links, redirects) name it.
+        config.listen = address;
         let (stopping, stopping_rx) = watch::channel(false);
         let mut background = vec![spawn_session_cleanup(pool.clone(), stopping_rx.clone())];
         background.extend(crate::notify::spawn_sender(
@@ -109,6 +112,12 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// TLS in the process (single sign-on's HTTP client; the database and mail clients name
+/// theirs) uses `ring`, as everywhere else in Quorum. Repeated calls do nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Removes expired sessions every [`SESSION_CLEANUP_PERIOD`]; a failure (the database

@@ -6,6 +6,7 @@ pub mod passkeys;
 pub mod password;
 pub mod recovery;
 pub mod sessions;
+pub mod sso;
 pub mod throttle;
 pub mod totp;
 pub mod two_step;
@@ -47,6 +48,8 @@ pub fn routes() -> Routes {
             post(passkeys::passwordless_challenge),
         )
         .route("/login/passkey", post(passkeys::passwordless))
+        .route("/login/sso/{id}", post(sso::start))
+        .route("/login/sso/{id}/callback", get(sso::callback))
         .route("/account", get(account::account_page))
         .route(
             "/account/step-up/passkey/challenge",
@@ -217,6 +220,8 @@ struct LoginPage {
     passkey_error: Option<String>,
     /// The organisation allows signing in with a passkey alone (and this address can).
     passkey_alone: bool,
+    /// Single sign-on buttons: (provider id, label).
+    sso: Vec<(String, String)>,
 }
 
 /// Whether the sign-in page offers a passkey alone.
@@ -250,6 +255,7 @@ async fn login_page(
         error: None,
         passkey_error: None,
         passkey_alone: passkey_alone_offered(&state).await?,
+        sso: sso::buttons(&state.config),
     }
     .into_response())
 }
@@ -283,6 +289,7 @@ async fn login(
             error: Some(message),
             passkey_error: None,
             passkey_alone,
+            sso: sso::buttons(&state.config),
         };
         (status, page).into_response()
     };
@@ -307,6 +314,26 @@ async fn login(
 
     let mut tx = state.pool.begin().await?;
     match candidate {
+        Some(account) if password_ok && account.is_active && account.sso_only => {
+            // Said only to whoever knows the password: it reveals nothing to others.
+            audit::record(
+                &mut tx,
+                &Actor::account(account.id, &account.email),
+                meta.request_id.as_deref(),
+                audit::Entry::new("auth.login_failed", "user", Some(account.id.to_string())).after(
+                    json!({
+                        "reason": "single sign-on only", "client_ip": meta.client_ip
+                    }),
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(refuse(
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "This account signs in with single sign-on only: use the button below.".to_owned(),
+            ))
+        }
         Some(account) if password_ok && account.is_active => {
             if two_step::has_second_factor(&mut tx, account.id).await? {
                 // Half-way: the session stays a visitor's until the second step.
@@ -379,13 +406,27 @@ async fn login(
     }
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/signed_out.html")]
+struct SignedOutPage {
+    ctx: PageContext,
+    /// The provider the session signed in through, and where to sign out there too.
+    provider_label: String,
+    end_session_url: String,
+}
+
 async fn logout(
     State(state): State<AppState>,
+    ctx: PageContext,
     session: Session,
     user: Option<CurrentUser>,
     meta: RequestMeta,
-) -> AppResult<Redirect> {
+) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
+    let provider = match session.id() {
+        Some(id) => sso::provider_of_session(&mut tx, id).await?,
+        None => None,
+    };
     if let Some(user) = user {
         audit::record(
             &mut tx,
@@ -397,8 +438,19 @@ async fn logout(
     }
     session.sign_out(&mut tx).await?;
     tx.commit().await?;
+    // Signed in through a provider that can end its own session: offer that too.
+    if let Some(provider) = provider
+        && let Some((label, url)) = sso::end_session_url(&state.config, &provider).await
+    {
+        let page = SignedOutPage {
+            ctx: ctx.signed_out(),
+            provider_label: label,
+            end_session_url: url,
+        };
+        return Ok(page.into_response());
+    }
     session.push_flash(FlashKind::Info, "You have signed out.");
-    Ok(Redirect::to("/login"))
+    Ok(Redirect::to("/login").into_response())
 }
 
 #[derive(Template, WebTemplate)]

@@ -896,6 +896,7 @@ pub(super) async fn passwordless(
             error: None,
             passkey_error: Some(message.to_owned()),
             passkey_alone: true,
+            sso: super::sso::buttons(&state.config),
         };
         (status, page).into_response()
     };

@@ -47,6 +47,7 @@ pub fn admin_routes() -> Routes {
         .route("/users/{id}", get(edit_account_page).post(update_account))
         .route("/users/{id}/access", post(set_access))
         .route("/users/{id}/password", post(reset_password))
+        .route("/users/{id}/sso-only", post(security::set_sso_only))
         .route(
             "/users/{id}/second-factor/reset",
             post(security::reset_second_factor),

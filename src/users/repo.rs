@@ -17,6 +17,8 @@ pub struct LoginCandidate {
     pub password_hash: String,
     pub is_active: bool,
     pub session_epoch: i32,
+    /// Signs in through a single sign-on provider only: the password is refused.
+    pub sso_only: bool,
 }
 
 /// An account as the administration pages show it.
@@ -28,6 +30,8 @@ pub struct Account {
     pub roles: Vec<Role>,
     pub is_active: bool,
     pub is_chair: bool,
+    /// Signs in through single sign-on only.
+    pub sso_only: bool,
     pub version: i32,
     #[serde(skip)]
     pub created_at: OffsetDateTime,
@@ -63,6 +67,7 @@ struct AccountRow {
     roles: Vec<String>,
     is_active: bool,
     is_chair: bool,
+    sso_only: bool,
     version: i32,
     created_at: OffsetDateTime,
     last_login_at: Option<OffsetDateTime>,
@@ -77,6 +82,7 @@ impl From<AccountRow> for Account {
             roles: parse_stored_roles(&row.roles),
             is_active: row.is_active,
             is_chair: row.is_chair,
+            sso_only: row.sso_only,
             version: row.version,
             created_at: row.created_at,
             last_login_at: row.last_login_at,
@@ -114,7 +120,8 @@ pub async fn find_for_login(
 ) -> sqlx::Result<Option<LoginCandidate>> {
     sqlx::query_as!(
         LoginCandidate,
-        "SELECT id, email, password_hash, is_active, session_epoch FROM users WHERE email = $1",
+        "SELECT id, email, password_hash, is_active, session_epoch, sso_only
+         FROM users WHERE email = $1",
         email
     )
     .fetch_optional(conn)
@@ -128,7 +135,8 @@ pub async fn find_for_second_step(
 ) -> sqlx::Result<Option<LoginCandidate>> {
     sqlx::query_as!(
         LoginCandidate,
-        "SELECT id, email, password_hash, is_active, session_epoch FROM users WHERE id = $1",
+        "SELECT id, email, password_hash, is_active, session_epoch, sso_only
+         FROM users WHERE id = $1",
         id
     )
     .fetch_optional(conn)
@@ -172,7 +180,7 @@ pub async fn record_login(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> 
 pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Account>> {
     let row = sqlx::query_as!(
         AccountRow,
-        r#"SELECT u.id, u.email, u.display_name, u.is_active, u.is_chair, u.version,
+        r#"SELECT u.id, u.email, u.display_name, u.is_active, u.is_chair, u.sso_only, u.version,
                   u.created_at, u.last_login_at,
                   COALESCE(array_agg(r.role) FILTER (WHERE r.role IS NOT NULL), '{}') AS "roles!"
            FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
@@ -193,7 +201,7 @@ pub async fn list(
 ) -> sqlx::Result<Vec<Account>> {
     let rows = sqlx::query_as!(
         AccountRow,
-        r#"SELECT u.id, u.email, u.display_name, u.is_active, u.is_chair, u.version,
+        r#"SELECT u.id, u.email, u.display_name, u.is_active, u.is_chair, u.sso_only, u.version,
                   u.created_at, u.last_login_at,
                   COALESCE(array_agg(r.role) FILTER (WHERE r.role IS NOT NULL), '{}') AS "roles!"
            FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
@@ -239,6 +247,44 @@ async fn replace_roles(conn: &mut PgConnection, id: i64, roles: &[Role]) -> sqlx
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The account's roles, in Quorum's order.
+pub async fn roles_of(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<Role>> {
+    let names = sqlx::query_scalar!("SELECT role FROM user_roles WHERE user_id = $1", id)
+        .fetch_all(conn)
+        .await?;
+    let held = crate::users::role::parse_stored_roles(&names);
+    Ok(Role::ALL
+        .iter()
+        .copied()
+        .filter(|role| held.contains(role))
+        .collect())
+}
+
+/// Gives the account exactly `roles` (single sign-on's mapped groups).
+pub async fn set_roles(conn: &mut PgConnection, id: i64, roles: &[Role]) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET version = version + 1, updated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    replace_roles(conn, id, roles).await
+}
+
+/// Lets the account sign in through single sign-on only, or with its password too; false
+/// when it was so already.
+pub async fn set_sso_only(conn: &mut PgConnection, id: i64, sso_only: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE users SET sso_only = $2, version = version + 1, updated_at = now()
+         WHERE id = $1 AND sso_only <> $2",
+        id,
+        sso_only
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Applies `change` if the account is still at `expected_version` (optimistic concurrency).

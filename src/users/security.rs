@@ -217,3 +217,66 @@ pub(super) async fn set_policy(
     });
     commit_and_redirect(tx, &session, message, POLICY_PAGE).await
 }
+
+#[derive(Deserialize)]
+pub(super) struct SsoOnlyForm {
+    /// A checkbox: present when ticked.
+    sso_only: Option<String>,
+}
+
+/// `POST /admin/users/{id}/sso-only`: the account signs in through single sign-on only
+/// (its password is refused), or with its password too.
+pub(super) async fn set_sso_only(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    Admin(admin): Admin,
+    Path(id): Path<i64>,
+    Form(form): Form<SsoOnlyForm>,
+) -> AppResult<Response> {
+    let sso_only = form.sso_only.is_some();
+    let page = format!("/admin/users/{id}");
+    if sso_only && id == admin.id {
+        return refuse_and_redirect(
+            &session,
+            "Another administrator must set your own account to single sign-on only: a \
+             mistake in the provider's settings would otherwise lock you out. Nothing was \
+             changed.",
+            &page,
+        )
+        .await;
+    }
+    if sso_only && state.config.sso_providers.is_empty() {
+        return refuse_and_redirect(
+            &session,
+            "No single sign-on provider is configured: an account set to single sign-on only \
+             could not sign in. Nothing was changed.",
+            &page,
+        )
+        .await;
+    }
+    let mut tx = state.pool.begin().await?;
+    let account = super::repo::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if super::repo::set_sso_only(&mut tx, id, sso_only).await? {
+        audit::record(
+            &mut tx,
+            &Actor::user(&admin),
+            meta.request_id.as_deref(),
+            audit::Entry::new("user.sso_only_changed", "user", Some(id.to_string()))
+                .before(json!({ "sso_only": !sso_only }))
+                .after(json!({ "sso_only": sso_only })),
+        )
+        .await?;
+    }
+    let message = if sso_only {
+        format!(
+            "{} signs in through single sign-on only now: their password is refused.",
+            account.email
+        )
+    } else {
+        format!("{} may sign in with their password too.", account.email)
+    };
+    commit_and_redirect(tx, &session, message, &page).await
+}

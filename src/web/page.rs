@@ -29,6 +29,15 @@ impl PageContext {
         self.user.as_ref().map_or(0, |user| user.id)
     }
 
+    /// The same page for someone who has just signed out: no account, no navigation.
+    pub fn signed_out(self) -> Self {
+        Self {
+            user: None,
+            nav: Vec::new(),
+            ..self
+        }
+    }
+
     /// For pages rendered outside the session (error pages): no user, no forms.
     pub fn bare() -> Self {
         Self {

@@ -260,6 +260,7 @@ impl TestApp {
     /// A browser: its own cookies, redirects not followed.
     /// A client that says it is the browser `user_agent` names.
     pub fn client_as(&self, user_agent: &str) -> TestClient {
+        quorum::startup::install_tls_provider();
         TestClient {
             http: reqwest::Client::builder()
                 .cookie_store(true)
@@ -273,6 +274,7 @@ impl TestApp {
     }
 
     pub fn client(&self) -> TestClient {
+        quorum::startup::install_tls_provider();
         TestClient {
             http: reqwest::Client::builder()
                 .cookie_store(true)

@@ -639,7 +639,17 @@ async fn attack_forms(
 
 #[tokio::test]
 async fn every_form_and_filter_survives_hostile_input_from_every_role() {
-    let app = TestApp::spawn().await;
+    // A single sign-on provider that does not answer: its button is a form too.
+    let app = TestApp::spawn_with(|config| {
+        config.sso_providers = vec![quorum::auth::sso::ProviderConfig {
+            id: "corp".to_owned(),
+            issuer: "http://127.0.0.1:9".to_owned(),
+            client_id: "quorum".to_owned(),
+            client_secret: "secret".to_owned(),
+            label: "Sign in with Corp".to_owned(),
+        }];
+    })
+    .await;
     app.load_demo().await;
     let mut tally = Tally {
         requests: 0,

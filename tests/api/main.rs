@@ -31,4 +31,5 @@ mod risks;
 mod route_roles;
 mod scale;
 mod soak;
+mod sso;
 mod two_step;

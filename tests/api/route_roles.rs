@@ -20,6 +20,9 @@ pub(crate) enum Access {
     SecondStep,
     /// Only these roles.
     Roles(&'static [Role]),
+    /// A provider's answer (single sign-on): anyone may arrive there; without a sign-in
+    /// under way it is refused with a message (422, throttled: 429), never a 5xx.
+    ProviderAnswer,
 }
 
 /// `{id}` in a path is replaced by an existing account's id, `{project}` by a project the
@@ -44,6 +47,9 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
     // Refused with a message (409) while the organisation does not allow it.
     ("POST", "/login/passkey/challenge", Access::Public),
     ("POST", "/login/passkey", Access::Public),
+    // No provider of that name on the test server: 404.
+    ("POST", "/login/sso/{id}", Access::Public),
+    ("GET", "/login/sso/{id}/callback", Access::ProviderAnswer),
     ("GET", "/account", Access::SignedIn),
     ("POST", "/inbox/notices/{id}/dismiss", Access::SignedIn),
     ("GET", "/account/two-step", Access::SignedIn),
@@ -581,6 +587,11 @@ pub(crate) const ROUTES: &[(&str, &str, Access)] = &[
         "/admin/users/{id}/password",
         Access::Roles(&[Role::Admin]),
     ),
+    (
+        "POST",
+        "/admin/users/{id}/sso-only",
+        Access::Roles(&[Role::Admin]),
+    ),
     // Late: a failed sign-in must not disturb the rows before it.
     ("POST", "/login", Access::Public),
     // Last: it ends the session.
@@ -620,6 +631,15 @@ fn check(
         }
         (Access::SecondStep, _) => {
             assert_eq!(status, StatusCode::SEE_OTHER, "{context}");
+            return;
+        }
+        (Access::ProviderAnswer, _) => {
+            // (Or 429, once the test's one address has failed there often enough.)
+            assert!(
+                status == StatusCode::UNPROCESSABLE_ENTITY
+                    || status == StatusCode::TOO_MANY_REQUESTS,
+                "{context}"
+            );
             return;
         }
         (_, None) => {
