@@ -63,7 +63,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_provider(port: u16, app: &TestApp, accounts: Value) -> Provider {
+/// The provider on `port`, known to Quorum as `issuer`.
+async fn start_provider(port: u16, issuer: &str, app: &TestApp, accounts: Value) -> Provider {
     tokio::task::spawn_blocking(install_provider).await.unwrap();
     let clients = json!([{
         "client_id": CLIENT_ID,
@@ -75,6 +76,7 @@ async fn start_provider(port: u16, app: &TestApp, accounts: Value) -> Provider {
         .arg("provider.mjs")
         .current_dir(provider_dir())
         .env("OIDC_PORT", port.to_string())
+        .env("OIDC_ISSUER", issuer)
         .env("OIDC_CLIENTS", clients.to_string())
         .env("OIDC_ACCOUNTS", accounts.to_string())
         .stdout(Stdio::piped())
@@ -96,8 +98,18 @@ async fn start_provider(port: u16, app: &TestApp, accounts: Value) -> Provider {
     // Its later notices are read and dropped: a closed pipe would stop it.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Provider {
-        issuer: format!("http://127.0.0.1:{port}"),
+        issuer: issuer.to_owned(),
         _process: process,
+    }
+}
+
+fn corp(issuer: &str) -> ProviderConfig {
+    ProviderConfig {
+        id: "corp".to_owned(),
+        issuer: issuer.to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: CLIENT_SECRET.to_owned(),
+        label: "Sign in with Corp".to_owned(),
     }
 }
 
@@ -108,19 +120,66 @@ async fn quorum_and_provider(
     configure: impl FnOnce(&mut ServerConfig),
 ) -> (TestApp, Provider) {
     let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
     let app = TestApp::spawn_with(|config| {
-        config.sso_providers = vec![ProviderConfig {
-            id: "corp".to_owned(),
-            issuer: format!("http://127.0.0.1:{port}"),
-            client_id: CLIENT_ID.to_owned(),
-            client_secret: CLIENT_SECRET.to_owned(),
-            label: "Sign in with Corp".to_owned(),
-        }];
+        config.sso_providers = vec![corp(&issuer)];
         configure(config);
     })
     .await;
-    let provider = start_provider(port, &app, accounts).await;
+    let provider = start_provider(port, &issuer, &app, accounts).await;
     (app, provider)
+}
+
+/// A man in the middle between Quorum (and the browser) and the provider on
+/// `provider_port`: it passes everything on, but spoils the signature of every ID token
+/// the token endpoint hands out.
+async fn tampering_proxy(listener: tokio::net::TcpListener, provider_port: u16) {
+    let forward = move |request: axum::extract::Request| async move {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .request(
+                parts.method.clone(),
+                format!("http://127.0.0.1:{provider_port}{path}"),
+            )
+            .headers(parts.headers.clone())
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut bytes = response.bytes().await.unwrap().to_vec();
+        if parts.uri.path() == "/token" {
+            let mut tokens: Value = serde_json::from_slice(&bytes).unwrap();
+            if let Some(id_token) = tokens["id_token"].as_str() {
+                let mut segments: Vec<String> = id_token.split('.').map(str::to_owned).collect();
+                let spoiled = if segments[2].starts_with('A') {
+                    "B"
+                } else {
+                    "A"
+                };
+                segments[2].replace_range(0..1, spoiled);
+                tokens["id_token"] = Value::String(segments.join("."));
+            }
+            bytes = serde_json::to_vec(&tokens).unwrap();
+        }
+        let mut answer = axum::http::Response::builder().status(status);
+        for (name, value) in &headers {
+            if name != "content-length" && name != "transfer-encoding" {
+                answer = answer.header(name, value);
+            }
+        }
+        answer.body(axum::body::Body::from(bytes)).unwrap()
+    };
+    axum::serve(listener, axum::Router::new().fallback(forward))
+        .await
+        .unwrap();
 }
 
 /// The fields of the first form on a provider's page, and where it posts.
@@ -354,6 +413,31 @@ async fn wrong_state_replayed_code_unverified_or_unknown_email_and_unknown_provi
         .get("/login/sso/corp/callback?code=abc&state=def")
         .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn an_id_token_whose_signature_does_not_check_out_is_refused() {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", proxy.local_addr().unwrap());
+    let app = TestApp::spawn_with(|config| config.sso_providers = vec![corp(&issuer)]).await;
+    let port = free_port();
+    let accounts = json!({ "alice": { "email": "board@example.com", "email_verified": true } });
+    let _provider = start_provider(port, &issuer, &app, accounts).await;
+    tokio::spawn(tampering_proxy(proxy, port));
+    app.create_user("board@example.com", &[Role::Board]).await;
+
+    let client = app.client();
+    let back = sign_in_at_provider(&app, &client, "alice").await;
+    let response = client.http.get(&back).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reasons = failure_reasons(&app).await;
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].starts_with("ID token"), "{reasons:?}");
+    assert!(
+        reasons[0].to_lowercase().contains("signature"),
+        "{reasons:?}"
+    );
+    assert_eq!(client.page("/account").await.0, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 // package, on loopback, with its development sign-in pages (any login name is accepted as
 // the account of that name; the password is not checked). tests/api/sso.rs starts it with:
 //   OIDC_PORT          the port to listen on (127.0.0.1)
+//   OIDC_ISSUER        its issuer identifier, when it is reached through another address
+//                      (a test's man in the middle); http://127.0.0.1:OIDC_PORT otherwise
 //   OIDC_CLIENTS       JSON list of clients: [{ client_id, client_secret, redirect_uris,
 //                      post_logout_redirect_uris }]
 //   OIDC_ACCOUNTS      JSON object: login name -> claims (email, email_verified, name, groups)
@@ -11,7 +13,7 @@ import { createServer } from "node:http";
 import Provider from "oidc-provider";
 
 const port = Number(process.env.OIDC_PORT);
-const issuer = `http://127.0.0.1:${port}`;
+const issuer = process.env.OIDC_ISSUER ?? `http://127.0.0.1:${port}`;
 const accounts = JSON.parse(process.env.OIDC_ACCOUNTS ?? "{}");
 const clients = JSON.parse(process.env.OIDC_CLIENTS ?? "[]").map((client) => ({
   grant_types: ["authorization_code"],
