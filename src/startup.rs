@@ -131,6 +131,9 @@ fn spawn_session_cleanup(pool: PgPool, mut stopping: watch::Receiver<bool>) -> J
             if let Err(error) = crate::auth::webauthn::delete_expired(&pool).await {
                 tracing::warn!(%error, "cannot remove unanswered passkey challenges");
             }
+            if let Err(error) = crate::auth::sso::delete_expired(&pool).await {
+                tracing::warn!(%error, "cannot remove abandoned single sign-ons");
+            }
             tokio::select! {
                 () = tokio::time::sleep(SESSION_CLEANUP_PERIOD) => {}
                 _ = stopping.changed() => {}

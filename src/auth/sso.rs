@@ -363,6 +363,14 @@ async fn take_pending(
     .await
 }
 
+/// Sign-ins sent to a provider that never came back: removed with the expired sessions.
+pub async fn delete_expired(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query!("DELETE FROM sso_logins WHERE expires_at <= now()")
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 #[derive(Deserialize)]
 pub(super) struct CallbackQuery {
     code: Option<String>,

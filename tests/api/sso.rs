@@ -130,52 +130,73 @@ async fn quorum_and_provider(
     (app, provider)
 }
 
+/// What the man in the middle changes.
+#[derive(Clone, Copy)]
+enum Tamper {
+    /// The signature of every ID token the token endpoint hands out.
+    Signature,
+    /// The issuer the discovery document names: the proxy's own address, so that the
+    /// provider's tokens come from an issuer Quorum was not configured with.
+    Issuer,
+}
+
 /// A man in the middle between Quorum (and the browser) and the provider on
-/// `provider_port`: it passes everything on, but spoils the signature of every ID token
-/// the token endpoint hands out.
-async fn tampering_proxy(listener: tokio::net::TcpListener, provider_port: u16) {
-    let forward = move |request: axum::extract::Request| async move {
-        let (parts, body) = request.into_parts();
-        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-        let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = client
-            .request(
-                parts.method.clone(),
-                format!("http://127.0.0.1:{provider_port}{path}"),
-            )
-            .headers(parts.headers.clone())
-            .body(body.to_vec())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let mut bytes = response.bytes().await.unwrap().to_vec();
-        if parts.uri.path() == "/token" {
-            let mut tokens: Value = serde_json::from_slice(&bytes).unwrap();
-            if let Some(id_token) = tokens["id_token"].as_str() {
-                let mut segments: Vec<String> = id_token.split('.').map(str::to_owned).collect();
-                let spoiled = if segments[2].starts_with('A') {
-                    "B"
-                } else {
-                    "A"
-                };
-                segments[2].replace_range(0..1, spoiled);
-                tokens["id_token"] = Value::String(segments.join("."));
+/// `provider_port`: it passes everything on, changing what `tamper` says.
+async fn tampering_proxy(listener: tokio::net::TcpListener, provider_port: u16, tamper: Tamper) {
+    let own_address = format!("http://{}", listener.local_addr().unwrap());
+    let forward = move |request: axum::extract::Request| {
+        let own_address = own_address.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let response = client
+                .request(
+                    parts.method.clone(),
+                    format!("http://127.0.0.1:{provider_port}{path}"),
+                )
+                .headers(parts.headers.clone())
+                .body(body.to_vec())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let mut bytes = response.bytes().await.unwrap().to_vec();
+            if matches!(tamper, Tamper::Issuer)
+                && parts.uri.path() == "/.well-known/openid-configuration"
+            {
+                let mut metadata: Value = serde_json::from_slice(&bytes).unwrap();
+                metadata["issuer"] = Value::String(own_address);
+                bytes = serde_json::to_vec(&metadata).unwrap();
             }
-            bytes = serde_json::to_vec(&tokens).unwrap();
-        }
-        let mut answer = axum::http::Response::builder().status(status);
-        for (name, value) in &headers {
-            if name != "content-length" && name != "transfer-encoding" {
-                answer = answer.header(name, value);
+            if matches!(tamper, Tamper::Signature) && parts.uri.path() == "/token" {
+                let mut tokens: Value = serde_json::from_slice(&bytes).unwrap();
+                if let Some(id_token) = tokens["id_token"].as_str() {
+                    let mut segments: Vec<String> =
+                        id_token.split('.').map(str::to_owned).collect();
+                    let spoiled = if segments[2].starts_with('A') {
+                        "B"
+                    } else {
+                        "A"
+                    };
+                    segments[2].replace_range(0..1, spoiled);
+                    tokens["id_token"] = Value::String(segments.join("."));
+                }
+                bytes = serde_json::to_vec(&tokens).unwrap();
             }
+            let mut answer = axum::http::Response::builder().status(status);
+            for (name, value) in &headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    answer = answer.header(name, value);
+                }
+            }
+            answer.body(axum::body::Body::from(bytes)).unwrap()
         }
-        answer.body(axum::body::Body::from(bytes)).unwrap()
     };
     axum::serve(listener, axum::Router::new().fallback(forward))
         .await
@@ -423,7 +444,7 @@ async fn an_id_token_whose_signature_does_not_check_out_is_refused() {
     let port = free_port();
     let accounts = json!({ "alice": { "email": "board@example.com", "email_verified": true } });
     let _provider = start_provider(port, &issuer, &app, accounts).await;
-    tokio::spawn(tampering_proxy(proxy, port));
+    tokio::spawn(tampering_proxy(proxy, port, Tamper::Signature));
     app.create_user("board@example.com", &[Role::Board]).await;
 
     let client = app.client();
@@ -437,6 +458,30 @@ async fn an_id_token_whose_signature_does_not_check_out_is_refused() {
         reasons[0].to_lowercase().contains("signature"),
         "{reasons:?}"
     );
+    assert_eq!(client.page("/account").await.0, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_issuer_is_refused() {
+    // Quorum knows the provider by the proxy's address; the provider's tokens name its own.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let configured = format!("http://{}", proxy.local_addr().unwrap());
+    let app = TestApp::spawn_with(|config| config.sso_providers = vec![corp(&configured)]).await;
+    let port = free_port();
+    let accounts = json!({ "alice": { "email": "board@example.com", "email_verified": true } });
+    let actual = format!("http://127.0.0.1:{port}");
+    let _provider = start_provider(port, &actual, &app, accounts).await;
+    tokio::spawn(tampering_proxy(proxy, port, Tamper::Issuer));
+    app.create_user("board@example.com", &[Role::Board]).await;
+
+    let client = app.client();
+    let back = sign_in_at_provider(&app, &client, "alice").await;
+    let response = client.http.get(&back).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reasons = failure_reasons(&app).await;
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].starts_with("ID token"), "{reasons:?}");
+    assert!(reasons[0].to_lowercase().contains("issuer"), "{reasons:?}");
     assert_eq!(client.page("/account").await.0, StatusCode::SEE_OTHER);
 }
 
