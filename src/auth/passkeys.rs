@@ -217,21 +217,22 @@ impl IntoResponse for NoChallenge {
 pub const UNAVAILABLE: &str = "Passkeys work when Quorum is reached by its domain name (the \
     address your administrator set as QUORUM_PUBLIC_URL), over https or on localhost.";
 
-/// The relying party, unless passkeys cannot work at this address.
-fn relying_party(state: &AppState) -> Result<&Webauthn, NoChallenge> {
-    state
+/// The relying party and the session's row id a ceremony is kept under, unless passkeys
+/// cannot work at this address or the session has gone (a visitor's session has a row
+/// once a form's CSRF token was handed out: the challenge request carries that token).
+fn ceremony_place<'a>(
+    state: &'a AppState,
+    session: &Session,
+) -> Result<(&'a Webauthn, i64), NoChallenge> {
+    let webauthn = state
         .webauthn
         .as_deref()
-        .ok_or(NoChallenge(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE))
-}
-
-/// The session's row id, which a ceremony is kept under (a visitor's session has one once
-/// a form's CSRF token was handed out: the challenge request carries that token).
-fn session_id(session: &Session) -> Result<i64, NoChallenge> {
-    session.id().ok_or(NoChallenge(
+        .ok_or(NoChallenge(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE))?;
+    let session_id = session.id().ok_or(NoChallenge(
         StatusCode::CONFLICT,
         "Your session has ended. Reload the page and try again.",
-    ))
+    ))?;
+    Ok((webauthn, session_id))
 }
 
 /// The browser's answer from a form's `credential` field, or what to tell the person.
@@ -256,12 +257,8 @@ pub(super) async fn registration_challenge(
     session: Session,
     SignedIn(user): SignedIn,
 ) -> AppResult<Response> {
-    let webauthn = match relying_party(&state) {
-        Ok(webauthn) => webauthn,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
-    let session_id = match session_id(&session) {
-        Ok(id) => id,
+    let (webauthn, session_id) = match ceremony_place(&state, &session) {
+        Ok(place) => place,
         Err(refusal) => return Ok(refusal.into_response()),
     };
     let mut tx = state.pool.begin().await?;
@@ -681,12 +678,8 @@ pub(super) async fn step_up_challenge(
     session: Session,
     SignedIn(user): SignedIn,
 ) -> AppResult<Response> {
-    let webauthn = match relying_party(&state) {
-        Ok(webauthn) => webauthn,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
-    let session_id = match session_id(&session) {
-        Ok(id) => id,
+    let (webauthn, session_id) = match ceremony_place(&state, &session) {
+        Ok(place) => place,
         Err(refusal) => return Ok(refusal.into_response()),
     };
     let mut tx = state.pool.begin().await?;
@@ -705,12 +698,8 @@ pub(super) async fn second_step_challenge(
     State(state): State<AppState>,
     session: Session,
 ) -> AppResult<Response> {
-    let webauthn = match relying_party(&state) {
-        Ok(webauthn) => webauthn,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
-    let session_id = match session_id(&session) {
-        Ok(id) => id,
+    let (webauthn, session_id) = match ceremony_place(&state, &session) {
+        Ok(place) => place,
         Err(refusal) => return Ok(refusal.into_response()),
     };
     let Some(pending) = session.pending_second_factor() else {
@@ -793,42 +782,21 @@ pub(super) async fn second_step(
         purpose: Purpose::SecondFactor,
         user_id: account.id,
     };
-    let checked = spend_answer(&mut tx, webauthn, answered, &answer).await?;
-    match checked {
+    let step = two_step::SecondStep {
+        state: &state,
+        session: &session,
+        account: &account,
+        keys: &keys,
+        meta: &meta,
+        client: &client,
+    };
+    match spend_answer(&mut tx, webauthn, answered, &answer).await? {
         Ok(()) => {
-            let sign_in = SignIn {
-                config: &state.config,
-                account: SignedInAccount {
-                    id: account.id,
-                    epoch: account.session_epoch,
-                    method: SignInMethod::PasswordAndPasskey,
-                },
-                email: &account.email,
-                keys: &keys,
-                meta: &meta,
-                client: &client,
-            };
-            complete_sign_in(&mut tx, &session, sign_in).await?;
-            tx.commit().await?;
+            step.succeed(tx, SignInMethod::PasswordAndPasskey).await?;
             Ok(Redirect::to(&next).into_response())
         }
         Err(reason) => {
-            throttle::record_failure(&mut tx, &keys).await?;
-            audit::record(
-                &mut tx,
-                &Actor::account(account.id, &account.email),
-                meta.request_id.as_deref(),
-                audit::Entry::new(
-                    "auth.second_factor_failed",
-                    "user",
-                    Some(account.id.to_string()),
-                )
-                .after(json!({
-                    "factor": "passkey", "reason": reason, "client_ip": meta.client_ip
-                })),
-            )
-            .await?;
-            tx.commit().await?;
+            step.fail(tx, "passkey", &reason).await?;
             two_step::refuse_second_step(&state, ctx, account.id, next, "passkey", PASSKEY_REFUSED)
                 .await
         }
@@ -844,12 +812,8 @@ pub(super) async fn passwordless_challenge(
     State(state): State<AppState>,
     session: Session,
 ) -> AppResult<Response> {
-    let webauthn = match relying_party(&state) {
-        Ok(webauthn) => webauthn,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
-    let session_id = match session_id(&session) {
-        Ok(id) => id,
+    let (webauthn, session_id) = match ceremony_place(&state, &session) {
+        Ok(place) => place,
         Err(refusal) => return Ok(refusal.into_response()),
     };
     let mut tx = state.pool.begin().await?;

@@ -226,41 +226,86 @@ pub(super) async fn verify(
     }
 
     let mut tx = state.pool.begin().await?;
+    let step = SecondStep {
+        state: &state,
+        session: &session,
+        account: &account,
+        keys: &keys,
+        meta: &meta,
+        client: &client,
+    };
     match check_code(&mut tx, account.id, &account.email, &form.code).await? {
         Ok(method) => {
-            let sign_in = SignIn {
-                config: &state.config,
-                account: SignedInAccount {
-                    id: account.id,
-                    epoch: account.session_epoch,
-                    method,
-                },
-                email: &account.email,
-                keys: &keys,
-                meta: &meta,
-                client: &client,
-            };
-            complete_sign_in(&mut tx, &session, sign_in).await?;
-            tx.commit().await?;
+            step.succeed(tx, method).await?;
             Ok(Redirect::to(&next).into_response())
         }
         Err(reason) => {
-            throttle::record_failure(&mut tx, &keys).await?;
-            audit::record(
-                &mut tx,
-                &Actor::account(account.id, &account.email),
-                meta.request_id.as_deref(),
-                audit::Entry::new(
-                    "auth.second_factor_failed",
-                    "user",
-                    Some(account.id.to_string()),
-                )
-                .after(json!({ "reason": reason, "client_ip": meta.client_ip })),
-            )
-            .await?;
-            tx.commit().await?;
+            step.fail(tx, "authenticator app or recovery code", reason)
+                .await?;
             refuse_second_step(&state, ctx, account.id, next, "code", WRONG_CODE).await
         }
+    }
+}
+
+/// A second step being answered (a code, or a passkey).
+pub(super) struct SecondStep<'a> {
+    pub state: &'a AppState,
+    pub session: &'a Session,
+    pub account: &'a users::repo::LoginCandidate,
+    pub keys: &'a ThrottleKeys,
+    pub meta: &'a RequestMeta,
+    pub client: &'a Client,
+}
+
+impl SecondStep<'_> {
+    /// The factor was right: opens the signed-in session and commits.
+    pub(super) async fn succeed(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        method: SignInMethod,
+    ) -> AppResult<()> {
+        let sign_in = SignIn {
+            config: &self.state.config,
+            account: SignedInAccount {
+                id: self.account.id,
+                epoch: self.account.session_epoch,
+                method,
+            },
+            email: &self.account.email,
+            keys: self.keys,
+            meta: self.meta,
+            client: self.client,
+        };
+        complete_sign_in(&mut tx, self.session, sign_in).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The factor was wrong: counts the failure, records why and commits.
+    pub(super) async fn fail(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        factor: &str,
+        reason: &str,
+    ) -> AppResult<()> {
+        let account = self.account;
+        throttle::record_failure(&mut tx, self.keys).await?;
+        audit::record(
+            &mut tx,
+            &Actor::account(account.id, &account.email),
+            self.meta.request_id.as_deref(),
+            audit::Entry::new(
+                "auth.second_factor_failed",
+                "user",
+                Some(account.id.to_string()),
+            )
+            .after(json!({
+                "factor": factor, "reason": reason, "client_ip": self.meta.client_ip
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
