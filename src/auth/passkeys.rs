@@ -890,7 +890,7 @@ pub(super) async fn passwordless(
     };
     // Throttled by the account when the passkey is known, by the address always.
     let email = account.as_ref().map_or_else(
-        || "(unknown passkey)".to_owned(),
+        || format!("(unknown passkey from {})", meta.client_ip),
         |account| account.email.clone(),
     );
     let keys = ThrottleKeys::new(&email, &meta.client_ip);

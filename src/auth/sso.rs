@@ -417,8 +417,12 @@ pub(super) async fn callback(
     Path(id): Path<String>,
     Query(query): Query<CallbackQuery>,
 ) -> AppResult<Response> {
-    // Until the account is known, failures count against the address (and this provider).
-    let keys = ThrottleKeys::new(&format!("(single sign-on {id})"), &meta.client_ip);
+    // Until the account is known, failures count against the address only (a key shared
+    // by everyone would let one client block single sign-on for all).
+    let keys = ThrottleKeys::new(
+        &format!("(single sign-on {id} from {})", meta.client_ip),
+        &meta.client_ip,
+    );
     let blocked = {
         let mut conn = state.pool.acquire().await?;
         throttle::blocked_for(&mut conn, &keys).await?
