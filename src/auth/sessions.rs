@@ -79,10 +79,7 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
                   EXISTS (SELECT FROM user_roles r
                           JOIN second_factor_policy p ON p.role = r.role AND p.required
                           WHERE r.user_id = u.id) AS "factor_required!",
-                  (EXISTS (SELECT FROM totp_authenticators t
-                           WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
-                   OR EXISTS (SELECT FROM passkeys k WHERE k.user_id = u.id))
-                  AS "has_second_factor!",
+                  coalesce(u.has_second_factor, false) AS "has_second_factor!",
                   s.second_factor_at
            FROM sessions s
            LEFT JOIN users u

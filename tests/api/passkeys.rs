@@ -671,3 +671,44 @@ async fn new_recovery_codes_are_made_with_a_passkey() {
     assert_eq!(renewed.len(), 10);
     assert!(renewed.iter().all(|hash| !first.contains(hash)));
 }
+
+#[tokio::test]
+async fn the_account_says_whether_it_has_a_second_factor_as_factors_come_and_go() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_in(EMAIL, &[Role::Board]).await;
+    let has_one = || async {
+        sqlx::query_scalar::<_, bool>("SELECT has_second_factor FROM users WHERE email = $1")
+            .bind(EMAIL)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    assert!(!has_one().await);
+    add_passkey(&app, &client, &mut authenticator(), "Laptop").await;
+    assert!(has_one().await);
+    // An authenticator app being set up is not a factor yet; confirmed, it is.
+    let mut owner = app.owner_connection().await;
+    sqlx::query(
+        "INSERT INTO totp_authenticators (user_id, secret)
+         SELECT id, decode(repeat('07', 20), 'hex') FROM users WHERE email = $1",
+    )
+    .bind(EMAIL)
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM passkeys")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert!(!has_one().await, "an unconfirmed app is no factor");
+    sqlx::query("UPDATE totp_authenticators SET confirmed_at = now()")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert!(has_one().await);
+    sqlx::query("DELETE FROM totp_authenticators")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert!(!has_one().await);
+}
