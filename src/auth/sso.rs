@@ -35,7 +35,7 @@ use super::{
 use crate::audit::{self, Actor};
 use crate::config::ServerConfig;
 use crate::users::{self, Role, repo::NewAccount};
-use crate::web::form::Form;
+use crate::web::form::{Form, clean_text};
 use crate::web::session::{Client, Session};
 use crate::web::{AppError, AppResult, AppState, PageContext, RequestMeta};
 
@@ -417,6 +417,12 @@ pub(super) async fn callback(
     Path(id): Path<String>,
     Query(query): Query<CallbackQuery>,
 ) -> AppResult<Response> {
+    // Only a configured provider's name is used from here on (written to the audit trail):
+    // an address naming anything else is the unknown provider, whatever bytes it holds.
+    let id = provider(&state.config, &id).map_or_else(
+        || "(unknown provider)".to_owned(),
+        |provider| provider.id.clone(),
+    );
     // Until the account is known, failures count against the address only (a key shared
     // by everyone would let one client block single sign-on for all).
     let keys = ThrottleKeys::new(
@@ -552,7 +558,12 @@ async fn identify(
         return Ok(Err(Refused::new("wrong state", NOT_SIGNED_IN)));
     }
     if let Some(error) = query.error {
-        let detail = query.error_description.unwrap_or_default();
+        // The provider's words, cleaned before they are stored or shown.
+        let error = clean_text(&error).chars().take(100).collect::<String>();
+        let detail = clean_text(&query.error_description.unwrap_or_default())
+            .chars()
+            .take(300)
+            .collect::<String>();
         return Ok(Err(Refused::new(
             format!("provider answered {error}: {detail}"),
             format!("{} did not sign you in ({error}).", provider.label),

@@ -35,12 +35,6 @@ pub struct Factors {
     pub passkeys: i64,
 }
 
-impl Factors {
-    pub fn any(&self) -> bool {
-        self.authenticator || self.passkeys > 0
-    }
-}
-
 pub async fn factors(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Factors> {
     let row = sqlx::query!(
         r#"SELECT EXISTS (SELECT FROM totp_authenticators
@@ -56,9 +50,13 @@ pub async fn factors(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Fact
     })
 }
 
-/// Whether the account signs in with a second factor (an authenticator app or a passkey).
+/// Whether the account signs in with a second factor (an authenticator app or a passkey):
+/// the account's column, which the factor tables' triggers keep (migration 0036).
 pub async fn has_second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
-    Ok(factors(conn, user_id).await?.any())
+    let found = sqlx::query_scalar!("SELECT has_second_factor FROM users WHERE id = $1", user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.unwrap_or(false))
 }
 
 /// The roles whose members must sign in with a second factor.

@@ -415,9 +415,26 @@ async fn wrong_state_replayed_code_unverified_or_unknown_email_and_unknown_provi
         .get("/login/sso/elsewhere/callback?code=abc&state=def")
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // ...named with a NUL byte (nothing of the address reaches the database).
+    let hostile = app.client();
+    let response = hostile
+        .get("/login/sso/%00x/callback?code=abc&state=def")
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let reasons = failure_reasons(&app).await;
-    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    assert_eq!(reasons.len(), 6, "{reasons:?}");
+    assert_eq!(reasons[5], "unknown provider");
+    // A provider's error words with control bytes (no sign-in under way: refused).
+    let response = hostile
+        .get("/login/sso/corp/callback?state=%00&error=%00%01&error_description=%00")
+        .await;
+    assert!(
+        !response.status().is_server_error(),
+        "{}",
+        response.status()
+    );
+
     assert_eq!(reasons[0], "wrong state");
     assert!(reasons[1].starts_with("code exchange"), "{reasons:?}");
     assert_eq!(reasons[2], "e-mail address not verified");
