@@ -49,6 +49,7 @@ impl Application {
             pool: pool.clone(),
             heavy_jobs: HeavyJobs::new(config.max_concurrent_exports.into()),
             metrics: Default::default(),
+            read_cache: Default::default(),
             webauthn: crate::auth::webauthn::relying_party(&config, address.port()),
             config: Arc::new(config),
         };

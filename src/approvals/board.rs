@@ -1,13 +1,15 @@
 //! Governance's side: the requests waiting for the board, voting, recusal, the chair's
 //! close, and the resolutions.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::eligibility::Conflicts;
 use super::engine;
@@ -18,6 +20,7 @@ use crate::audit::Context;
 use crate::common::dates::today;
 use crate::web::form::{FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::session::Session;
 use crate::web::step_up::SteppedUp;
 use crate::web::{
@@ -131,14 +134,9 @@ impl RequestView {
 #[template(path = "approvals/board_list.html")]
 pub(super) struct BoardListPage {
     ctx: PageContext,
-    /// The soonest due of those waiting for the viewer's vote.
-    waiting: Vec<Request>,
-    /// More are waiting than `waiting` shows.
-    more_waiting: bool,
-    /// One page of the open requests.
-    open: Vec<Request>,
-    /// Where the next page of open requests starts, if there is one.
-    next_open: Option<(time::Date, i64)>,
+    waiting: Arc<WaitingForVote>,
+    /// One page of the open requests, and where the next starts.
+    open: Arc<KeysetPage<Request, (time::Date, i64)>>,
     is_first_page: bool,
 }
 
@@ -163,13 +161,34 @@ impl OpenListQuery {
     }
 }
 
-/// The open requests this member can still vote on, soonest due first.
-pub async fn waiting_for_vote(
-    conn: &mut PgConnection,
-    member_id: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<Request>> {
-    repo::find_requests(conn, Selection::AwaitingVoteOf(member_id), limit).await
+/// The soonest due of the open requests one member can still vote on.
+pub struct WaitingForVote {
+    pub requests: Vec<Request>,
+    /// More wait than `requests` holds.
+    pub more: bool,
+}
+
+impl WaitingForVote {
+    /// At most `lines` of them, kept in the read cache per member and length of list.
+    pub async fn load(
+        figures: &PageFigures,
+        pool: &PgPool,
+        member_id: i64,
+        lines: usize,
+    ) -> AppResult<Arc<Self>> {
+        let key = FiguresKey::personal("requests waiting for a vote", member_id).with(lines);
+        figures
+            .load(key, async {
+                let mut conn = pool.acquire().await?;
+                let selection = Selection::AwaitingVoteOf(member_id);
+                let mut requests =
+                    repo::find_requests(&mut conn, selection, fetch_limit(lines)).await?;
+                let more = requests.len() > lines;
+                requests.truncate(lines);
+                Ok(Self { requests, more })
+            })
+            .await
+    }
 }
 
 /// `GET /board/requests`: the soonest due of those waiting for your vote first, then
@@ -177,27 +196,27 @@ pub async fn waiting_for_vote(
 pub(super) async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     BoardMember(user): BoardMember,
     Query(query): Query<OpenListQuery>,
 ) -> AppResult<BoardListPage> {
-    let mut conn = state.pool.acquire().await?;
     let after = query.after();
-    let mut waiting = waiting_for_vote(&mut conn, user.id, fetch_limit(WAITING_LINES)).await?;
-    let more_waiting = waiting.len() > WAITING_LINES;
-    waiting.truncate(WAITING_LINES);
-    let open = repo::find_requests(
-        &mut conn,
-        Selection::OpenAfter(after),
-        fetch_limit(OPEN_PAGE_SIZE),
-    )
-    .await?;
-    let open = KeysetPage::from_rows(open, OPEN_PAGE_SIZE, |r| (r.due_date, r.id));
+    let waiting = WaitingForVote::load(&figures, &state.pool, user.id, WAITING_LINES).await?;
+    let key = FiguresKey::shared("open requests").with(format_args!("{after:?}"));
+    let open = figures
+        .load(key, async {
+            let mut conn = state.pool.acquire().await?;
+            let selection = Selection::OpenAfter(after);
+            let rows = repo::find_requests(&mut conn, selection, fetch_limit(OPEN_PAGE_SIZE));
+            Ok(KeysetPage::from_rows(rows.await?, OPEN_PAGE_SIZE, |r| {
+                (r.due_date, r.id)
+            }))
+        })
+        .await?;
     Ok(BoardListPage {
         ctx,
         waiting,
-        more_waiting,
-        open: open.items,
-        next_open: open.next,
+        open,
         is_first_page: after.is_none(),
     })
 }
@@ -206,7 +225,7 @@ pub(super) async fn list(
 #[template(path = "approvals/board_request.html")]
 pub(super) struct BoardRequestPage {
     ctx: PageContext,
-    view: RequestView,
+    view: Arc<RequestView>,
     /// What was typed into the vote or recusal form, kept when it is refused.
     comment: Option<String>,
     reason: String,
@@ -217,21 +236,29 @@ impl BoardRequestPage {
     async fn load(
         state: &AppState,
         ctx: PageContext,
+        figures: &PageFigures,
         user: &CurrentUser,
         id: i64,
     ) -> AppResult<Self> {
-        let mut conn = state.pool.acquire().await?;
-        let request = repo::get_request(&mut conn, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if request.status() == RequestStatus::Draft {
-            return Err(AppError::Forbidden(
-                "This request is a draft: the board sees it once it is submitted.".to_owned(),
-            ));
-        }
+        let key = FiguresKey::personal("request for the board", user.id).with(id);
+        let view = figures
+            .load(key, async {
+                let mut conn = state.pool.acquire().await?;
+                let request = repo::get_request(&mut conn, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                if request.status() == RequestStatus::Draft {
+                    return Err(AppError::Forbidden(
+                        "This request is a draft: the board sees it once it is submitted."
+                            .to_owned(),
+                    ));
+                }
+                RequestView::load(&mut conn, request, user, Area::Board).await
+            })
+            .await?;
         Ok(Self {
             ctx,
-            view: RequestView::load(&mut conn, request, user, Area::Board).await?,
+            view,
             comment: None,
             reason: String::new(),
             errors: FieldErrors::new(),
@@ -253,10 +280,11 @@ impl BoardRequestPage {
 pub(super) async fn show(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     BoardMember(user): BoardMember,
     Path(id): Path<i64>,
 ) -> AppResult<BoardRequestPage> {
-    BoardRequestPage::load(&state, ctx, &user, id).await
+    BoardRequestPage::load(&state, ctx, &figures, &user, id).await
 }
 
 #[derive(Deserialize)]
@@ -290,9 +318,11 @@ pub(super) async fn vote(
     Path(id): Path<i64>,
     SteppedUp(form): SteppedUp<VoteForm>,
 ) -> AppResult<Response> {
+    // A refused form's page reads the records afresh.
+    let figures = PageFigures::uncached(&state);
     let path = format!("/board/requests/{id}");
     let Ok(choice) = form.choice.parse::<Choice>() else {
-        let mut page = BoardRequestPage::load(&state, ctx, &user, id).await?;
+        let mut page = BoardRequestPage::load(&state, ctx, &figures, &user, id).await?;
         page.comment = Some(form.comment);
         page.errors
             .add("choice", "Choose approve, reject or abstain.");
@@ -332,10 +362,12 @@ pub(super) async fn recuse(
     Path(id): Path<i64>,
     Form(form): Form<RecuseForm>,
 ) -> AppResult<Response> {
+    // A refused form's page reads the records afresh.
+    let figures = PageFigures::uncached(&state);
     let path = format!("/board/requests/{id}");
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2_000 {
-        let mut page = BoardRequestPage::load(&state, ctx, &user, id).await?;
+        let mut page = BoardRequestPage::load(&state, ctx, &figures, &user, id).await?;
         page.reason = form.reason.clone();
         page.errors.add(
             "reason",
@@ -423,7 +455,7 @@ pub(super) async fn audit_list(
 #[template(path = "approvals/audit_request.html")]
 pub(super) struct AuditRequestPage {
     ctx: PageContext,
-    view: RequestView,
+    view: Arc<RequestView>,
 }
 
 /// `GET /audit/requests/{id}`: a request, its count, votes and recusals, read only.
@@ -439,6 +471,6 @@ pub(super) async fn audit_show(
         .ok_or(AppError::NotFound)?;
     Ok(AuditRequestPage {
         ctx,
-        view: RequestView::load(&mut conn, request, &user, Area::Audit).await?,
+        view: Arc::new(RequestView::load(&mut conn, request, &user, Area::Audit).await?),
     })
 }

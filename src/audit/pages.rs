@@ -1,5 +1,7 @@
 //! The auditor's pages: the trail, page by page, and the chain's verification.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -15,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use crate::db::listing::Listing;
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::route_list::Routes;
 use crate::web::{AppResult, AppState, Auditor, PageContext};
 
@@ -218,6 +221,11 @@ pub const TRAIL_BATCH: i64 = 10_000;
 #[template(path = "audit/home.html")]
 struct AuditHome {
     ctx: PageContext,
+    chain: Arc<ChainSummary>,
+}
+
+/// Where the chain ends, and its latest events.
+struct ChainSummary {
     head_seq: i64,
     head_hash: String,
     recent: Vec<EventRow>,
@@ -226,29 +234,33 @@ struct AuditHome {
 async fn audit_home(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     Auditor(_auditor): Auditor,
 ) -> AppResult<AuditHome> {
-    let head = sqlx::query!("SELECT seq, hash FROM audit_chain_head")
-        .fetch_one(&state.pool)
+    let chain = figures
+        .load(FiguresKey::shared("audit chain head"), async {
+            let mut conn = state.pool.acquire().await?;
+            let head = sqlx::query!("SELECT seq, hash FROM audit_chain_head")
+                .fetch_one(&mut *conn)
+                .await?;
+            let recent = events_before(&mut conn, &EventFilter::default(), None, 10).await?;
+            Ok(ChainSummary {
+                head_seq: head.seq,
+                head_hash: hex::encode(head.hash),
+                recent: recent.items,
+            })
+        })
         .await?;
-    let mut conn = state.pool.acquire().await?;
-    let recent = events_before(&mut conn, &EventFilter::default(), None, 10).await?;
-    Ok(AuditHome {
-        ctx,
-        head_seq: head.seq,
-        head_hash: hex::encode(head.hash),
-        recent: recent.items,
-    })
+    Ok(AuditHome { ctx, chain })
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "audit/events.html")]
 struct EventListPage {
     ctx: PageContext,
-    events: Vec<EventRow>,
+    trail: Arc<KeysetPage<EventRow, i64>>,
     query: EventQuery,
     filters: String,
-    next_before: Option<i64>,
     errors: FieldErrors,
 }
 
@@ -307,19 +319,26 @@ impl EventQuery {
 async fn event_list(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     Auditor(_auditor): Auditor,
     Query(query): Query<EventQuery>,
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::new();
     let filter = query.filter(&mut errors);
-    let mut conn = state.pool.acquire().await?;
-    let page = if errors.is_empty() {
-        events_before(&mut conn, &filter, query.before, PAGE_SIZE).await?
+    let trail = if errors.is_empty() {
+        let before = query.before;
+        let key = FiguresKey::shared("audit trail").with(format_args!("{filter:?} {before:?}"));
+        figures
+            .load(key, async {
+                let mut conn = state.pool.acquire().await?;
+                Ok(events_before(&mut conn, &filter, before, PAGE_SIZE).await?)
+            })
+            .await?
     } else {
-        KeysetPage {
+        Arc::new(KeysetPage {
             items: Vec::new(),
             next: None,
-        }
+        })
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -328,10 +347,9 @@ async fn event_list(
     };
     let page = EventListPage {
         ctx,
-        events: page.items,
+        trail,
         filters: query.filters(),
         query,
-        next_before: page.next,
         errors,
     };
     Ok((status, page).into_response())

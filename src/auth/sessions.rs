@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::text_enum::text_enum;
 use crate::users::role::parse_stored_roles;
 use crate::web::CurrentUser;
+use crate::web::read_cache::DataVersion;
 use crate::web::session::Flash;
 
 text_enum! {
@@ -47,6 +48,8 @@ pub struct Found {
     pub has_second_factor: bool,
     /// ...last given in this session then.
     pub second_factor_at: Option<OffsetDateTime>,
+    /// The audit chain head's position as this statement saw it (`web::read_cache`).
+    pub data_version: DataVersion,
 }
 
 /// The account a visitor proved the password of, waiting for its second factor.
@@ -80,7 +83,8 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
                           JOIN second_factor_policy p ON p.role = r.role AND p.required
                           WHERE r.user_id = u.id) AS "factor_required!",
                   coalesce(u.has_second_factor, false) AS "has_second_factor!",
-                  s.second_factor_at
+                  s.second_factor_at,
+                  (SELECT h.seq FROM audit_chain_head h) AS "data_version!"
            FROM sessions s
            LEFT JOIN users u
                   ON u.id = s.user_id AND u.is_active AND u.session_epoch = s.session_epoch
@@ -117,6 +121,7 @@ pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Op
             must_enrol: row.account_id.is_some() && row.factor_required && !row.has_second_factor,
             has_second_factor: row.has_second_factor,
             second_factor_at: row.second_factor_at,
+            data_version: DataVersion(row.data_version),
         }
     }))
 }

@@ -9,6 +9,8 @@ pub mod import;
 pub mod model;
 pub mod repo;
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -17,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
+use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 
 use crate::audit::{self, Context};
@@ -25,6 +28,7 @@ use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::references::{ReferencesField, Register, references_of};
 use crate::web::route_list::Routes;
 use crate::web::session::Session;
@@ -86,7 +90,7 @@ const PAGE_SIZE: usize = 50;
 #[template(path = "compliance/overview.html")]
 struct OverviewPage {
     ctx: PageContext,
-    frameworks: Vec<(Framework, CoverageSummary)>,
+    frameworks: Arc<Vec<(Framework, CoverageSummary)>>,
     can_manage: bool,
 }
 
@@ -94,18 +98,23 @@ struct OverviewPage {
 async fn overview(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     ComplianceReader(user): ComplianceReader,
 ) -> AppResult<OverviewPage> {
-    let mut conn = state.pool.acquire().await?;
-    let mut summaries = repo::summaries_now(&mut conn).await?;
-    let frameworks = repo::frameworks(&mut conn)
-        .await?
-        .into_iter()
-        .map(|framework| {
-            let summary = summaries.remove(&framework.id).unwrap_or_default();
-            (framework, summary)
+    let frameworks = figures
+        .load(FiguresKey::shared("compliance coverage"), async {
+            let mut conn = state.pool.acquire().await?;
+            let mut summaries = repo::summaries_now(&mut conn).await?;
+            Ok(repo::frameworks(&mut conn)
+                .await?
+                .into_iter()
+                .map(|framework| {
+                    let summary = summaries.remove(&framework.id).unwrap_or_default();
+                    (framework, summary)
+                })
+                .collect())
         })
-        .collect();
+        .await?;
     Ok(OverviewPage {
         ctx,
         frameworks,
@@ -192,18 +201,24 @@ async fn framework_page(
 #[template(path = "compliance/soa.html")]
 struct SoaPage {
     ctx: PageContext,
-    framework: Framework,
-    rows: Vec<CoverageRow>,
-    summary: CoverageSummary,
+    soa: Arc<Statement>,
     can_decide: bool,
     /// A refused applicability form: the requirement, what was typed and why.
     refused: Option<(i64, ApplicabilityForm)>,
     errors: FieldErrors,
 }
 
-impl SoaPage {
-    async fn load(state: &AppState, ctx: PageContext, can_decide: bool) -> AppResult<Self> {
-        let mut conn = state.pool.acquire().await?;
+/// The Statement of Applicability as it stands: each requirement of the framework that has
+/// one, with its coverage.
+struct Statement {
+    framework: Framework,
+    rows: Vec<CoverageRow>,
+    summary: CoverageSummary,
+}
+
+impl Statement {
+    async fn load(pool: &PgPool) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
         let framework = repo::frameworks(&mut conn)
             .await?
             .into_iter()
@@ -211,10 +226,24 @@ impl SoaPage {
             .ok_or(AppError::NotFound)?;
         let rows = repo::coverage(&mut conn, framework.id, OffsetDateTime::now_utc()).await?;
         Ok(Self {
-            ctx,
             summary: CoverageSummary::of(&rows),
             framework,
             rows,
+        })
+    }
+}
+
+impl SoaPage {
+    async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        figures: &PageFigures,
+        can_decide: bool,
+    ) -> AppResult<Self> {
+        let key = FiguresKey::shared("statement of applicability");
+        Ok(Self {
+            ctx,
+            soa: figures.load(key, Statement::load(&state.pool)).await?,
             can_decide,
             refused: None,
             errors: FieldErrors::new(),
@@ -241,9 +270,10 @@ impl SoaPage {
 async fn soa_page(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     ComplianceReader(user): ComplianceReader,
 ) -> AppResult<SoaPage> {
-    SoaPage::load(&state, ctx, user.has_role(Role::ItManager)).await
+    SoaPage::load(&state, ctx, &figures, user.has_role(Role::ItManager)).await
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -267,8 +297,11 @@ async fn set_applicability(
     Path(requirement): Path<i64>,
     Form(form): Form<ApplicabilityForm>,
 ) -> AppResult<Response> {
-    let page = SoaPage::load(&state, ctx, true).await?;
+    // A refused form's page reads the records afresh.
+    let figures = PageFigures::uncached(&state);
+    let page = SoaPage::load(&state, ctx, &figures, true).await?;
     let Some(row) = page
+        .soa
         .rows
         .iter()
         .find(|r| r.requirement_id == requirement)

@@ -3,14 +3,18 @@
 //! The board's home leads with what waits for it and the portfolio's health; the IT
 //! manager's with their projects: what is due, what is late, what the board decided.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use axum::extract::State;
+use sqlx::PgPool;
 
 use crate::approvals;
+use crate::approvals::board::WaitingForVote;
 use crate::approvals::repo::{Answer, BoardComment, Request, Selection};
 use crate::common::dates::today;
 use crate::policies::{self, repo::ReviewDue};
@@ -18,6 +22,7 @@ use crate::projects::board::{Detail, PortfolioSummary};
 use crate::projects::model::{Period, ReportingState};
 use crate::projects::repo::{self, Project, ProjectQuery};
 use crate::users::Role;
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::route_list::Routes;
 use crate::web::{AppResult, AppState, BoardMember, CurrentUser, ItManager, PageContext};
 
@@ -68,37 +73,44 @@ async fn root(ctx: PageContext, user: Option<CurrentUser>) -> Response {
 struct BoardHome {
     ctx: PageContext,
     user: CurrentUser,
-    /// The soonest due of the requests waiting for this member's vote.
-    waiting: Vec<Request>,
-    /// More wait than the home lists.
-    more_waiting: bool,
-    summary: PortfolioSummary,
-    overdue_policies: Vec<ReviewDue>,
+    waiting: Arc<WaitingForVote>,
+    summary: Arc<PortfolioSummary>,
+    overdue_policies: Arc<Vec<ReviewDue>>,
 }
 
 async fn board_home(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     BoardMember(user): BoardMember,
 ) -> AppResult<BoardHome> {
-    let mut conn = state.pool.acquire().await?;
-    let mut waiting =
-        approvals::board::waiting_for_vote(&mut conn, user.id, HOME_LIST_LINES + 1).await?;
-    let more_waiting = waiting.len() > HOME_LIST_LINES as usize;
-    waiting.truncate(HOME_LIST_LINES as usize);
+    let pool = &state.pool;
+    let waiting = WaitingForVote::load(&figures, pool, user.id, HOME_LIST_LINES).await?;
+    let summary = figures
+        .load(FiguresKey::shared("portfolio headline"), async {
+            PortfolioSummary::load(&mut *pool.acquire().await?, Detail::Headline).await
+        })
+        .await?;
+    let overdue_policies = figures
+        .load(FiguresKey::shared("overdue policy reviews"), async {
+            let mut conn = pool.acquire().await?;
+            Ok(
+                policies::repo::reviews_due(&mut conn, today(), None, HOME_LIST_LINES as i64)
+                    .await?,
+            )
+        })
+        .await?;
     Ok(BoardHome {
         ctx,
-        waiting,
-        more_waiting,
         user,
-        summary: PortfolioSummary::load(&mut conn, Detail::Headline).await?,
-        overdue_policies: policies::repo::reviews_due(&mut conn, today(), None, HOME_LIST_LINES)
-            .await?,
+        waiting,
+        summary,
+        overdue_policies,
     })
 }
 
 /// The most lines a home page's list shows; the full lists are a link away.
-const HOME_LIST_LINES: i64 = 10;
+const HOME_LIST_LINES: usize = 10;
 
 /// The most projects one manager's home lists (the project list pages through all).
 const MY_PROJECTS_LIMIT: i64 = 200;
@@ -116,6 +128,11 @@ struct MyProject {
 struct ManageHome {
     ctx: PageContext,
     user: CurrentUser,
+    work: Arc<ManagersWork>,
+}
+
+/// What the manager's home shows of their work.
+struct ManagersWork {
     projects: Vec<MyProject>,
     /// What the board decided on the requests this manager filed, and what it said.
     answers: Vec<Answer>,
@@ -126,7 +143,41 @@ struct ManageHome {
     overdue_policies: Vec<ReviewDue>,
 }
 
-impl ManageHome {
+impl ManagersWork {
+    async fn load(pool: &PgPool, manager_id: i64) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
+        let today = today();
+        let mine = ProjectQuery {
+            manager_id: Some(manager_id),
+            ..ProjectQuery::all(MY_PROJECTS_LIMIT)
+        };
+        let projects = repo::projects(&mut conn, &mine)
+            .await?
+            .into_iter()
+            .map(|project| {
+                let current = Period::containing(project.cadence(), today);
+                let reporting = project.phase().is_reporting() && today >= project.start_date;
+                let reported = project
+                    .last_period_end
+                    .is_some_and(|end| end >= current.end);
+                MyProject {
+                    state: project.reporting_state(today),
+                    due_now: (reporting && !reported).then_some(current),
+                    project,
+                }
+            })
+            .collect();
+        let drafts = Selection::DraftsOf(manager_id);
+        Ok(Self {
+            answers: approvals::repo::answers_to(&mut conn, manager_id, 8).await?,
+            comments: approvals::repo::comments_on_requests_of(&mut conn, manager_id, 8).await?,
+            drafts: approvals::repo::find_requests(&mut conn, drafts, 20).await?,
+            overdue_policies: policies::repo::reviews_due(&mut conn, today, Some(manager_id), 50)
+                .await?,
+            projects,
+        })
+    }
+
     fn late(&self) -> Vec<&MyProject> {
         self.projects
             .iter()
@@ -145,37 +196,12 @@ impl ManageHome {
 async fn manage_home(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     ItManager(user): ItManager,
 ) -> AppResult<ManageHome> {
-    let mut conn = state.pool.acquire().await?;
-    let today = today();
-    let mine = ProjectQuery {
-        manager_id: Some(user.id),
-        ..ProjectQuery::all(MY_PROJECTS_LIMIT)
-    };
-    let projects = repo::projects(&mut conn, &mine)
-        .await?
-        .into_iter()
-        .map(|project| {
-            let current = Period::containing(project.cadence(), today);
-            let reporting = project.phase().is_reporting() && today >= project.start_date;
-            let reported = project
-                .last_period_end
-                .is_some_and(|end| end >= current.end);
-            MyProject {
-                state: project.reporting_state(today),
-                due_now: (reporting && !reported).then_some(current),
-                project,
-            }
-        })
-        .collect();
-    Ok(ManageHome {
-        ctx,
-        answers: approvals::repo::answers_to(&mut conn, user.id, 8).await?,
-        comments: approvals::repo::comments_on_requests_of(&mut conn, user.id, 8).await?,
-        drafts: approvals::repo::find_requests(&mut conn, Selection::DraftsOf(user.id), 20).await?,
-        overdue_policies: policies::repo::reviews_due(&mut conn, today, Some(user.id), 50).await?,
-        user,
-        projects,
-    })
+    let key = FiguresKey::personal("manager's home", user.id);
+    let work = figures
+        .load(key, ManagersWork::load(&state.pool, user.id))
+        .await?;
+    Ok(ManageHome { ctx, user, work })
 }

@@ -5,6 +5,8 @@
 
 pub mod repo;
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -22,6 +24,7 @@ use crate::common::dates::today;
 use crate::projects::repo::{Project, ProjectQuery};
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::route_list::Routes;
 use crate::web::session::Session;
 use crate::web::{
@@ -119,7 +122,7 @@ fn decode_position(text: &str) -> Option<(OffsetDateTime, i64)> {
 struct LogPage {
     ctx: PageContext,
     query: LogQuery,
-    decisions: Vec<Decision>,
+    decisions: Arc<KeysetPage<Decision, String>>,
     next_page: Option<String>,
     errors: FieldErrors,
     can_record: bool,
@@ -129,12 +132,12 @@ struct LogPage {
 async fn log(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     SignedIn(user): SignedIn,
     Query(query): Query<LogQuery>,
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::new();
     let mut filter = query.filter(&mut errors);
-    let mut conn = state.pool.acquire().await?;
     if let Some(reference) = query.about.as_deref().and_then(form::optional) {
         let reference = reference.trim().to_uppercase();
         // Only a reference's shape reaches the database (no NUL, no 100 kB of text).
@@ -146,6 +149,7 @@ async fn log(
                     && number.bytes().all(|b| b.is_ascii_digit())
             });
         let found = if shaped {
+            let mut conn = state.pool.acquire().await?;
             repo::record_by_reference(&mut conn, &reference).await?
         } else {
             None
@@ -164,15 +168,25 @@ async fn log(
             ),
         }
     }
-    let rows = if errors.is_empty() {
-        repo::find_decisions(&mut conn, &filter).await?
+    let page = if errors.is_empty() {
+        let key = FiguresKey::shared("decision log").with(format_args!("{filter:?}"));
+        figures
+            .load(key, async {
+                let mut conn = state.pool.acquire().await?;
+                let rows = repo::find_decisions(&mut conn, &filter).await?;
+                Ok(KeysetPage::from_rows(rows, PAGE_SIZE, encode_position))
+            })
+            .await?
     } else {
-        Vec::new()
+        Arc::new(KeysetPage::from_rows(
+            Vec::new(),
+            PAGE_SIZE,
+            encode_position,
+        ))
     };
-    let page = KeysetPage::from_rows(rows, PAGE_SIZE, encode_position);
-    let next_page = page.next.map(|position| {
+    let next_page = page.next.as_ref().map(|position| {
         let mut next = form_urlencoded::Serializer::new(query.without_position());
-        next.append_pair("before", &position);
+        next.append_pair("before", position);
         next.finish()
     });
     let status = if errors.is_empty() {
@@ -182,7 +196,7 @@ async fn log(
     };
     let page = LogPage {
         ctx,
-        decisions: page.items,
+        decisions: page,
         next_page,
         errors,
         can_record: user.has_role(crate::users::Role::ItManager),

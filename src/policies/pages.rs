@@ -3,13 +3,15 @@
 //! The same pages serve management, the board, auditors and (for the policies in force)
 //! everyone.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sqlx::PgConnection;
+use sqlx::PgPool;
 use time::{Date, Duration};
 
 use super::lifecycle::{ExceptionForm, RetireForm, ReviewForm, RiskLinkForm};
@@ -22,6 +24,7 @@ use super::{repo, text};
 use crate::common::dates::{parse_iso, today};
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::{AppError, AppResult, AppState, Area, PageContext, SignedIn, Viewer};
 
 pub(super) const PAGE_SIZE: usize = 50;
@@ -82,12 +85,19 @@ impl RegisterQuery {
 pub(crate) struct RegisterPage {
     pub(super) ctx: PageContext,
     pub(super) query: RegisterQuery,
-    pub(super) policies: Vec<Policy>,
+    pub(super) listing: Arc<RegisterListing>,
     pub(super) next_page: Option<String>,
-    /// On the first page, for those who read drafts: what the board watches.
-    pub(super) exceptions: Option<ExceptionPanel>,
     pub(super) area: Area,
     pub(super) today: Date,
+}
+
+/// A page of the register.
+pub(super) struct RegisterListing {
+    pub(super) policies: Vec<Policy>,
+    /// The sort key and reference the next page starts after.
+    next: Option<(String, String)>,
+    /// On the first page, for those who read drafts: what the board watches.
+    pub(super) exceptions: Option<ExceptionPanel>,
 }
 
 /// The register's summary of exceptions: how many each list holds, and the most pressing.
@@ -120,39 +130,51 @@ impl RegisterPage {
 pub(super) async fn register_page(
     state: &AppState,
     ctx: PageContext,
+    figures: &PageFigures,
     query: RegisterQuery,
     area: Area,
 ) -> AppResult<RegisterPage> {
     let today = today();
-    let is_first_page = query.after.is_none();
-    let mut conn = state.pool.acquire().await?;
     let listed = PolicyQuery {
         in_force_only: !area.reads_drafts(),
         ..query.to_query(today)
     };
-    let rows = repo::find_rows(&mut conn, &listed, today).await?;
-    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
-        (row.sort_key.clone(), row.policy.reference.clone())
-    });
-    let next_page = page.next.map(|(key, reference)| {
+    let with_exceptions = area.reads_drafts() && query.after.is_none();
+    let key =
+        FiguresKey::shared("policy register").with(format_args!("{listed:?} {with_exceptions}"));
+    let listing = figures
+        .load(key, async {
+            let mut conn = state.pool.acquire().await?;
+            let rows = repo::find_rows(&mut conn, &listed, today).await?;
+            let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+                (row.sort_key.clone(), row.policy.reference.clone())
+            });
+            Ok(RegisterListing {
+                policies: page.items.into_iter().map(|row| row.policy).collect(),
+                next: page.next,
+                exceptions: if with_exceptions {
+                    Some(ExceptionPanel {
+                        counts: repo::exception_counts(&mut conn, today).await?,
+                        pressing: repo::pressing_exceptions(&mut conn, today, PRESSING_EXCEPTIONS)
+                            .await?,
+                    })
+                } else {
+                    None
+                },
+            })
+        })
+        .await?;
+    let next_page = listing.next.as_ref().map(|(key, reference)| {
         let mut next = form_urlencoded::Serializer::new(query.without_position());
-        next.append_pair("after", &key)
-            .append_pair("after_ref", &reference);
+        next.append_pair("after", key)
+            .append_pair("after_ref", reference);
         next.finish()
     });
     Ok(RegisterPage {
         ctx,
         query,
-        policies: page.items.into_iter().map(|row| row.policy).collect(),
+        listing,
         next_page,
-        exceptions: if area.reads_drafts() && is_first_page {
-            Some(ExceptionPanel {
-                counts: repo::exception_counts(&mut conn, today).await?,
-                pressing: repo::pressing_exceptions(&mut conn, today, PRESSING_EXCEPTIONS).await?,
-            })
-        } else {
-            None
-        },
         area,
         today,
     })
@@ -163,10 +185,11 @@ pub(super) async fn register_page(
 pub(super) async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, viewer.area).await
+    register_page(&state, ctx, &figures, query, viewer.area).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -259,15 +282,7 @@ pub(super) async fn exceptions(
 pub(super) struct PolicyPage {
     pub(super) ctx: PageContext,
     pub(super) policy: Policy,
-    /// Newest first.
-    pub(super) versions: Vec<Version>,
-    /// The version shown: the published one, or the newest when none is.
-    pub(super) shown_number: i32,
-    pub(super) shown_html: SafeHtml,
-    pub(super) exceptions: Vec<PolicyException>,
-    pub(super) risks: Vec<LinkedRisk>,
-    /// The controls that put it into practice.
-    pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
+    pub(super) record: Arc<PolicyRecord>,
     pub(super) link_form: RiskLinkForm,
     pub(super) retire_form: RetireForm,
     pub(super) review_form: ReviewForm,
@@ -277,9 +292,52 @@ pub(super) struct PolicyPage {
     pub(super) today: Date,
 }
 
+/// A policy, its versions (the shown one rendered) and what is linked to it.
+pub(super) struct PolicyRecord {
+    policy: Policy,
+    /// Newest first.
+    versions: Vec<Version>,
+    /// The version shown: the published one, or the newest when none is.
+    shown_number: i32,
+    shown_html: SafeHtml,
+    exceptions: Vec<PolicyException>,
+    risks: Vec<LinkedRisk>,
+    /// The controls that put it into practice.
+    controls: Vec<crate::compliance::repo::CoveringControl>,
+}
+
+impl PolicyRecord {
+    async fn load(pool: &PgPool, id: i64, today: Date) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
+        let policy = repo::get(&mut conn, id, today)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let versions = repo::versions(&mut conn, id).await?;
+        let shown_number = policy.published_number.unwrap_or(policy.latest_number);
+        let shown_html = versions
+            .iter()
+            .find(|v| v.number == shown_number)
+            .map(|v| text::render_markdown(&v.body))
+            .unwrap_or_else(|| text::render_markdown(""));
+        Ok(Self {
+            exceptions: repo::exceptions_of(&mut conn, id, 200).await?,
+            risks: repo::linked_risks(&mut conn, id).await?,
+            controls: crate::compliance::repo::controls_for_policy(&mut conn, id).await?,
+            shown_number,
+            shown_html,
+            versions,
+            policy,
+        })
+    }
+}
+
 impl PolicyPage {
     fn shown(&self) -> Option<&Version> {
-        self.versions.iter().find(|v| v.number == self.shown_number)
+        let record = &self.record;
+        record
+            .versions
+            .iter()
+            .find(|v| v.number == record.shown_number)
     }
 
     fn exception_state(&self, exception: &PolicyException) -> ExceptionState {
@@ -300,27 +358,21 @@ impl PolicyPage {
 }
 
 pub(super) async fn policy_page(
-    conn: &mut PgConnection,
+    state: &AppState,
     ctx: PageContext,
+    figures: &PageFigures,
     id: i64,
     area: Area,
 ) -> AppResult<PolicyPage> {
     let today = today();
-    let policy = repo::get(conn, id, today)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let versions = repo::versions(conn, id).await?;
-    let shown_number = policy.published_number.unwrap_or(policy.latest_number);
-    let shown_html = versions
-        .iter()
-        .find(|v| v.number == shown_number)
-        .map(|v| text::render_markdown(&v.body))
-        .unwrap_or_else(|| text::render_markdown(""));
+    let key = FiguresKey::shared("policy").with(id);
+    let record = figures
+        .load(key, PolicyRecord::load(&state.pool, id, today))
+        .await?;
     Ok(PolicyPage {
         ctx,
-        exceptions: repo::exceptions_of(conn, id, 200).await?,
-        risks: repo::linked_risks(conn, id).await?,
-        controls: crate::compliance::repo::controls_for_policy(conn, id).await?,
+        policy: record.policy.clone(),
+        record,
         link_form: RiskLinkForm::default(),
         retire_form: RetireForm::default(),
         review_form: ReviewForm::default(),
@@ -330,10 +382,6 @@ pub(super) async fn policy_page(
             ..ExceptionForm::default()
         },
         errors: FieldErrors::new(),
-        shown_number,
-        shown_html,
-        versions,
-        policy,
         area,
         today,
     })
@@ -343,11 +391,11 @@ pub(super) async fn policy_page(
 pub(super) async fn detail(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<PolicyPage> {
-    let mut conn = state.pool.acquire().await?;
-    policy_page(&mut conn, ctx, id, viewer.area).await
+    policy_page(&state, ctx, &figures, id, viewer.area).await
 }
 
 /// Re-renders the policy's page with a small form's input and messages (422).
@@ -358,8 +406,9 @@ pub(super) async fn refused_on_page(
     errors: FieldErrors,
     keep: impl FnOnce(&mut PolicyPage),
 ) -> AppResult<Response> {
-    let mut conn = state.pool.acquire().await?;
-    let mut page = policy_page(&mut conn, ctx, id, Area::Manage).await?;
+    // A refusal reads the records afresh.
+    let figures = PageFigures::uncached(state);
+    let mut page = policy_page(state, ctx, &figures, id, Area::Manage).await?;
     page.errors = errors;
     keep(&mut page);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

@@ -2,6 +2,7 @@
 //! approved budgets and the strategic objectives.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,6 +21,7 @@ use crate::audit::{self, Actor, Context};
 use crate::common::dates::today;
 use crate::common::format::format_minor;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::session::Session;
 use crate::web::{
     AppError, AppResult, AppState, Area, BoardMember, PageContext, RequestMeta, Viewer,
@@ -285,7 +287,7 @@ fn rag_class(rag: Rag) -> &'static str {
 #[template(path = "projects/portfolio.html")]
 pub(super) struct PortfolioPage {
     ctx: PageContext,
-    summary: PortfolioSummary,
+    summary: Arc<PortfolioSummary>,
     currency: String,
     today: time::Date,
 }
@@ -294,12 +296,17 @@ pub(super) struct PortfolioPage {
 pub(super) async fn portfolio(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     BoardMember(_user): BoardMember,
 ) -> AppResult<PortfolioPage> {
-    let mut conn = state.pool.acquire().await?;
+    let summary = figures
+        .load(FiguresKey::shared("portfolio"), async {
+            PortfolioSummary::load(&mut *state.pool.acquire().await?, Detail::Full).await
+        })
+        .await?;
     Ok(PortfolioPage {
         ctx,
-        summary: PortfolioSummary::load(&mut conn, Detail::Full).await?,
+        summary,
         currency: state.config.currency.clone(),
         today: today(),
     })

@@ -1,11 +1,14 @@
 //! Management's side of the portfolio: the project list, creating and editing projects.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sqlx::PgPool;
 
 use super::model::{Cadence, Phase, ReportingState};
 use super::repo::{
@@ -19,9 +22,10 @@ use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::session::Session;
 use crate::web::{
-    AppResult, AppState, Area, CurrentUser, ItManager, PageContext, RequestMeta, Viewer,
+    AppError, AppResult, AppState, Area, CurrentUser, ItManager, PageContext, RequestMeta, Viewer,
     commit_and_redirect,
 };
 
@@ -90,25 +94,27 @@ impl ListQuery {
 pub(super) struct ProjectListPage {
     ctx: PageContext,
     query: ListQuery,
-    projects: Vec<Project>,
+    listing: Arc<ProjectListing>,
     next_page: Option<String>,
-    /// Why the manager filter named nobody, when it did not.
-    manager_error: Option<String>,
-    objectives: Vec<Objective>,
     today: time::Date,
     /// `/manage` or `/board`: where the list and its links live.
     area: Area,
 }
 
-impl ProjectListPage {
-    /// A page of the project list, filtered and sorted as `query` says.
-    pub(super) async fn load(
-        state: &AppState,
-        ctx: PageContext,
-        query: ListQuery,
-        area: Area,
-    ) -> AppResult<Self> {
-        let mut conn = state.pool.acquire().await?;
+/// A page of the project list, and the objectives its filter offers.
+struct ProjectListing {
+    projects: Vec<Project>,
+    /// The sort key and reference the next page starts after.
+    next: Option<(String, String)>,
+    /// Why the manager filter named nobody, when it did not.
+    manager_error: Option<String>,
+    objectives: Vec<Objective>,
+}
+
+impl ProjectListing {
+    /// Filtered and sorted as `query` says.
+    async fn load(pool: &PgPool, query: &ListQuery) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
         // The manager filter is typed (an email or name): a filter that names nobody lists
         // nothing and says why, rather than every project.
         let typed_manager = query.manager.as_deref().unwrap_or_default();
@@ -131,22 +137,11 @@ impl ProjectListPage {
         let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
             (row.sort_key.clone(), row.project.reference.clone())
         });
-        let next_page = page.next.map(|(key, reference)| {
-            let mut position = form_urlencoded::Serializer::new(query.without_position());
-            position
-                .append_pair("after", &key)
-                .append_pair("after_ref", &reference);
-            position.finish()
-        });
         Ok(Self {
-            ctx,
             projects: page.items.into_iter().map(|row| row.project).collect(),
-            next_page,
+            next: page.next,
             manager_error: errors.get("manager").map(str::to_owned),
             objectives: repo::list_objectives(&mut conn).await?,
-            query,
-            today: today(),
-            area,
         })
     }
 }
@@ -155,10 +150,29 @@ impl ProjectListPage {
 pub(super) async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ProjectListPage> {
-    ProjectListPage::load(&state, ctx, query, viewer.area).await
+    let key = FiguresKey::shared("project list").with(format_args!("{query:?}"));
+    let listing = figures
+        .load(key, ProjectListing::load(&state.pool, &query))
+        .await?;
+    let next_page = listing.next.as_ref().map(|(key, reference)| {
+        let mut position = form_urlencoded::Serializer::new(query.without_position());
+        position
+            .append_pair("after", key)
+            .append_pair("after_ref", reference);
+        position.finish()
+    });
+    Ok(ProjectListPage {
+        ctx,
+        listing,
+        next_page,
+        query,
+        today: today(),
+        area: viewer.area,
+    })
 }
 
 /// What the project form holds: exactly what was typed.
@@ -385,6 +399,17 @@ pub(super) async fn create(
 pub struct ProjectDetailPage {
     pub ctx: PageContext,
     pub project: Project,
+    pub record: Arc<ProjectRecord>,
+    pub viewer_id: i64,
+    pub state: ReportingState,
+    /// `/manage` or `/board`: where this viewer's links go.
+    pub area: Area,
+    pub can_manage: bool,
+}
+
+/// A project and what is recorded about it, as one viewer may read it.
+pub struct ProjectRecord {
+    pub project: Project,
     pub reports: Vec<ReportSummary>,
     pub budget_history: Vec<BudgetChange>,
     /// Budget requests about the project (drafts only for their requester).
@@ -393,27 +418,17 @@ pub struct ProjectDetailPage {
     pub decisions: Vec<crate::decisions::repo::Decision>,
     /// The risks that touch it, the worst first.
     pub risks: Vec<crate::risks::repo::ProjectRisk>,
-    pub viewer_id: i64,
-    pub state: ReportingState,
-    /// `/manage` or `/board`: where this viewer's links go.
-    pub area: Area,
-    pub can_manage: bool,
 }
 
-impl ProjectDetailPage {
-    /// The project page as `viewer` sees it from `area`.
-    pub async fn load(
-        state: &AppState,
-        ctx: PageContext,
-        viewer: &CurrentUser,
-        id: i64,
-        area: Area,
-    ) -> AppResult<Self> {
-        let project = load_project(state, id).await?;
+impl ProjectRecord {
+    /// With the drafts (of reports and requests) that `viewer` wrote, if they may manage it.
+    async fn load(pool: &PgPool, viewer: &CurrentUser, id: i64, area: Area) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
+        let project = repo::get_project(&mut conn, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let can_manage = area.changes_records() && project.manager_id == viewer.id;
-        let mut conn = state.pool.acquire().await?;
         Ok(Self {
-            ctx,
             reports: repo::project_reports(&mut conn, id, can_manage, 200).await?,
             budget_history: repo::budget_history(&mut conn, id).await?,
             requests: crate::approvals::repo::find_requests(
@@ -438,11 +453,7 @@ impl ProjectDetailPage {
             )
             .await?,
             risks: crate::risks::repo::risks_for_project(&mut conn, id).await?,
-            viewer_id: viewer.id,
-            state: project.reporting_state(today()),
             project,
-            area,
-            can_manage,
         })
     }
 }
@@ -452,10 +463,24 @@ impl ProjectDetailPage {
 pub(super) async fn detail(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<ProjectDetailPage> {
-    ProjectDetailPage::load(&state, ctx, &viewer.user, id, viewer.area).await
+    let user = &viewer.user;
+    let key = FiguresKey::personal("project", user.id).with(format_args!("{id} {}", viewer.area));
+    let record = figures
+        .load(key, ProjectRecord::load(&state.pool, user, id, viewer.area))
+        .await?;
+    Ok(ProjectDetailPage {
+        ctx,
+        project: record.project.clone(),
+        viewer_id: user.id,
+        state: record.project.reporting_state(today()),
+        can_manage: viewer.area.changes_records() && record.project.manager_id == user.id,
+        area: viewer.area,
+        record,
+    })
 }
 
 pub(super) async fn edit_page(

@@ -1,6 +1,8 @@
 //! The board's side: the heat maps, risks above appetite, exceptions, overdue reviews and
 //! actions, the movement since the quarter end, and the appetite per category.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
@@ -8,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use sqlx::PgPool;
 
 use super::model::{HeatMap, IMPACT, LIKELIHOOD};
 use super::repo::{Category, Risk, RiskOrder, RiskQuery};
@@ -15,6 +18,7 @@ use super::{model, repo};
 use crate::audit::{self, Context};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::session::Session;
 use crate::web::{
     AppResult, AppState, BoardMember, PageContext, RequestMeta, commit_and_redirect,
@@ -70,6 +74,14 @@ impl HeatMapView {
 #[template(path = "risks/board.html")]
 pub(super) struct BoardRiskPage {
     pub(super) ctx: PageContext,
+    pub(super) overview: Arc<RiskOverview>,
+    /// A refused appetite form: its category and what was typed.
+    pub(super) appetite_refused: Option<(i64, String)>,
+    pub(super) errors: FieldErrors,
+}
+
+/// What the board's risk page shows of the register.
+pub(super) struct RiskOverview {
     pub(super) quarter_end: time::Date,
     pub(super) movement: Vec<repo::Movement>,
     pub(super) maps: [HeatMapView; 2],
@@ -79,24 +91,12 @@ pub(super) struct BoardRiskPage {
     pub(super) overdue_reviews: Vec<Risk>,
     pub(super) overdue_actions: Vec<repo::Action>,
     pub(super) categories: Vec<Category>,
-    /// A refused appetite form: its category and what was typed.
-    pub(super) appetite_refused: Option<(i64, String)>,
-    pub(super) errors: FieldErrors,
 }
 
-/// `GET /board/risks`: heat maps, risks above appetite, overdue reviews, the appetite.
-pub(super) async fn board_overview(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    BoardMember(_user): BoardMember,
-) -> AppResult<BoardRiskPage> {
-    BoardRiskPage::load(&state, ctx).await
-}
-
-impl BoardRiskPage {
-    async fn load(state: &AppState, ctx: PageContext) -> AppResult<Self> {
+impl RiskOverview {
+    async fn load(pool: &PgPool) -> AppResult<Self> {
         let today = today();
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = pool.acquire().await?;
         let (inherent, residual) = repo::heat_maps(&mut conn).await?;
         let highest_first = |limit| RiskQuery {
             order: RiskOrder::Residual,
@@ -119,7 +119,6 @@ impl BoardRiskPage {
             repo::risk_lists(&mut conn, [&above, &exceptions, &overdue]).await?;
         let quarter_end = model::last_quarter_end(today);
         Ok(Self {
-            ctx,
             exceptions,
             movement: repo::movement_since(&mut conn, quarter_end, 20).await?,
             overdue_actions: repo::actions_overdue(&mut conn, today, 25).await?,
@@ -131,6 +130,26 @@ impl BoardRiskPage {
             above,
             overdue_reviews,
             categories: repo::categories(&mut conn).await?,
+        })
+    }
+}
+
+/// `GET /board/risks`: heat maps, risks above appetite, overdue reviews, the appetite.
+pub(super) async fn board_overview(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    figures: PageFigures,
+    BoardMember(_user): BoardMember,
+) -> AppResult<BoardRiskPage> {
+    BoardRiskPage::load(&state, ctx, &figures).await
+}
+
+impl BoardRiskPage {
+    async fn load(state: &AppState, ctx: PageContext, figures: &PageFigures) -> AppResult<Self> {
+        let key = FiguresKey::shared("board's risk overview");
+        Ok(Self {
+            ctx,
+            overview: figures.load(key, RiskOverview::load(&state.pool)).await?,
             appetite_refused: None,
             errors: FieldErrors::new(),
         })
@@ -170,12 +189,14 @@ pub(super) async fn set_appetite(
     Path(id): Path<i64>,
     Form(form): Form<AppetiteForm>,
 ) -> AppResult<Response> {
+    // A refused form's page reads the records afresh.
+    let figures = PageFigures::uncached(&state);
     let back = "/board/risks";
     let appetite = match form::optional(&form.appetite).map(|text| text.parse::<i16>()) {
         None => None,
         Some(Ok(value)) if (1..=25).contains(&value) => Some(value),
         Some(_) => {
-            let mut page = BoardRiskPage::load(&state, ctx).await?;
+            let mut page = BoardRiskPage::load(&state, ctx, &figures).await?;
             page.appetite_refused = Some((id, form.appetite));
             page.errors.add(
                 "appetite",

@@ -1,12 +1,15 @@
 //! Reading the register: the list with its filters and pages, a risk's page, the register
 //! as it stood at a past date. The same pages serve management, the board and auditors.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sqlx::PgPool;
 
 use super::model::{IMPACT, LIKELIHOOD, RiskStatus};
 use super::repo::{Assessment, Category, Risk, RiskOrder, RiskQuery};
@@ -15,6 +18,7 @@ use super::{model, repo};
 use crate::common::dates::today;
 use crate::web::form::{self, FieldErrors};
 use crate::web::pagination::{KeysetPage, fetch_limit, filter_query};
+use crate::web::read_cache::{FiguresKey, PageFigures};
 use crate::web::suggest::{self, SUGGESTIONS, SuggestQuery, Suggestions};
 use crate::web::{AppError, AppResult, AppState, Area, ItManager, PageContext, Viewer};
 
@@ -90,11 +94,18 @@ impl RegisterQuery {
 pub(crate) struct RegisterPage {
     pub(super) ctx: PageContext,
     pub(super) query: RegisterQuery,
-    pub(super) risks: Vec<Risk>,
+    pub(super) listing: Arc<RegisterListing>,
     pub(super) next_page: Option<String>,
-    pub(super) categories: Vec<Category>,
     pub(super) area: Area,
     pub(super) today: time::Date,
+}
+
+/// A page of the register, and the categories its filter offers.
+pub(crate) struct RegisterListing {
+    pub(super) risks: Vec<Risk>,
+    /// The sort key and reference the next page starts after.
+    next: Option<(String, String)>,
+    pub(super) categories: Vec<Category>,
 }
 
 impl RegisterPage {
@@ -111,25 +122,36 @@ impl RegisterPage {
 pub(super) async fn register_page(
     state: &AppState,
     ctx: PageContext,
+    figures: &PageFigures,
     query: RegisterQuery,
     area: Area,
 ) -> AppResult<RegisterPage> {
-    let mut conn = state.pool.acquire().await?;
-    let rows = repo::find_risks(&mut conn, &query.to_query()).await?;
-    let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
-        (row.sort_key.clone(), row.risk.reference.clone())
-    });
-    let next_page = page.next.map(|(key, reference)| {
+    let listed = query.to_query();
+    let key = FiguresKey::shared("risk register").with(format_args!("{listed:?}"));
+    let listing = figures
+        .load(key, async {
+            let mut conn = state.pool.acquire().await?;
+            let rows = repo::find_risks(&mut conn, &listed).await?;
+            let page = KeysetPage::from_rows(rows, PAGE_SIZE, |row| {
+                (row.sort_key.clone(), row.risk.reference.clone())
+            });
+            Ok(RegisterListing {
+                risks: page.items.into_iter().map(|row| row.risk).collect(),
+                next: page.next,
+                categories: repo::categories(&mut conn).await?,
+            })
+        })
+        .await?;
+    let next_page = listing.next.as_ref().map(|(key, reference)| {
         let mut next = form_urlencoded::Serializer::new(query.without_position());
-        next.append_pair("after", &key)
-            .append_pair("after_ref", &reference);
+        next.append_pair("after", key)
+            .append_pair("after_ref", reference);
         next.finish()
     });
     Ok(RegisterPage {
         ctx,
-        risks: page.items.into_iter().map(|row| row.risk).collect(),
+        listing,
         next_page,
-        categories: repo::categories(&mut conn).await?,
         query,
         area,
         today: today(),
@@ -140,10 +162,11 @@ pub(super) async fn register_page(
 pub(super) async fn list(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Query(query): Query<RegisterQuery>,
 ) -> AppResult<RegisterPage> {
-    register_page(&state, ctx, query, viewer.area).await
+    register_page(&state, ctx, &figures, query, viewer.area).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -151,18 +174,43 @@ pub(super) async fn list(
 pub(super) struct RiskPage {
     pub(super) ctx: PageContext,
     pub(super) risk: Risk,
-    pub(super) history: Vec<Assessment>,
-    pub(super) actions: Vec<repo::Action>,
-    /// The policies that mitigate it.
-    pub(super) policies: Vec<crate::policies::repo::LinkedPolicy>,
-    /// The controls that cover it.
-    pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
+    pub(super) record: Arc<RiskRecord>,
     /// The small forms on the page, as typed, and their messages.
     pub(super) action_form: ActionForm,
     pub(super) acceptance_form: AcceptanceForm,
     pub(super) errors: FieldErrors,
     pub(super) area: Area,
     pub(super) today: time::Date,
+}
+
+/// A risk and what is recorded about it.
+pub(super) struct RiskRecord {
+    pub(super) risk: Risk,
+    pub(super) history: Vec<Assessment>,
+    pub(super) actions: Vec<repo::Action>,
+    /// The policies that mitigate it.
+    pub(super) policies: Vec<crate::policies::repo::LinkedPolicy>,
+    /// The controls that cover it.
+    pub(super) controls: Vec<crate::compliance::repo::CoveringControl>,
+    /// Whom a new action is for until said otherwise: the risk's owner.
+    owner_email: String,
+}
+
+impl RiskRecord {
+    async fn load(pool: &PgPool, id: i64) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
+        let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        Ok(Self {
+            history: repo::history(&mut conn, id).await?,
+            actions: repo::actions_of(&mut conn, id, 200).await?,
+            policies: crate::policies::repo::policies_for_risk(&mut conn, id).await?,
+            controls: crate::compliance::repo::controls_for_risk(&mut conn, id).await?,
+            owner_email: crate::users::repo::email_of(&mut conn, risk.owner_id)
+                .await?
+                .unwrap_or_default(),
+            risk,
+        })
+    }
 }
 
 impl RiskPage {
@@ -181,31 +229,27 @@ impl RiskPage {
 pub(super) async fn risk_page(
     state: &AppState,
     ctx: PageContext,
+    figures: &PageFigures,
     id: i64,
     area: Area,
 ) -> AppResult<RiskPage> {
-    let mut conn = state.pool.acquire().await?;
-    let risk = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let key = FiguresKey::shared("risk").with(id);
+    let record = figures.load(key, RiskRecord::load(&state.pool, id)).await?;
     Ok(RiskPage {
         ctx,
-        history: repo::history(&mut conn, id).await?,
-        actions: repo::actions_of(&mut conn, id, 200).await?,
-        policies: crate::policies::repo::policies_for_risk(&mut conn, id).await?,
-        controls: crate::compliance::repo::controls_for_risk(&mut conn, id).await?,
+        risk: record.risk.clone(),
         action_form: ActionForm {
             // An action is the risk owner's until said otherwise (only management adds).
             owner: if area.changes_records() {
-                crate::users::repo::email_of(&mut conn, risk.owner_id)
-                    .await?
-                    .unwrap_or_default()
+                record.owner_email.clone()
             } else {
                 String::new()
             },
             ..ActionForm::default()
         },
+        record,
         acceptance_form: AcceptanceForm::default(),
         errors: FieldErrors::new(),
-        risk,
         area,
         today: today(),
     })
@@ -215,11 +259,13 @@ pub(super) async fn risk_page(
 pub(super) async fn detail(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<RiskPage> {
-    risk_page(&state, ctx, id, viewer.area).await
+    risk_page(&state, ctx, &figures, id, viewer.area).await
 }
+
 #[derive(Deserialize)]
 pub(super) struct AsOfQuery {
     pub(super) date: Option<String>,

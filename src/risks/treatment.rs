@@ -15,6 +15,7 @@ use crate::common::dates::today;
 use crate::users::Role;
 use crate::users::picker::PersonField;
 use crate::web::form::{self, FieldErrors, Form};
+use crate::web::read_cache::PageFigures;
 use crate::web::session::Session;
 use crate::web::{
     AppResult, AppState, Area, ItManager, PageContext, RequestMeta, commit_and_redirect,
@@ -42,7 +43,9 @@ pub(super) async fn add_action(
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    let page = risk_page(&state, ctx, id, Area::Manage).await?;
+    // A refused form's page reads the records afresh.
+    let figures = PageFigures::uncached(&state);
+    let page = risk_page(&state, ctx, &figures, id, Area::Manage).await?;
     let mut errors = FieldErrors::new();
     let description = form::required_text(&mut errors, "description", &form.description, 2_000);
     let owner = {
@@ -136,9 +139,11 @@ pub(super) async fn ask_acceptance(
     Path(id): Path<i64>,
     Form(form): Form<AcceptanceForm>,
 ) -> AppResult<Response> {
+    // A refused form's page reads the records afresh.
+    let figures = PageFigures::uncached(&state);
     use crate::approvals::notices;
     let back = format!("/manage/risks/{id}");
-    let page = risk_page(&state, ctx, id, Area::Manage).await?;
+    let page = risk_page(&state, ctx, &figures, id, Area::Manage).await?;
     let today = today();
     if !page.risk.is_unapproved_exception(today) {
         let message =

@@ -166,6 +166,15 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
         pool.options().get_max_connections(),
         DATABASE_ERRORS.load(Ordering::Relaxed)
     );
+    let (hits, misses) = state.read_cache.counts();
+    let _ = writeln!(
+        out,
+        "# HELP quorum_read_cache_loads_total Page figures asked of the read cache, by whether \
+         they were kept (hit) or read from the database (miss).\n\
+         # TYPE quorum_read_cache_loads_total counter\n\
+         quorum_read_cache_loads_total{{result=\"hit\"}} {hits}\n\
+         quorum_read_cache_loads_total{{result=\"miss\"}} {misses}"
+    );
     // The backlog is left out, not guessed, when the database cannot say.
     if let Ok(pending) = sqlx::query_scalar!(
         r#"SELECT count(*) AS "pending!" FROM mail_outbox WHERE sent_at IS NULL"#

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod money;
 pub mod page;
 pub mod pagination;
+pub mod read_cache;
 pub mod references;
 pub mod request;
 pub mod route_list;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Passkeys' relying party; None where the public address cannot carry them.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Pages' figures kept while nothing changed (`read_cache`).
+    pub read_cache: Arc<read_cache::ReadCache>,
 }
 
 /// The end of a successful change: commits the transaction (the change and its audit

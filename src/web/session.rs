@@ -332,6 +332,7 @@ pub async fn load(State(app): State<AppState>, mut request: Request, next: Next)
                 if let SignedInState::User(user, method) = found.signed_in {
                     state.method = Some(method);
                     request.extensions_mut().insert(user);
+                    request.extensions_mut().insert(found.data_version);
                     if found.must_enrol {
                         request.extensions_mut().insert(SecondFactorRequired);
                     }

@@ -140,7 +140,8 @@ async fn hold_a_request(shutdown_grace: Duration) -> HeldRequest {
         .execute(&mut owner)
         .await
         .unwrap();
-    let (http, url) = (manager.http.clone(), manager.url("/manage/risks"));
+    // Another filter than the page read above: figures the read cache does not hold yet.
+    let (http, url) = (manager.http.clone(), manager.url("/manage/risks?q=held"));
     let in_flight = tokio::spawn(async move { http.get(&url).send().await.map(|r| r.status()) });
     tokio::time::sleep(Duration::from_millis(300)).await;
     HeldRequest {

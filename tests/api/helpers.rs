@@ -427,6 +427,30 @@ pub struct SeededProject {
 }
 
 impl TestApp {
+    /// Records a test's own event in the audit trail, in `tx`. Every change Quorum makes
+    /// appends to the trail, and the read cache (`web::read_cache`) keeps pages' figures
+    /// until it moves: a test that writes records in SQL behind Quorum's back says so here,
+    /// or its next page may show the figures kept from before.
+    pub async fn mark_changed(&self, tx: &mut PgConnection) {
+        quorum::audit::record(
+            tx,
+            &Actor::system(),
+            None,
+            quorum::audit::Entry::new("test.records_rewritten", "test", None),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Runs `sql` on the records (dates moved into the past stand for days passing) and
+    /// marks the change ([`Self::mark_changed`]).
+    pub async fn rewrite(&self, sql: &str) {
+        let mut tx = self.pool.begin().await.unwrap();
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+        self.mark_changed(&mut tx).await;
+        tx.commit().await.unwrap();
+    }
+
     pub async fn user_id(&self, email: &str) -> i64 {
         sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
             .bind(email)
@@ -460,6 +484,7 @@ impl TestApp {
                 .await
                 .unwrap()
         );
+        self.mark_changed(&mut tx).await;
         tx.commit().await.unwrap();
         SeededProject {
             objective_id: objective.id,
@@ -495,6 +520,7 @@ impl TestApp {
             .await
             .unwrap();
         assert!(repo::submit(&mut tx, id, 1).await.unwrap());
+        self.mark_changed(&mut tx).await;
         tx.commit().await.unwrap();
         id
     }

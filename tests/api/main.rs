@@ -27,6 +27,7 @@ mod passkeys;
 mod pickers;
 mod policies;
 mod portfolio;
+mod read_cache;
 mod risks;
 mod route_roles;
 mod scale;

@@ -470,10 +470,7 @@ async fn an_exception_is_granted_by_the_board_for_a_limited_time_then_flagged_ex
     assert!(page.contains("1 exception(s) in force"));
 
     // Past its end it is flagged, and no longer counts as in force.
-    sqlx::query("UPDATE policy_exceptions SET starts_on = current_date - 100, expires_on = current_date - 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.rewrite("UPDATE policy_exceptions SET starts_on = current_date - 100, expires_on = current_date - 1").await;
     let (_, list) = board.page("/board/policies").await;
     assert!(
         list.split(r#"id="policy-exceptions""#)
@@ -494,10 +491,8 @@ async fn overdue_reviews_reach_the_board_and_the_owner_until_reviewed() {
 
     let (_, home) = board.page("/board").await;
     assert!(!home.contains(r#"id="overdue-policies""#));
-    sqlx::query("UPDATE policies SET next_review_on = current_date - 3")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.rewrite("UPDATE policies SET next_review_on = current_date - 3")
+        .await;
     let (_, home) = board.page("/board").await;
     assert!(
         home.split(r#"id="overdue-policies""#)

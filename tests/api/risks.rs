@@ -571,18 +571,14 @@ async fn accepting_a_risk_above_appetite_needs_the_board_and_expires() {
     assert!(decision.contains("Accept RSK-0001 above appetite"));
 
     // Once expired, it is an unapproved exception again.
-    sqlx::query("UPDATE risks SET accepted_until = current_date - 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.rewrite("UPDATE risks SET accepted_until = current_date - 1")
+        .await;
     let (_, page) = manager.page(&path).await;
     assert!(page.contains("Unapproved exception"));
 
     // A re-rating also needs a new acceptance.
-    sqlx::query("UPDATE risks SET accepted_until = current_date + 100")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.rewrite("UPDATE risks SET accepted_until = current_date + 100")
+        .await;
     let mut rerated = fields.clone();
     rerated.retain(|(name, _)| *name != "residual_impact");
     rerated.push(("residual_impact", "4"));
@@ -991,6 +987,8 @@ async fn a_corrupt_stored_state_is_an_error_never_read_as_a_default() {
     ] {
         sqlx::query(statement).execute(&mut owner).await.unwrap();
     }
+    app.mark_changed(&mut app.pool.acquire().await.unwrap())
+        .await;
     let (status, page) = manager.page(&path).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{page}");
     assert!(!page.contains("bogus"), "{page}");
