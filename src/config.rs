@@ -75,6 +75,12 @@ pub struct ServerConfig {
     #[arg(long, env = "QUORUM_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// Read every page's figures from the database, never from those kept while nothing
+    /// changed (for records edited outside Quorum, whose changes the cache cannot see until
+    /// Quorum's next own change).
+    #[arg(long, env = "QUORUM_NO_READ_CACHE", default_value_t = false)]
+    pub no_read_cache: bool,
+
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before Quorum
     /// stops anyway (e.g. `20s`).
     #[arg(long, env = "QUORUM_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
@@ -182,6 +188,7 @@ impl ServerConfig {
             evidence_dir: None,
             sso_providers: Vec::new(),
             sso_create_accounts: false,
+            no_read_cache: false,
             sso_role_groups: None,
         }
     }

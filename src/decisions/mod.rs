@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
+use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::approvals::model::RequestStatus;
@@ -209,26 +210,25 @@ async fn log(
 #[template(path = "decisions/show.html")]
 struct DecisionPage {
     ctx: PageContext,
-    decision: Decision,
+    record: Arc<DecisionRecord>,
     /// The viewer may move this management decision on (its author, an IT manager).
     can_manage: bool,
     /// Where this viewer reads the records the decision is about.
     area: Area,
-    /// What a resolution's request was about.
-    subject: Option<Subject>,
     /// The successor reference as typed, kept when it is refused.
     successor: String,
     errors: FieldErrors,
 }
 
-impl DecisionPage {
-    async fn load(
-        state: &AppState,
-        ctx: PageContext,
-        user: &crate::web::CurrentUser,
-        id: i64,
-    ) -> AppResult<Self> {
-        let mut conn = state.pool.acquire().await?;
+/// A decision and, for a resolution, what its request was about.
+struct DecisionRecord {
+    decision: Decision,
+    subject: Option<Subject>,
+}
+
+impl DecisionRecord {
+    async fn load(pool: &PgPool, id: i64) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
         let decision = repo::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
         let subject = match decision.request_id {
             Some(request_id) => crate::approvals::repo::get_request(&mut conn, request_id)
@@ -236,14 +236,30 @@ impl DecisionPage {
                 .map(|request| request.subject),
             None => None,
         };
+        Ok(Self { decision, subject })
+    }
+}
+
+impl DecisionPage {
+    async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        figures: &PageFigures,
+        user: &crate::web::CurrentUser,
+        id: i64,
+    ) -> AppResult<Self> {
+        let key = FiguresKey::shared("decision").with(id);
+        let record = figures
+            .load(key, DecisionRecord::load(&state.pool, id))
+            .await?;
+        let decision = &record.decision;
         let is_manager = user.has_role(crate::users::Role::ItManager);
         Ok(Self {
             can_manage: !decision.is_resolution()
                 && is_manager
                 && decision.author_id == Some(user.id),
             area: Area::home_of(user),
-            subject,
-            decision,
+            record,
             ctx,
             successor: String::new(),
             errors: FieldErrors::new(),
@@ -261,7 +277,7 @@ impl DecisionPage {
         if !area.reads_drafts() {
             return None;
         }
-        match self.subject.as_ref()? {
+        match self.record.subject.as_ref()? {
             Subject::Budget(_) => None,
             Subject::RiskAcceptance(acceptance) => Some((
                 format!("{area}/risks/{}", acceptance.risk_id),
@@ -294,10 +310,11 @@ impl DecisionPage {
 async fn show(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     SignedIn(user): SignedIn,
     Path(id): Path<i64>,
 ) -> AppResult<DecisionPage> {
-    DecisionPage::load(&state, ctx, &user, id).await
+    DecisionPage::load(&state, ctx, &figures, &user, id).await
 }
 
 /// The management decision form, as typed.
@@ -568,7 +585,8 @@ async fn set_status(
             Some(successor) if successor != id => Some(successor),
             _ => {
                 drop(tx);
-                let mut page = DecisionPage::load(&state, ctx, &user, id).await?;
+                let figures = PageFigures::uncached(&state);
+                let mut page = DecisionPage::load(&state, ctx, &figures, &user, id).await?;
                 page.errors.add(
                     "successor",
                     format!(

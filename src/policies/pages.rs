@@ -487,51 +487,60 @@ pub(super) struct DiffQuery {
 #[template(path = "policies/diff.html")]
 pub(super) struct DiffPage {
     pub(super) ctx: PageContext,
-    pub(super) policy: Policy,
-    pub(super) numbers: Vec<i32>,
-    pub(super) from: Version,
-    pub(super) to: Version,
-    pub(super) hunks: Vec<DiffHunk>,
+    pub(super) diff: Arc<Comparison>,
     pub(super) area: Area,
 }
 
-pub(super) async fn diff_page(
-    state: &AppState,
-    ctx: PageContext,
-    id: i64,
-    query: DiffQuery,
-    area: Area,
-) -> AppResult<DiffPage> {
-    let mut conn = state.pool.acquire().await?;
-    let policy = repo::get(&mut conn, id, today())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let versions = repo::versions(&mut conn, id).await?;
-    let newest = policy.latest_number;
-    let to_number = query.to.unwrap_or(newest);
-    let from_number = query.from.unwrap_or((to_number - 1).max(1));
-    let pick = |number: i32| versions.iter().find(|v| v.number == number).cloned();
-    let (Some(from), Some(to)) = (pick(from_number), pick(to_number)) else {
-        return Err(AppError::NotFound);
-    };
-    Ok(DiffPage {
-        ctx,
-        hunks: text::diff_lines(&from.comparable_text(), &to.comparable_text()),
-        numbers: versions.iter().map(|v| v.number).collect(),
-        policy,
-        from,
-        to,
-        area,
-    })
+/// Two versions of a policy and the lines that differ between them.
+pub(super) struct Comparison {
+    policy: Policy,
+    numbers: Vec<i32>,
+    from: Version,
+    to: Version,
+    hunks: Vec<DiffHunk>,
+}
+
+impl Comparison {
+    /// Version `from` (by default the one before `to`) against `to` (by default the newest).
+    async fn load(pool: &PgPool, id: i64, from: Option<i32>, to: Option<i32>) -> AppResult<Self> {
+        let mut conn = pool.acquire().await?;
+        let policy = repo::get(&mut conn, id, today())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let versions = repo::versions(&mut conn, id).await?;
+        let to_number = to.unwrap_or(policy.latest_number);
+        let from_number = from.unwrap_or((to_number - 1).max(1));
+        let pick = |number: i32| versions.iter().find(|v| v.number == number).cloned();
+        let (Some(from), Some(to)) = (pick(from_number), pick(to_number)) else {
+            return Err(AppError::NotFound);
+        };
+        Ok(Self {
+            hunks: text::diff_lines(&from.comparable_text(), &to.comparable_text()),
+            numbers: versions.iter().map(|v| v.number).collect(),
+            policy,
+            from,
+            to,
+        })
+    }
 }
 
 /// `GET {area}/policies/{id}/diff?from=&to=`: what changed between two versions.
 pub(super) async fn diff(
     State(state): State<AppState>,
     ctx: PageContext,
+    figures: PageFigures,
     viewer: Viewer,
     Path(id): Path<i64>,
     Query(query): Query<DiffQuery>,
 ) -> AppResult<DiffPage> {
-    diff_page(&state, ctx, id, query, viewer.area).await
+    let (from, to) = (query.from, query.to);
+    let key = FiguresKey::shared("policy diff").with(format_args!("{id} {from:?} {to:?}"));
+    let diff = figures
+        .load(key, Comparison::load(&state.pool, id, from, to))
+        .await?;
+    Ok(DiffPage {
+        ctx,
+        diff,
+        area: viewer.area,
+    })
 }

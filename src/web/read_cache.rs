@@ -144,7 +144,7 @@ impl ReadCache {
 }
 
 /// A handler's access to the cache at the version its request saw. Without a signed-in
-/// session (no version read), every load reads the database.
+/// session (no version read), or with `--no-read-cache`, every load reads the database.
 pub struct PageFigures {
     cache: Arc<ReadCache>,
     version: Option<DataVersion>,
@@ -154,9 +154,10 @@ impl FromRequestParts<AppState> for PageFigures {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let version = parts.extensions.get::<DataVersion>().copied();
         Ok(Self {
             cache: Arc::clone(&state.read_cache),
-            version: parts.extensions.get::<DataVersion>().copied(),
+            version: version.filter(|_| !state.config.no_read_cache),
         })
     }
 }

@@ -121,3 +121,32 @@ async fn pages_answer_from_kept_figures_until_a_change_and_personal_figures_stay
             .contains("Renamed by its manager")
     );
 }
+
+#[tokio::test]
+async fn without_the_read_cache_every_page_reads_the_database() {
+    let app = TestApp::spawn_with(|config| {
+        config.metrics_token = Some(METRICS_TOKEN.into());
+        config.no_read_cache = true;
+    })
+    .await;
+    let chair = app.signed_in("chair@example.com", &[Role::Board]).await;
+    home(&chair).await;
+    let (hits, misses) = cache_loads(&app).await;
+    home(&chair).await;
+    assert_eq!(
+        cache_loads(&app).await,
+        (hits, misses),
+        "the cache is not asked"
+    );
+    // A change behind Quorum's back shows at once.
+    let chair_id = app.user_id("chair@example.com").await;
+    let project = app.seed_project(chair_id, chair_id).await;
+    let page = format!("/board/projects/{}", project.project_id);
+    assert!(chair.page(&page).await.1.contains("Seeded project"));
+    sqlx::query("UPDATE projects SET name = 'Renamed in SQL' WHERE id = $1")
+        .bind(project.project_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(chair.page(&page).await.1.contains("Renamed in SQL"));
+}
