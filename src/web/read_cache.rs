@@ -123,15 +123,20 @@ impl ReadCache {
     fn keep(&self, version: DataVersion, day: Date, key: FiguresKey, figures: Figures) {
         let mut kept = self.kept();
         let newer = version >= kept.version && day >= kept.day;
+        let mut outdated = HashMap::new();
         if newer && (version, day) != (kept.version, kept.day) {
             kept.version = version;
             kept.day = day;
-            kept.entries.clear();
+            outdated = std::mem::take(&mut kept.entries);
         }
         // Figures of an older version or day than the cache's (a slow request) are not kept.
         if newer && kept.entries.len() < MAX_ENTRIES {
             kept.entries.insert(key, figures);
         }
+        drop(kept);
+        // The outdated figures are freed after the lock is let go: other requests need not
+        // wait for that.
+        drop(outdated);
     }
 
     /// How many loads were answered from the cache and how many read the database.
