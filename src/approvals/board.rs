@@ -207,8 +207,9 @@ pub(super) async fn list(
         .load(key, async {
             let mut conn = state.pool.acquire().await?;
             let selection = Selection::OpenAfter(after);
-            let rows = repo::find_requests(&mut conn, selection, fetch_limit(OPEN_PAGE_SIZE));
-            Ok(KeysetPage::from_rows(rows.await?, OPEN_PAGE_SIZE, |r| {
+            let rows =
+                repo::find_requests(&mut conn, selection, fetch_limit(OPEN_PAGE_SIZE)).await?;
+            Ok(KeysetPage::from_rows(rows, OPEN_PAGE_SIZE, |r| {
                 (r.due_date, r.id)
             }))
         })
