@@ -30,9 +30,10 @@ use crate::common::dates::today;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DataVersion(pub i64);
 
-/// At most this many pages' figures are kept (a few kilobytes to a few tens each); past it,
+/// At most this many pages' figures are kept: a few kilobytes each, at most some tens (a
+/// page of the trail, a risk with 200 actions), so tens of megabytes at worst. Past it,
 /// figures are loaded for the request and not kept until the next change empties the cache.
-const MAX_ENTRIES: usize = 2_000;
+const MAX_ENTRIES: usize = 1_000;
 
 /// Which figures: the page, whose view of it (0 when everyone who may open the page sees
 /// the same), and the page's own parameters (filters, page position).
@@ -230,6 +231,18 @@ mod tests {
         // A newer version or a new day: nothing kept answers.
         assert!(cache.get::<u32>(DataVersion(6), day(1), &key).is_none());
         assert!(cache.get::<u32>(DataVersion(5), day(2), &key).is_none());
+    }
+
+    #[test]
+    fn no_more_than_the_limit_is_kept() {
+        let cache = ReadCache::default();
+        for page in 0..MAX_ENTRIES + 5 {
+            let key = FiguresKey::shared("list").with(page);
+            cache.keep(DataVersion(1), day(1), key, Arc::new(page));
+        }
+        assert_eq!(cache.kept().entries.len(), MAX_ENTRIES);
+        let last = FiguresKey::shared("list").with(MAX_ENTRIES + 4);
+        assert!(cache.get::<usize>(DataVersion(1), day(1), &last).is_none());
     }
 
     #[test]
