@@ -101,6 +101,8 @@ fn test_files() -> Vec<PathBuf> {
 async fn run_file(tools: &Tools, file: PathBuf, artifacts: &Path) -> Option<String> {
     let app = TestApp::spawn().await;
     app.load_demo().await;
+    // Every change a journey makes must be audited (the read cache relies on it).
+    app.require_audited_changes().await;
     let two_step_key = quorum::demo::two_step_key(&app.pool)
         .await
         .unwrap()

@@ -149,6 +149,45 @@ fn replace_database_in_url(url: &str) -> String {
     format!("{}/{{db}}{query}", &base[..path_start])
 }
 
+/// The records pages show (and the read cache keeps): each change to them is audited.
+const GOVERNANCE_TABLES: &[&str] = &[
+    "objectives",
+    "projects",
+    "project_budget_changes",
+    "status_reports",
+    "report_milestones",
+    "approval_requests",
+    "budget_requests",
+    "votes",
+    "recusals",
+    "decisions",
+    "fiscal_years",
+    "risk_categories",
+    "risks",
+    "risk_assessments",
+    "risk_actions",
+    "risk_acceptances",
+    "policies",
+    "policy_versions",
+    "policy_publications",
+    "policy_exceptions",
+    "policy_risks",
+    "risk_projects",
+    "risk_objectives",
+    "risk_appetite_history",
+    "frameworks",
+    "framework_requirements",
+    "controls",
+    "control_status_history",
+    "control_requirements",
+    "control_policies",
+    "control_risks",
+    "control_tests",
+    "evidence",
+    "applicability",
+    "applicability_history",
+];
+
 pub struct TestApp {
     pub address: String,
     /// The server's own pool (acting as `quorum_app`).
@@ -449,6 +488,44 @@ impl TestApp {
         sqlx::query(sql).execute(&mut *tx).await.unwrap();
         self.mark_changed(&mut tx).await;
         tx.commit().await.unwrap();
+    }
+
+    /// From now on, a transaction that changes a governance record (what pages show and the
+    /// read cache keeps) without appending to the audit chain fails at its commit: the
+    /// guard of the cache's rule, for a test that goes through many forms.
+    pub async fn require_audited_changes(&self) {
+        let mut owner = self.owner_connection().await;
+        sqlx::raw_sql(
+            r#"CREATE FUNCTION test_chain_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                 PERFORM set_config('quorum_test.chain_moved', 'yes', true);
+                 RETURN NULL;
+               END $$;
+               CREATE TRIGGER test_chain_moved AFTER UPDATE ON audit_chain_head
+                 FOR EACH ROW EXECUTE FUNCTION test_chain_moved();
+               CREATE FUNCTION test_change_audited() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                 IF current_setting('quorum_test.chain_moved', true) IS DISTINCT FROM 'yes' THEN
+                   RAISE EXCEPTION '% of % without an audit event in its transaction',
+                     TG_OP, TG_TABLE_NAME;
+                 END IF;
+                 RETURN NULL;
+               END $$;"#,
+        )
+        .execute(&mut owner)
+        .await
+        .unwrap();
+        for table in GOVERNANCE_TABLES {
+            sqlx::raw_sql(&format!(
+                "CREATE CONSTRAINT TRIGGER test_change_audited
+                   AFTER INSERT OR UPDATE OR DELETE ON {table}
+                   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+                   EXECUTE FUNCTION test_change_audited()"
+            ))
+            .execute(&mut owner)
+            .await
+            .unwrap();
+        }
     }
 
     pub async fn user_id(&self, email: &str) -> i64 {

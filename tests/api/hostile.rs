@@ -651,6 +651,8 @@ async fn every_form_and_filter_survives_hostile_input_from_every_role() {
     })
     .await;
     app.load_demo().await;
+    // Every change a form makes must be audited (the read cache relies on it).
+    app.require_audited_changes().await;
     let mut tally = Tally {
         requests: 0,
         failures: Vec::new(),

@@ -150,3 +150,22 @@ async fn without_the_read_cache_every_page_reads_the_database() {
         .unwrap();
     assert!(chair.page(&page).await.1.contains("Renamed in SQL"));
 }
+
+/// The guard the hostile crawl, the soak and the browser journeys run under: a change to a
+/// governance record that its transaction does not audit fails at commit.
+#[tokio::test]
+async fn the_guard_of_the_caches_rule_refuses_an_unaudited_change() {
+    let app = TestApp::spawn().await;
+    app.require_audited_changes().await;
+    let unaudited = sqlx::query("UPDATE risk_categories SET name = name || ''")
+        .execute(&app.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        unaudited.to_string().contains("without an audit event"),
+        "{unaudited}"
+    );
+    // The same change with its audit event commits.
+    app.rewrite("UPDATE risk_categories SET name = name || ''")
+        .await;
+}

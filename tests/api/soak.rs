@@ -186,6 +186,8 @@ async fn a_soak_of_64_sessions_ends_with_no_5xx_an_intact_chain_and_counts_that_
         let manager_id = app.user_id(&format!("manager{manager}@example.com")).await;
         requests.push(app.seed_request(project, manager_id, 30).await);
     }
+    // Every change the sessions make must be audited (the read cache relies on it).
+    app.require_audited_changes().await;
 
     let mut voters = Vec::new();
     for n in 0..VOTERS {
