@@ -407,6 +407,12 @@ pub struct ProjectDetailPage {
     pub can_manage: bool,
 }
 
+/// Whether `viewer` manages the project from `area` (its manager, on management's pages):
+/// they then see its draft reports and the forms that change it.
+fn may_manage(area: Area, project: &Project, viewer: &CurrentUser) -> bool {
+    area.changes_records() && project.manager_id == viewer.id
+}
+
 /// A project and what is recorded about it, as one viewer may read it.
 pub struct ProjectRecord {
     pub project: Project,
@@ -427,7 +433,7 @@ impl ProjectRecord {
         let project = repo::get_project(&mut conn, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let can_manage = area.changes_records() && project.manager_id == viewer.id;
+        let can_manage = may_manage(area, &project, viewer);
         Ok(Self {
             reports: repo::project_reports(&mut conn, id, can_manage, 200).await?,
             budget_history: repo::budget_history(&mut conn, id).await?,
@@ -477,7 +483,7 @@ pub(super) async fn detail(
         project: record.project.clone(),
         viewer_id: user.id,
         state: record.project.reporting_state(today()),
-        can_manage: viewer.area.changes_records() && record.project.manager_id == user.id,
+        can_manage: may_manage(viewer.area, &record.project, user),
         area: viewer.area,
         record,
     })

@@ -453,53 +453,46 @@ async fn wrong_state_replayed_code_unverified_or_unknown_email_and_unknown_provi
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[tokio::test]
-async fn an_id_token_whose_signature_does_not_check_out_is_refused() {
-    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", proxy.local_addr().unwrap());
-    let app = TestApp::spawn_with(|config| config.sso_providers = vec![corp(&issuer)]).await;
-    let port = free_port();
-    let accounts = json!({ "alice": { "email": "board@example.com", "email_verified": true } });
-    let _provider = start_provider(port, &issuer, &app, accounts).await;
-    tokio::spawn(tampering_proxy(proxy, port, Tamper::Signature));
-    app.create_user("board@example.com", &[Role::Board]).await;
-
-    let client = app.client();
-    let back = sign_in_at_provider(&app, &client, "alice").await;
-    let response = client.http.get(&back).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let reasons = failure_reasons(&app).await;
-    assert_eq!(reasons.len(), 1, "{reasons:?}");
-    assert!(reasons[0].starts_with("ID token"), "{reasons:?}");
-    assert!(
-        reasons[0].to_lowercase().contains("signature"),
-        "{reasons:?}"
-    );
-    assert_eq!(client.page("/account").await.0, StatusCode::SEE_OTHER);
-}
-
-#[tokio::test]
-async fn an_id_token_from_another_issuer_is_refused() {
-    // Quorum knows the provider by the proxy's address; the provider's tokens name its own.
+/// A sign-in whose ID token a man in the middle spoiled as `tamper` says: refused (422),
+/// nobody signed in, and the one recorded reason is about the ID token; it is returned.
+async fn refused_tampered_id_token(tamper: Tamper) -> String {
+    // Quorum knows the provider by the proxy's address.
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let configured = format!("http://{}", proxy.local_addr().unwrap());
     let app = TestApp::spawn_with(|config| config.sso_providers = vec![corp(&configured)]).await;
     let port = free_port();
     let accounts = json!({ "alice": { "email": "board@example.com", "email_verified": true } });
-    let actual = format!("http://127.0.0.1:{port}");
-    let _provider = start_provider(port, &actual, &app, accounts).await;
-    tokio::spawn(tampering_proxy(proxy, port, Tamper::Issuer));
+    // With a spoiled issuer, the provider's tokens name its own address, not the proxy's.
+    let issuer = match tamper {
+        Tamper::Signature => configured.clone(),
+        Tamper::Issuer => format!("http://127.0.0.1:{port}"),
+    };
+    let _provider = start_provider(port, &issuer, &app, accounts).await;
+    tokio::spawn(tampering_proxy(proxy, port, tamper));
     app.create_user("board@example.com", &[Role::Board]).await;
 
     let client = app.client();
     let back = sign_in_at_provider(&app, &client, "alice").await;
     let response = client.http.get(&back).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let reasons = failure_reasons(&app).await;
-    assert_eq!(reasons.len(), 1, "{reasons:?}");
-    assert!(reasons[0].starts_with("ID token"), "{reasons:?}");
-    assert!(reasons[0].to_lowercase().contains("issuer"), "{reasons:?}");
     assert_eq!(client.page("/account").await.0, StatusCode::SEE_OTHER);
+    let mut reasons = failure_reasons(&app).await;
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let reason = reasons.remove(0);
+    assert!(reason.starts_with("ID token"), "{reason}");
+    reason.to_lowercase()
+}
+
+#[tokio::test]
+async fn an_id_token_whose_signature_does_not_check_out_is_refused() {
+    let reason = refused_tampered_id_token(Tamper::Signature).await;
+    assert!(reason.contains("signature"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_issuer_is_refused() {
+    let reason = refused_tampered_id_token(Tamper::Issuer).await;
+    assert!(reason.contains("issuer"), "{reason}");
 }
 
 #[tokio::test]
